@@ -1,0 +1,62 @@
+"""ponder's exceptions. Every one carries a one-line message that names what was wrong.
+
+    PonderError
+     ├── ConfigError            bad model spec, option or setting
+     ├── DataError              a missing or malformed data file (names the file and line)
+     ├── RequestError           an invalid GenerationRequest
+     ├── StoreError             the SQLite store cannot be opened or written
+     └── ModelError             a backend failed
+          ├── TransientModelError   timeouts, 429, 5xx, dropped connections: retried
+          └── FatalModelError       400, 401, 404, a missing ability: not retried
+               ├── ModelUnavailable     server unreachable after retries, model file missing
+               ├── ChecksumMismatch     an assembled model file that is not what the registry says
+               └── UnsupportedAbility   the backend lacks what the request needs (e.g. logprobs)
+"""
+
+
+class PonderError(Exception):
+    """Base of every error ponder raises on purpose."""
+
+
+class ConfigError(PonderError):
+    pass
+
+
+class DataError(PonderError):
+    pass
+
+
+class RequestError(PonderError, ValueError):
+    pass
+
+
+class StoreError(PonderError):
+    pass
+
+
+class ModelError(PonderError):
+    pass
+
+
+class TransientModelError(ModelError):
+    pass
+
+
+class FatalModelError(ModelError):
+    pass
+
+
+class ModelUnavailable(FatalModelError):
+    pass
+
+
+class ChecksumMismatch(FatalModelError):
+    pass
+
+
+class UnsupportedAbility(FatalModelError):
+    pass
+
+
+class ScriptMismatch(AssertionError):
+    """The scripted model was called in a way its script did not expect."""

@@ -1,0 +1,6 @@
+"""The SQLite store: runs, results and every model call, written as they finish."""
+
+from ponder.store.db import default_store_path
+from ponder.store.results import Store
+
+__all__ = ["Store", "default_store_path"]

@@ -1,0 +1,113 @@
+"""The only module that writes SQL. Every write commits before it returns."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ponder.errors import StoreError
+from ponder.store.db import connect, default_store_path
+from ponder.types import Completion, GenerationRequest, Result
+
+
+class Store:
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = default_store_path() if path is None else path
+        self._db = connect(self.path)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write(self, sql: str, params: tuple | list = ()) -> int:
+        try:
+            with self._lock:
+                cur = self._db.execute(sql, params)
+                return cur.lastrowid or 0
+        except sqlite3.Error as e:
+            raise StoreError(f"store {self.path}: {e}") from e
+
+    def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # runs
+    def start_run(self, kind: str, model: str, strategy: str | None = None,
+                  config: dict[str, Any] | None = None) -> int:
+        return self._write(
+            "INSERT INTO runs (created_at, kind, model, strategy, config) VALUES (?, ?, ?, ?, ?)",
+            (time.time(), kind, model, strategy, json.dumps(config or {}, sort_keys=True)))
+
+    def finish_run(self, run_id: int, status: str = "done") -> None:
+        self._write("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, time.time(), run_id))
+
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        rows = self._read("SELECT * FROM runs WHERE id = ?", (run_id,))
+        return dict(rows[0]) if rows else None
+
+    def runs(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._read("SELECT * FROM runs ORDER BY id")]
+
+    # results
+    def add_result(self, run_id: int, result: Result) -> int:
+        c = result.compute
+        data = {"strategy": result.strategy, "meta": result.meta, "question": result.task.question,
+                "gold": result.task.answer,
+                "calls": [{"request": call.request.to_dict(), "purpose": call.purpose,
+                           "latency_s": call.latency_s,
+                           "completions": [x.to_dict() for x in call.completions]} for call in result.calls]}
+        return self._write(
+            """INSERT INTO results (run_id, task_id, answer, correct, reasoning, prompt_tokens,
+               prompt_tokens_evaluated, completion_tokens, calls, cached_calls, seconds, data, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (run_id, result.task.id, result.answer,
+             None if result.correct is None else int(result.correct), result.reasoning,
+             c.prompt_tokens, c.prompt_tokens_evaluated, c.completion_tokens, c.calls, c.cached_calls,
+             c.seconds, json.dumps(data, default=str), time.time()))
+
+    def results(self, run_id: int) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._read("SELECT * FROM results WHERE run_id = ? ORDER BY id", (run_id,))]
+
+    # calls
+    def add_calls(self, model: str, key: str, request: GenerationRequest, completions: list[Completion],
+                  first_index: int = 0, run_id: int | None = None, task_id: str | None = None) -> None:
+        """Record the completions of one call, sample i stored under index first_index + i."""
+        req = request.canonical_json()
+        now = time.time()
+        rows = [(run_id, task_id, model, key, first_index + i, req, c.text, json.dumps(c.to_dict()),
+                 c.usage.prompt_tokens, c.usage.completion_tokens, c.usage.cached_prompt_tokens,
+                 c.latency_s, int(c.cached), now) for i, c in enumerate(completions)]
+        try:
+            with self._lock:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    """INSERT INTO calls (run_id, task_id, model, request_hash, sample_index, request,
+                       output, completion, prompt_tokens, completion_tokens, cached_prompt_tokens,
+                       latency_s, cached, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    rows)
+                self._db.execute("COMMIT")
+        except sqlite3.Error as e:
+            raise StoreError(f"store {self.path}: {e}") from e
+
+    def cached_completions(self, key: str, count: int) -> dict[int, Completion]:
+        """Original (non-cached) completions stored under `key`, by sample index < count."""
+        rows = self._read(
+            """SELECT sample_index, completion, MIN(id) FROM calls WHERE request_hash = ? AND cached = 0
+               AND sample_index < ? GROUP BY sample_index""", (key, count))
+        return {r["sample_index"]: Completion.from_dict(json.loads(r["completion"])) for r in rows}
+
+    def calls(self, run_id: int | None = None) -> list[dict[str, Any]]:
+        if run_id is None:
+            return [dict(r) for r in self._read("SELECT * FROM calls ORDER BY id")]
+        return [dict(r) for r in self._read("SELECT * FROM calls WHERE run_id = ? ORDER BY id", (run_id,))]
+

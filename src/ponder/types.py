@@ -1,0 +1,227 @@
+"""The data that flows through ponder: requests, completions, calls, tasks and results.
+
+All frozen dataclasses. A `GenerationRequest` has one canonical JSON form; its sha256 (plus the
+model's identity and the sample index) is the cache key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One generation: either chat `messages` or a raw `prompt`, never both.
+
+    `assistant_prefix` continues a partial assistant turn (chat) or is appended to the raw prompt:
+    the completion text is what comes after the prefix.
+    `seed`: sample i of a request with seed s is drawn with seed s + i, so samples differ and repeat.
+    `logprobs`: return the log-probability of each generated token; `top_logprobs` alternatives too.
+    """
+
+    messages: tuple[Message, ...] = ()
+    prompt: str | None = None
+    assistant_prefix: str = ""
+    n: int = 1
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 512
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    logprobs: bool = False
+    top_logprobs: int = 0
+
+    def __post_init__(self) -> None:
+        from ponder.errors import RequestError
+
+        if bool(self.messages) == (self.prompt is not None):
+            raise RequestError("a request needs either messages or a prompt (exactly one)")
+        if self.n < 1:
+            raise RequestError(f"n must be at least 1, got {self.n}")
+        if self.max_tokens < 1:
+            raise RequestError(f"max_tokens must be at least 1, got {self.max_tokens}")
+        if self.temperature < 0:
+            raise RequestError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise RequestError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.top_logprobs < 0:
+            raise RequestError(f"top_logprobs must be >= 0, got {self.top_logprobs}")
+        # Accept lists from callers but store tuples, so requests stay hashable and canonical.
+        object.__setattr__(self, "messages", tuple(
+            m if isinstance(m, Message) else Message(**m) for m in self.messages))
+        object.__setattr__(self, "stop", tuple(self.stop))
+
+    @classmethod
+    def chat(cls, user: str, system: str | None = None, **kw: Any) -> GenerationRequest:
+        msgs = ([Message("system", system)] if system else []) + [Message("user", user)]
+        return cls(messages=tuple(msgs), **kw)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["messages"] = [dict(m) for m in d["messages"]]
+        d["stop"] = list(self.stop)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GenerationRequest:
+        d = dict(d)
+        d["messages"] = tuple(Message(**m) for m in d.get("messages", ()))
+        d["stop"] = tuple(d.get("stop", ()))
+        return cls(**d)
+
+    def canonical_json(self) -> str:
+        """Sorted keys, no whitespace, floats as JSON floats: equal requests give equal strings."""
+        d = self.to_dict()
+        d["temperature"] = float(d["temperature"])
+        d["top_p"] = float(d["top_p"])
+        return json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def with_n(self, n: int) -> GenerationRequest:
+        return replace(self, n=n)
+
+
+def cache_key(model_id: str, request: GenerationRequest) -> str:
+    """sha256 of the model identity and the canonical request, sample count excluded.
+
+    `n` is left out so that sample i of an n=8 request and sample i of an n=4 request of the same
+    prompt share a cache entry; the entry itself is addressed by (key, sample index).
+    """
+    body = json.loads(request.canonical_json())
+    body.pop("n")
+    payload = json.dumps({"model": model_id, "request": body}, sort_keys=True,
+                         separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens of one completion.
+
+    `cached_prompt_tokens`: prompt tokens this completion did not pay for because they were shared
+    with another sample of the same request (or served from a server's prompt cache).
+    """
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
+
+    @property
+    def prompt_tokens_evaluated(self) -> int:
+        return self.prompt_tokens - self.cached_prompt_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.prompt_tokens + other.prompt_tokens,
+                     self.completion_tokens + other.completion_tokens,
+                     self.cached_prompt_tokens + other.cached_prompt_tokens)
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+FinishReason = Literal["stop", "length", "error"]
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One sample. `cached` is true when it came from ponder's cache, with the original usage."""
+
+    text: str
+    finish_reason: FinishReason
+    usage: Usage
+    logprobs: tuple[TokenLogprob, ...] | None = None
+    index: int = 0
+    latency_s: float = 0.0
+    cached: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        if self.logprobs is not None:
+            d["logprobs"] = [[t.token, t.logprob, [list(x) for x in t.top]] for t in self.logprobs]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Completion:
+        d = dict(d)
+        d["usage"] = Usage(**d["usage"])
+        if d.get("logprobs") is not None:
+            d["logprobs"] = tuple(TokenLogprob(t, lp, tuple(tuple(x) for x in top))
+                                  for t, lp, top in d["logprobs"])
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One model call as recorded in a Result's trace."""
+
+    request: GenerationRequest
+    completions: tuple[Completion, ...]
+    latency_s: float
+    purpose: str = "generate"
+
+    @property
+    def usage(self) -> Usage:
+        total = Usage()
+        for c in self.completions:
+            total = total + c.usage
+        return total
+
+    @property
+    def cached(self) -> bool:
+        return bool(self.completions) and all(c.cached for c in self.completions)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One problem: an id, the question (or other input), and the gold answer when known."""
+
+    id: str
+    question: str
+    answer: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Compute:
+    prompt_tokens: int = 0
+    prompt_tokens_evaluated: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+    cached_calls: int = 0
+    seconds: float = 0.0
+
+    @classmethod
+    def of(cls, calls: tuple[Call, ...], seconds: float) -> Compute:
+        u = Usage()
+        for c in calls:
+            u = u + c.usage
+        return cls(u.prompt_tokens, u.prompt_tokens_evaluated, u.completion_tokens,
+                   len(calls), sum(1 for c in calls if c.cached), seconds)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a strategy returns for a task: the answer, whether it is right, and the whole trace."""
+
+    task: Task
+    strategy: str
+    answer: str | None
+    reasoning: str
+    correct: bool | None
+    calls: tuple[Call, ...]
+    compute: Compute
+    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
