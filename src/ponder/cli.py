@@ -64,7 +64,8 @@ def solve(
     cached = f", {c.cached_calls} from cache" if c.cached_calls else ""
     out.print(f"compute: {c.prompt_tokens} prompt tokens ({c.prompt_tokens_evaluated} evaluated), "
               f"{c.completion_tokens} completion tokens, {c.calls} call{'s' if c.calls != 1 else ''}{cached}, "
-              f"{c.seconds:.2f} s  [{result.meta.get('model')}]", highlight=False)
+              f"{c.seconds:.2f} s  ({result.meta.get('model')})", markup=False, highlight=False,
+              soft_wrap=True)
 
 
 @models_app.callback(invoke_without_command=True)
@@ -75,7 +76,8 @@ def models_list(ctx: typer.Context) -> None:
     from ponder.models import registry, weights
 
     table = Table(title="local models (spec local:NAME)")
-    for col in ("name", "default", "installed", "assembled", "size", "licence", "description"):
+    table.add_column("name", no_wrap=True)
+    for col in ("default", "installed", "assembled", "size", "licence", "description"):
         table.add_column(col)
     for entry in registry.REGISTRY.values():
         installed = not weights.missing_packages(entry)

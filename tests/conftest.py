@@ -1,0 +1,31 @@
+"""Unit tests never reach a real model: the llama.cpp engine and real HTTP transports refuse
+to run unless the test is marked `live` (mock transports are unaffected)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+
+def _refuse(*args, **kwargs):
+    raise RuntimeError("a unit test tried to reach a real model: mark it @pytest.mark.live")
+
+
+@pytest.fixture(autouse=True)
+def _block_real_models(request, monkeypatch):
+    if request.node.get_closest_marker("live"):
+        return
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", _refuse)
+    try:
+        from ponder.models import batch_engine
+    except ImportError:
+        return
+    monkeypatch.setattr(batch_engine.BatchEngine, "__init__", _refuse)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_paths(tmp_path, monkeypatch, request):
+    """Each test gets its own store; unit tests also get an empty models folder."""
+    monkeypatch.setenv("PONDER_STORE", str(tmp_path / "store.sqlite"))
+    if not request.node.get_closest_marker("live"):
+        monkeypatch.setenv("PONDER_MODELS_DIR", str(tmp_path / "models"))

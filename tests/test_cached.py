@@ -1,0 +1,53 @@
+from ponder.models.cached import CachedModel, call_scope
+from ponder.models.scripted import ScriptedModel, Step
+from ponder.store import Store
+from ponder.types import GenerationRequest
+
+
+async def test_a_repeat_is_served_from_the_store_with_the_original_usage(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    inner = ScriptedModel([Step(["one two"])])  # one call only: a second would raise
+    model = CachedModel(inner, store)
+    req = GenerationRequest.chat("what?")
+    first = await model.generate(req)
+    again = await model.generate(req)
+    assert not first[0].cached and again[0].cached
+    assert again[0].text == "one two" and again[0].usage == first[0].usage
+    inner.assert_done()
+    assert [c["cached"] for c in store.calls()] == [0, 1]
+
+
+async def test_more_samples_later_pay_only_for_the_new_ones(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    inner = ScriptedModel([Step(["a", "b"], expect={"n": 2, "seed": 10}),
+                           Step(["c"], expect={"n": 1, "seed": 12})])
+    model = CachedModel(inner, store)
+    req = GenerationRequest.chat("q", temperature=0.7, seed=10)
+    two = await model.generate(req.with_n(2))
+    three = await model.generate(req.with_n(3))
+    assert [c.text for c in two] == ["a", "b"]
+    assert [c.text for c in three] == ["a", "b", "c"]
+    assert [c.cached for c in three] == [True, True, False]
+    assert [c.index for c in three] == [0, 1, 2]
+    inner.assert_done()
+
+
+async def test_different_requests_miss_and_calls_are_logged_under_the_scope(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    run = store.start_run("eval", "scripted")
+    inner = ScriptedModel([Step(["x"]), Step(["y"])])
+    model = CachedModel(inner, store)
+    with call_scope(run, "task-7"):
+        await model.generate(GenerationRequest.chat("q", temperature=0.0))
+        await model.generate(GenerationRequest.chat("q", temperature=0.5))
+    rows = store.calls(run)
+    assert [(r["task_id"], r["output"]) for r in rows] == [("task-7", "x"), ("task-7", "y")]
+
+
+async def test_cache_can_be_bypassed_for_reads(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    inner = ScriptedModel([Step(["x"]), Step(["y"])])
+    model = CachedModel(inner, store, read=False)
+    req = GenerationRequest.chat("q")
+    assert (await model.generate(req))[0].text == "x"
+    assert (await model.generate(req))[0].text == "y"
