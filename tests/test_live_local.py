@@ -1,0 +1,75 @@
+"""The embedded model, for real: generation, samples, seeds, logprobs, prefixes, batching."""
+
+import asyncio
+
+import pytest
+
+from ponder.models import get_model
+from ponder.types import GenerationRequest
+
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture(scope="module")
+def model():
+    return get_model("local")
+
+
+async def test_greedy_generation_answers_and_counts_tokens(model):
+    [c] = await model.generate(GenerationRequest.chat("What is 6 times 7? Reply with the number only.",
+                                                      max_tokens=16))
+    assert "42" in c.text
+    assert c.usage.prompt_tokens > 10 and 0 < c.usage.completion_tokens <= 16
+    assert c.finish_reason == "stop"
+
+
+async def test_samples_differ_under_temperature_and_repeat_under_a_seed(model):
+    req = GenerationRequest.chat("Invent a name for a pet dragon. One line.", n=4, temperature=1.0,
+                                 max_tokens=24, seed=1234)
+    first = await model.generate(req)
+    again = await model.generate(req)
+    assert len(first) == 4 and [c.index for c in first] == [0, 1, 2, 3]
+    assert len({c.text for c in first}) >= 2
+    assert [c.text for c in first] == [c.text for c in again]
+
+
+async def test_logprobs_are_real_log_probabilities(model):
+    [c] = await model.generate(GenerationRequest.chat("Say hello.", max_tokens=8, logprobs=True,
+                                                      top_logprobs=3))
+    assert c.logprobs and len(c.logprobs) <= c.usage.completion_tokens
+    assert "".join(t.token for t in c.logprobs) == c.text
+    for t in c.logprobs:
+        assert t.logprob <= 0 and len(t.top) == 3
+        assert t.top[0][1] >= t.logprob - 1e-9  # greedy: the chosen token is the most likely
+
+
+async def test_continuation_from_an_assistant_prefix_and_stop_strings(model):
+    req = GenerationRequest.chat("Count from 1 to 10, separated by commas.",
+                                 assistant_prefix="1, 2, 3, 4,", stop=("8",), max_tokens=40)
+    [c] = await model.generate(req)
+    assert c.text.replace(" ", "").startswith("5,6,7,")
+    assert "8" not in c.text and c.finish_reason == "stop"
+
+
+async def test_n_samples_evaluate_the_prompt_once(model):
+    stats = model.engine.stats
+    req = GenerationRequest.chat("Write one word.", n=6, temperature=0.8, max_tokens=4, seed=3)
+    before = stats.prompt_tokens_evaluated
+    out = await model.generate(req)
+    evaluated = stats.prompt_tokens_evaluated - before
+    assert evaluated == out[0].usage.prompt_tokens
+    assert sum(c.usage.prompt_tokens_evaluated for c in out) == evaluated
+
+
+async def test_concurrent_requests_are_decoded_together(model):
+    stats = model.engine.stats
+    stats.max_batch = 0
+    reqs = [GenerationRequest.chat(f"Name a colour number {i}.", max_tokens=12) for i in range(3)]
+    outs = await asyncio.gather(*(model.generate(r) for r in reqs))
+    assert all(o[0].text for o in outs)
+    assert stats.max_batch >= 2
+
+
+async def test_raw_prompt_without_chat_template(model):
+    [c] = await model.generate(GenerationRequest(prompt="The capital of France is", max_tokens=5))
+    assert "Paris" in c.text
