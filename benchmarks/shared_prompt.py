@@ -80,6 +80,29 @@ def table(rows: dict, k: int, prompt_tokens: int) -> None:
         print(f"{mode:<20}{wall:>16.2f}{ev:>22.0f}{ct:>16.0f}")
 
 
+async def measure(model, args) -> dict[str, list]:
+    modes = ["n=k request", "k sequential", "k concurrent"]
+    rows: dict[str, list] = {m: [] for m in modes}
+    await run_local(model, 2, 8, "n=k request", 0)  # warm-up
+    for r in range(args.rounds):
+        for mode in modes:
+            rows[mode].append(await run_local(model, args.k, args.max_tokens, mode, 1000 + 100 * r))
+    binary = None if args.no_server else llama_server_binary()
+    if binary is None:
+        return rows
+    port = free_port()
+    argv = native_server_argv(binary, model.path, port) + ["-np", str(args.k), "-c", "16384"]
+    with serving(argv, port, Path("/tmp/ponder-bench-llama-server.log")) as url:
+        http = get_model(f"openai:local@{url}")
+        await run_http(http, 2, 8, "server n=k", 0)  # warm-up
+        for r in range(args.rounds):
+            for mode in ("server n=k", "server k seq"):
+                rows.setdefault(mode, []).append(
+                    await run_http(http, args.k, args.max_tokens, mode, 1000 + 100 * r))
+        await http.aclose()
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--k", type=int, default=8)
@@ -92,23 +115,7 @@ def main() -> None:
     prompt_tokens = len(model.prompt_tokens(GenerationRequest.chat(QUESTION)))
     print(f"model {model.model_id}, prompt {prompt_tokens} tokens, k={args.k}, "
           f"max_tokens={args.max_tokens}, T=0.7, {args.rounds} rounds, threads {model.engine.n_threads}")
-    modes = ["n=k request", "k sequential", "k concurrent"]
-    rows: dict[str, list] = {m: [] for m in modes}
-    asyncio.run(run_local(model, 2, 8, "n=k request", 0))  # warm-up
-    for r in range(args.rounds):
-        for mode in modes:
-            rows[mode].append(asyncio.run(run_local(model, args.k, args.max_tokens, mode, 1000 + 100 * r)))
-    binary = None if args.no_server else llama_server_binary()
-    if binary is not None:
-        port = free_port()
-        path = model.path
-        with serving(native_server_argv(binary, path, port) + ["-np", str(args.k), "-c", "16384"],
-                     port, Path("/tmp/ponder-bench-llama-server.log")) as url:
-            http = get_model(f"openai:local@{url}")
-            for r in range(args.rounds):
-                for mode in ("server n=k", "server k seq"):
-                    rows.setdefault(mode, []).append(
-                        asyncio.run(run_http(http, args.k, args.max_tokens, mode, 1000 + 100 * r)))
+    rows = asyncio.run(measure(model, args))
     table(rows, args.k, prompt_tokens)
     med = {m: statistics.median(r[0] for r in runs) for m, runs in rows.items()}
     ev = {m: statistics.median(r[1] for r in runs) for m, runs in rows.items()}

@@ -73,3 +73,22 @@ async def test_concurrent_requests_are_decoded_together(model):
 async def test_raw_prompt_without_chat_template(model):
     [c] = await model.generate(GenerationRequest(prompt="The capital of France is", max_tokens=5))
     assert "Paris" in c.text
+
+
+def test_ponder_solve_end_to_end_on_the_embedded_model(tmp_path):
+    from typer.testing import CliRunner
+
+    from ponder.cli import app
+    from ponder.store import Store
+
+    store = tmp_path / "s.sqlite"
+    question = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips "
+                "in May. How many clips did Natalia sell altogether in April and May?")
+    res = CliRunner().invoke(app, ["solve", question, "--store", str(store), "--max-tokens", "320"])
+    assert res.exit_code == 0, res.output
+    assert "answer: " in res.output and "completion tokens" in res.output
+    with Store(store) as s:
+        [run] = s.runs()
+        [row] = s.results(run["id"])
+        assert row["completion_tokens"] > 20 and row["calls"] == 1
+        assert row["answer"] is not None and row["answer"] in res.output
