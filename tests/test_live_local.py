@@ -92,3 +92,15 @@ def test_ponder_solve_end_to_end_on_the_embedded_model(tmp_path):
         [row] = s.results(run["id"])
         assert row["completion_tokens"] > 20 and row["calls"] == 1
         assert row["answer"] is not None and row["answer"] in res.output
+
+
+def test_a_corrupt_model_file_is_one_clear_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from ponder.cli import app
+
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + b"\x00" * 64)
+    res = CliRunner().invoke(app, ["solve", "hi", "--model", f"local:{bad}"])
+    assert res.exit_code == 2
+    assert f"cannot load {bad}" in res.output and "Traceback" not in res.output
