@@ -104,3 +104,17 @@ def test_a_corrupt_model_file_is_one_clear_error(tmp_path):
     res = CliRunner().invoke(app, ["solve", "hi", "--model", f"local:{bad}"])
     assert res.exit_code == 2
     assert f"cannot load {bad}" in res.output and "Traceback" not in res.output
+
+
+async def test_a_cancelled_request_frees_its_sequences(model):
+    long = GenerationRequest.chat("Write a long story about a lighthouse.", n=3, temperature=0.8,
+                                  max_tokens=400, seed=9)
+    task = asyncio.create_task(model.generate(long))
+    await asyncio.sleep(1.0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    [c] = await model.generate(GenerationRequest.chat("Say yes.", max_tokens=4))
+    assert c.text
+    engine = model.engine
+    assert len(engine._free_ids) == engine.n_seq_max and engine._reserved == 0

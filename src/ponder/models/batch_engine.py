@@ -52,6 +52,7 @@ class _Job:
     submitted: float
     results: dict[int, Completion] = field(default_factory=dict)
     remaining: int = 0
+    count: int = 0
 
 
 @dataclass
@@ -166,11 +167,14 @@ class BatchEngine:
         for first in range(0, spec.n, per_chunk):
             count = min(per_chunk, spec.n - first)
             fut: concurrent.futures.Future = concurrent.futures.Future()
-            self._queue.put(_Job(spec, first, fut, time.perf_counter(), remaining=count))
+            self._queue.put(_Job(spec, first, fut, time.perf_counter(), remaining=count, count=count))
             parts.append(fut)
 
         def gather(_: object) -> None:
             if outer.done() or not all(p.done() for p in parts):
+                return
+            if any(p.cancelled() for p in parts):
+                outer.cancel()
                 return
             errors = [p.exception() for p in parts if p.exception() is not None]
             if errors:
@@ -178,8 +182,14 @@ class BatchEngine:
             else:
                 outer.set_result([c for p in parts for c in p.result()])
 
+        def cancel_parts(f: concurrent.futures.Future) -> None:
+            if f.cancelled():
+                for p in parts:
+                    p.cancel()
+
         for p in parts:
             p.add_done_callback(gather)
+        outer.add_done_callback(cancel_parts)
         return outer
 
     def close(self) -> None:
@@ -213,18 +223,15 @@ class BatchEngine:
             except Exception as e:  # a decode failure fails the jobs in flight, not the engine
                 self._fail_all(e if isinstance(e, ModelError) else FatalModelError(f"llama.cpp: {e}"))
 
-    def _need(self, job: _Job) -> int:
-        count = min(job.remaining, self.n_seq_max)
-        return len(job.spec.prompt_tokens) + count * job.spec.max_tokens
-
     def _admit(self) -> None:
+        self._waiting = [job for job in self._waiting if not job.future.cancelled()]
         while self._waiting:
             job = self._waiting[0]
-            if len(self._free_ids) < job.remaining or (self._reserved + self._need(job) > self.n_ctx
-                                                        and self._running):
+            if len(self._free_ids) < job.count or (self._reserved + self._reservation(job) > self.n_ctx
+                                                    and self._running):
                 return
             self._waiting.pop(0)
-            self._reserved += self._need(job)
+            self._reserved += self._reservation(job)
             self._start(job)
 
     def _start(self, job: _Job) -> None:
@@ -277,7 +284,14 @@ class BatchEngine:
                                   f"(batch of {self.batch.n_tokens}, context {self.n_ctx})")
 
     def _step(self) -> None:
+        for seq in [s for s in self._running if s.job.future.cancelled()]:
+            self._release(seq)
+            seq.job.remaining -= 1
+            if seq.job.remaining == 0:
+                self._reserved -= self._reservation(seq.job)
         seqs = list(self._running)
+        if not seqs:
+            return
         self.batch.n_tokens = len(seqs)
         for i, seq in enumerate(seqs):
             self._put(i, seq.last, seq.pos, seq.seq_id, True)
@@ -335,14 +349,21 @@ class BatchEngine:
             usage=Usage(prompt, counted if counted is not None else len(seq.tokens), shared),
             logprobs=tuple(seq.logprobs) if job.spec.logprobs else None, index=seq.index,
             latency_s=time.perf_counter() - job.submitted)
+        self._release(seq)
+        job.remaining -= 1
+        if job.remaining == 0:
+            self._reserved -= self._reservation(job)
+            if not job.future.done():
+                job.future.set_result([job.results[i] for i in sorted(job.results)])
+
+    def _release(self, seq: _Seq) -> None:
         L.llama_memory_seq_rm(self.mem, seq.seq_id, -1, -1)
         L.llama_sampler_free(seq.sampler)
         self._running.remove(seq)
         self._free_ids.append(seq.seq_id)
-        job.remaining -= 1
-        if job.remaining == 0:
-            self._reserved -= len(job.spec.prompt_tokens) + len(job.results) * job.spec.max_tokens
-            job.future.set_result([job.results[i] for i in sorted(job.results)])
+
+    def _reservation(self, job: _Job) -> int:
+        return len(job.spec.prompt_tokens) + job.count * job.spec.max_tokens
 
     def _fail_all(self, error: BaseException) -> None:
         for seq in list(self._running):
