@@ -118,3 +118,10 @@ async def test_a_cancelled_request_frees_its_sequences(model):
     assert c.text
     engine = model.engine
     assert len(engine._free_ids) == engine.n_seq_max and engine._reserved == 0
+
+
+async def test_an_empty_raw_prompt_is_refused(model):
+    from ponder.errors import RequestError
+
+    with pytest.raises(RequestError, match="prompt is empty"):
+        await model.generate(GenerationRequest(prompt="", max_tokens=4))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import llama_cpp as L
 import numpy as np
 
-from ponder.errors import FatalModelError, ModelError, ModelUnavailable
+from ponder.errors import FatalModelError, ModelError, ModelUnavailable, RequestError
 from ponder.types import Completion, TokenLogprob, Usage
 
 
@@ -157,6 +157,8 @@ class BatchEngine:
         """Queue a job; its future resolves to the list of n completions in sample order."""
         if self._closed:
             raise FatalModelError("the llama.cpp engine is closed")
+        if not spec.prompt_tokens:
+            raise RequestError("the prompt is empty after tokenisation: give the model some text")
         need = len(spec.prompt_tokens) + spec.max_tokens
         if need > self.n_ctx:
             raise FatalModelError(f"prompt of {len(spec.prompt_tokens)} tokens + max_tokens "
@@ -366,15 +368,15 @@ class BatchEngine:
         return len(job.spec.prompt_tokens) + job.count * job.spec.max_tokens
 
     def _fail_all(self, error: BaseException) -> None:
-        for seq in list(self._running):
-            L.llama_memory_seq_rm(self.mem, seq.seq_id, -1, -1)
+        """Fail every job in flight or waiting, and reset the KV cache and sequence slots."""
+        jobs = [seq.job for seq in self._running] + self._waiting
+        for seq in self._running:
             L.llama_sampler_free(seq.sampler)
-            self._free_ids.append(seq.seq_id)
-            if not seq.job.future.done():
-                seq.job.future.set_exception(error)
-        self._running.clear()
-        for job in self._waiting:
+        for job in jobs:
             if not job.future.done():
                 job.future.set_exception(error)
+        self._running.clear()
         self._waiting.clear()
+        L.llama_memory_clear(self.mem, True)
+        self._free_ids = list(range(self.n_seq_max))
         self._reserved = 0
