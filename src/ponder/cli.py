@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -113,7 +112,3 @@ def models_pull(name: Annotated[str, typer.Argument(help="Registry name, e.g. qw
 
     path = _guard(run)
     out.print(f"{name}: {path}")
-
-
-def entrypoint() -> None:  # pragma: no cover
-    sys.exit(app())
