@@ -15,7 +15,7 @@ pytestmark = pytest.mark.live
 
 @pytest.fixture(scope="module")
 def model_file():
-    return weights.resolve(registry.lookup(registry.DEFAULT_LOCAL))
+    return weights.assemble(registry.lookup(registry.DEFAULT_LOCAL))
 
 
 @pytest.fixture(scope="module")

@@ -114,7 +114,6 @@ class BatchEngine:
         self._running: list[_Seq] = []
         self._free_ids = list(range(n_seq_max))
         self._reserved = 0
-        self._piece_buf = ctypes.create_string_buffer(256)
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="ponder-llama", daemon=True)
         self._thread.start()

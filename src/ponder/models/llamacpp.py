@@ -19,7 +19,7 @@ import jinja2
 import jinja2.sandbox
 
 from ponder.errors import ModelUnavailable, UnsupportedAbility
-from ponder.models import registry, weights
+from ponder.models import LOGPROBS, PREFIX, SHARED_SAMPLES, registry, weights
 from ponder.models.batch_engine import BatchEngine, JobSpec
 from ponder.types import Completion, GenerationRequest
 
@@ -61,7 +61,7 @@ class LocalModel:
         self.path = path
         self.name = name
         self.model_id = f"local:{name}@{identity}"
-        self.abilities = frozenset({"logprobs", "assistant_prefix", "shared_samples"})
+        self.abilities = frozenset({LOGPROBS, PREFIX, SHARED_SAMPLES})
         self.engine = engine_for(path, **engine_options)
         source = self.engine.metadata("tokenizer.chat_template")
         self._chat = _template(source) if source else None
@@ -104,7 +104,7 @@ def resolve_path(rest: str) -> tuple[Path, str, str]:
         st = path.stat()
         return path, path.name, f"{path.resolve()}:{st.st_size}:{int(st.st_mtime)}"
     entry = registry.lookup(rest)
-    path = weights.resolve(entry)
+    path = weights.assemble(entry)
     return path, entry.name, f"sha256:{(entry.sha256 or 'unpinned')[:16]}"
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from ponder.errors import ConfigError, FatalModelError, ModelUnavailable, TransientModelError
+from ponder.models import LOGPROBS, PREFIX, SHARED_SAMPLES
 from ponder.models.retry import RetryPolicy, is_transient_status, parse_retry_after
 from ponder.types import Completion, GenerationRequest, TokenLogprob, Usage
 
@@ -41,7 +42,7 @@ class OpenAICompatModel:
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.model_id = f"openai:{model}@{self.base_url}"
-        self.abilities = frozenset({"logprobs", "assistant_prefix", "shared_samples"})
+        self.abilities = frozenset({LOGPROBS, PREFIX, SHARED_SAMPLES})
         self.retry = retry or RetryPolicy()
         self.honours_n = honours_n          # None until the server has shown whether it honours n
         self.max_concurrency = max_concurrency

