@@ -15,7 +15,14 @@ def _refuse(*args, **kwargs):
 def _block_real_models(request, monkeypatch):
     if request.node.get_closest_marker("live"):
         return
+    if request.node.get_closest_marker("loopback"):
+        _block_engine(monkeypatch)
+        return
     monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", _refuse)
+    _block_engine(monkeypatch)
+
+
+def _block_engine(monkeypatch):
     try:
         from ponder.models import batch_engine
     except ImportError:
@@ -29,3 +36,14 @@ def _isolated_paths(tmp_path, monkeypatch, request):
     monkeypatch.setenv("PONDER_STORE", str(tmp_path / "store.sqlite"))
     if not request.node.get_closest_marker("live"):
         monkeypatch.setenv("PONDER_MODELS_DIR", str(tmp_path / "models"))
+
+
+@pytest.fixture
+def data_dir():
+    """The benchmark data folder: $PONDER_DATA_DIR, else ../shared/data beside the checkout."""
+    import os
+    from pathlib import Path
+
+    path = Path(os.environ.get("PONDER_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
+    assert path.is_dir(), f"benchmark data folder {path} is missing; set PONDER_DATA_DIR"
+    return path

@@ -187,30 +187,57 @@ class Call:
 
 @dataclass(frozen=True)
 class Task:
-    """One problem: an id, the question (or other input), and the gold answer when known."""
+    """One problem: an id, the question (or other input), and the gold answer when known.
+
+    `kind` says how answers are extracted and compared: "number", "choice" or "yesno".
+    """
 
     id: str
     question: str
     answer: str | None = None
+    kind: str = "number"
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
 class Compute:
+    """What answering one task cost.
+
+    Totals include every call; `cached_*` says how much of it came from ponder's cache (tokens
+    the backend did not spend this time); `verifier_*` is the share spent by verifiers (calls
+    whose purpose starts with "verify"). `seconds` is wall time for the whole task.
+    """
+
     prompt_tokens: int = 0
     prompt_tokens_evaluated: int = 0
     completion_tokens: int = 0
     calls: int = 0
     cached_calls: int = 0
     seconds: float = 0.0
+    cached_tokens: int = 0
+    verifier_calls: int = 0
+    verifier_prompt_tokens: int = 0
+    verifier_completion_tokens: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
 
     @classmethod
-    def of(cls, calls: tuple[Call, ...], seconds: float) -> Compute:
+    def of(cls, calls: tuple[Call, ...] | list[Call], seconds: float) -> Compute:
         u = Usage()
+        verifier = Usage()
+        cached_tokens = 0
         for c in calls:
             u = u + c.usage
+            if c.purpose.startswith("verify"):
+                verifier = verifier + c.usage
+            cached_tokens += sum(x.usage.prompt_tokens + x.usage.completion_tokens
+                                 for x in c.completions if x.cached)
         return cls(u.prompt_tokens, u.prompt_tokens_evaluated, u.completion_tokens,
-                   len(calls), sum(1 for c in calls if c.cached), seconds)
+                   len(calls), sum(1 for c in calls if c.cached), seconds, cached_tokens,
+                   sum(1 for c in calls if c.purpose.startswith("verify")),
+                   verifier.prompt_tokens, verifier.completion_tokens)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from ponder.types import Completion, GenerationRequest, cache_key
 
 _scope: contextvars.ContextVar[tuple[int | None, str | None]] = contextvars.ContextVar(
     "ponder_call_scope", default=(None, None))
+_purpose: contextvars.ContextVar[str] = contextvars.ContextVar("ponder_call_purpose", default="generate")
 
 
 @contextmanager
@@ -28,6 +29,16 @@ def call_scope(run_id: int | None, task_id: str | None = None):
         yield
     finally:
         _scope.reset(token)
+
+
+@contextmanager
+def call_purpose(purpose: str):
+    """Calls made inside this block are logged with this purpose ("generate", "verify", …)."""
+    token = _purpose.set(purpose)
+    try:
+        yield
+    finally:
+        _purpose.reset(token)
 
 
 class CachedModel:
@@ -41,11 +52,12 @@ class CachedModel:
     async def generate(self, request: GenerationRequest) -> list[Completion]:
         key = cache_key(self.model_id, request)
         run_id, task_id = _scope.get()
+        purpose = _purpose.get()
         hits = self.store.cached_completions(key, request.n) if self.read else {}
         first_missing = next((i for i in range(request.n) if i not in hits), request.n)
         out = [dataclasses.replace(hits[i], index=i, cached=True) for i in range(first_missing)]
         if out:
-            self.store.add_calls(self.model_id, key, request, out, 0, run_id, task_id)
+            self.store.add_calls(self.model_id, key, request, out, 0, run_id, task_id, purpose)
         if first_missing < request.n:
             rest = dataclasses.replace(
                 request, n=request.n - first_missing,
@@ -55,7 +67,8 @@ class CachedModel:
             latency = time.perf_counter() - t0
             fresh = [dataclasses.replace(c, index=first_missing + j, cached=False,
                                          latency_s=c.latency_s or latency) for j, c in enumerate(fresh)]
-            self.store.add_calls(self.model_id, key, request, fresh, first_missing, run_id, task_id)
+            self.store.add_calls(self.model_id, key, request, fresh, first_missing, run_id, task_id,
+                                 purpose)
             out.extend(fresh)
         return out
 

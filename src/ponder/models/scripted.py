@@ -30,14 +30,15 @@ class Step:
     """One expected call. `texts` are the samples returned (one per requested sample).
 
     `expect`: a dict of request fields that must match, or a predicate on the request.
-    `logprobs`: per-sample token logprobs to return when the request asks for them.
+    `logprobs`: per-sample token logprobs to return when the request asks for them, each a
+    (token, logprob) pair or a (token, logprob, ((alternative, logprob), …)) triple.
     `error`: an exception to raise instead of replying.
     """
 
     texts: Sequence[str] = ()
     finish_reason: str = "stop"
     expect: dict | Callable[[GenerationRequest], bool] | None = None
-    logprobs: Sequence[Sequence[tuple[str, float]]] | None = None
+    logprobs: Sequence[Sequence[tuple]] | None = None
     error: BaseException | None = None
 
 
@@ -68,7 +69,8 @@ class ScriptedModel:
                 if step.logprobs is None:
                     lps = tuple(TokenLogprob(w, -0.1) for w in text.split())
                 else:
-                    lps = tuple(TokenLogprob(t, lp) for t, lp in step.logprobs[i])
+                    lps = tuple(TokenLogprob(x[0], x[1], tuple(x[2]) if len(x) > 2 else ())
+                                for x in step.logprobs[i])
             out.append(Completion(
                 text=text, finish_reason=step.finish_reason,  # type: ignore[arg-type]
                 usage=Usage(prompt_tokens, _words(text), prompt_tokens if i else 0),

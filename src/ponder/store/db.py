@@ -76,8 +76,17 @@ def m001_runs_results_calls(db: sqlite3.Connection) -> None:
     """)
 
 
+def m002_cache_and_verifier_compute(db: sqlite3.Connection) -> None:
+    """Compute columns for the cache's share and the verifier's share of each result."""
+    for column in ("cached_tokens", "verifier_calls", "verifier_prompt_tokens",
+                   "verifier_completion_tokens"):
+        db.execute(f"ALTER TABLE results ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE calls ADD COLUMN purpose TEXT NOT NULL DEFAULT 'generate'")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_runs_results_calls,
+    m002_cache_and_verifier_compute,
 ]
 
 

@@ -62,38 +62,42 @@ class Store:
     def add_result(self, run_id: int, result: Result) -> int:
         c = result.compute
         data = {"strategy": result.strategy, "meta": result.meta, "question": result.task.question,
-                "gold": result.task.answer,
+                "gold": result.task.answer, "kind": result.task.kind,
                 "calls": [{"request": call.request.to_dict(), "purpose": call.purpose,
                            "latency_s": call.latency_s,
                            "completions": [x.to_dict() for x in call.completions]} for call in result.calls]}
         return self._write(
             """INSERT INTO results (run_id, task_id, answer, correct, reasoning, prompt_tokens,
-               prompt_tokens_evaluated, completion_tokens, calls, cached_calls, seconds, data, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               prompt_tokens_evaluated, completion_tokens, calls, cached_calls, seconds, cached_tokens,
+               verifier_calls, verifier_prompt_tokens, verifier_completion_tokens, data, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (run_id, result.task.id, result.answer,
              None if result.correct is None else int(result.correct), result.reasoning,
              c.prompt_tokens, c.prompt_tokens_evaluated, c.completion_tokens, c.calls, c.cached_calls,
-             c.seconds, json.dumps(data, default=str), time.time()))
+             c.seconds, c.cached_tokens, c.verifier_calls, c.verifier_prompt_tokens,
+             c.verifier_completion_tokens, json.dumps(data, default=str), time.time()))
 
     def results(self, run_id: int) -> list[dict[str, Any]]:
         return [dict(r) for r in self._read("SELECT * FROM results WHERE run_id = ? ORDER BY id", (run_id,))]
 
     # calls
     def add_calls(self, model: str, key: str, request: GenerationRequest, completions: list[Completion],
-                  first_index: int = 0, run_id: int | None = None, task_id: str | None = None) -> None:
+                  first_index: int = 0, run_id: int | None = None, task_id: str | None = None,
+                  purpose: str = "generate") -> None:
         """Record the completions of one call, sample i stored under index first_index + i."""
         req = request.canonical_json()
         now = time.time()
         rows = [(run_id, task_id, model, key, first_index + i, req, c.text, json.dumps(c.to_dict()),
                  c.usage.prompt_tokens, c.usage.completion_tokens, c.usage.cached_prompt_tokens,
-                 c.latency_s, int(c.cached), now) for i, c in enumerate(completions)]
+                 c.latency_s, int(c.cached), now, purpose) for i, c in enumerate(completions)]
         try:
             with self._lock:
                 self._db.execute("BEGIN")
                 self._db.executemany(
                     """INSERT INTO calls (run_id, task_id, model, request_hash, sample_index, request,
                        output, completion, prompt_tokens, completion_tokens, cached_prompt_tokens,
-                       latency_s, cached, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       latency_s, cached, created_at, purpose)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     rows)
                 self._db.execute("COMMIT")
         except sqlite3.Error as e:

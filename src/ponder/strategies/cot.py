@@ -1,32 +1,56 @@
-"""Zero-shot chain-of-thought: one call, answer taken from the reasoning."""
+"""Chain-of-thought (Wei et al. 2022; Kojima et al. 2022).
+
+Few-shot: worked exemplars (an exemplar set from the data folder) before the question; the
+answer is read from the chain ("The answer is N."). Zero-shot: "Let's think step by step.",
+then Kojima et al.'s second call: the chain is continued with an answer trigger such as
+"Therefore, the answer (arabic numerals) is" and the answer read from that short reply.
+"""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
+from ponder.models import PREFIX
 from ponder.strategies import render
-from ponder.tasks.answers import extract_number
-from ponder.types import Call, Compute, GenerationRequest, Result, Task
+from ponder.strategies.base import BudgetExhausted, Recorder
+from ponder.strategies.chain import ChainPrompt
+from ponder.tasks.answers import Extracted, extract
+from ponder.types import GenerationRequest, Task
+
+# Answer-extraction triggers of Kojima et al. 2022 (Table 9), by answer kind.
+KOJIMA_TRIGGERS = {
+    "number": "Therefore, the answer (arabic numerals) is",
+    "choice": "Therefore, among A through E, the answer is",
+    "yesno": "Therefore, the answer (Yes or No) is",
+}
+EXTRACT_TOKENS = 32
 
 
 @dataclass
-class ZeroShotCoT:
-    max_tokens: int = 512
-    temperature: float = 0.0
-    seed: int | None = None
+class ChainOfThought(ChainPrompt):
+    """`exemplars=None` is zero-shot; `extract_call` makes Kojima's second call (zero-shot only)."""
+
+    extract_call: bool = True
     name: str = "cot"
 
-    async def run(self, task: Task, model) -> Result:
-        t0 = time.perf_counter()
-        request = GenerationRequest.chat(render("cot_zero_shot.j2", question=task.question),
-                                         max_tokens=self.max_tokens, temperature=self.temperature,
-                                         seed=self.seed)
-        completions = await model.generate(request)
-        call = Call(request, tuple(completions), time.perf_counter() - t0)
-        text = completions[0].text
-        answer = extract_number(text)
-        correct = None if task.answer is None else answer == extract_number(task.answer)
-        return Result(task=task, strategy=self.name, answer=answer, reasoning=text, correct=correct,
-                      calls=(call,), compute=Compute.of((call,), time.perf_counter() - t0),
-                      meta={"truncated": completions[0].finish_reason == "length"})
+    def user(self, task: Task) -> str:
+        return task.question if self.shots() else render("cot_zero_shot.j2", question=task.question)
+
+    async def answer(self, task: Task, text: str, truncated: bool, rec: Recorder) -> Extracted:
+        if self.shots() or not self.extract_call:
+            return extract(text, task.kind, truncated=truncated)
+        trigger = KOJIMA_TRIGGERS.get(task.kind, KOJIMA_TRIGGERS["number"])
+        if PREFIX in rec.model.abilities:
+            request = self.request(task, n=1, temperature=0.0, max_tokens=EXTRACT_TOKENS,
+                                   prefix=f"{text.rstrip()}\n{trigger}")
+        else:
+            request = GenerationRequest.chat(
+                render("kojima_fallback.j2", question=task.question, reasoning=text, trigger=trigger),
+                max_tokens=EXTRACT_TOKENS, temperature=0.0, seed=self.seed)
+        try:
+            [c] = await rec.generate(request, purpose="extract")
+        except BudgetExhausted:
+            return extract(text, task.kind, truncated=True)
+        found = extract(f"{trigger} {c.text}", task.kind)
+        # The answer lives in the extraction reply, not in the chain: no span in the chain.
+        return Extracted(found.value, None, found.explicit)

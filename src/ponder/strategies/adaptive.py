@@ -1,0 +1,63 @@
+"""Adaptive-consistency (Aggarwal et al. 2023): sample in small batches and stop as soon as the
+leading answer is a clear winner under a Beta (or Dirichlet) stopping rule; k is the ceiling.
+
+Batch b of size m is drawn with seeds s + drawn, …, so the samples are the same as those of
+self-consistency with seed s: stopping early only saves samples, it never changes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ponder.errors import ConfigError
+from ponder.strategies.base import Budget, BudgetExhausted, Recorder
+from ponder.strategies.chain import ChainPrompt
+from ponder.strategies.cot import ChainOfThought
+from ponder.strategies.self_consistency import Chains, sample_chains, winning_chain
+from ponder.strategies.voting import majority_vote, should_stop
+from ponder.types import Result, Task
+
+
+@dataclass
+class AdaptiveConsistency:
+    prompt: ChainPrompt = field(default_factory=ChainOfThought)
+    k: int = 16
+    batch: int = 2
+    rule: str = "beta"
+    threshold: float = 0.95
+    temperature: float = 0.7
+    seed: int | None = 0
+    budget: Budget = field(default_factory=Budget)
+    name: str = "adaptive-consistency"
+
+    def __post_init__(self) -> None:
+        if self.rule not in ("beta", "dirichlet"):
+            raise ConfigError(f"unknown stopping rule {self.rule!r}: expected beta or dirichlet")
+        if not 0 < self.threshold < 1:
+            raise ConfigError(f"threshold must be between 0 and 1, got {self.threshold}")
+        if self.batch < 1 or self.k < 1:
+            raise ConfigError("k and batch must be at least 1")
+
+    async def run(self, task: Task, model) -> Result:
+        rec = Recorder(model, self.budget)
+        chains = Chains()
+        stopped, history = False, []
+        while len(chains.completions) < self.k:
+            m = min(self.batch, self.k - len(chains.completions))
+            seed = None if self.seed is None else self.seed + len(chains.completions)
+            try:
+                more = await sample_chains(self.prompt, task, rec, m, self.temperature, seed)
+            except BudgetExhausted:
+                break
+            chains.completions += more.completions
+            chains.found += more.found
+            vote = majority_vote(chains.answers)
+            history.append(dict(vote.tally))
+            if should_stop(vote.tally, self.rule, self.threshold):
+                stopped = True
+                break
+        vote = majority_vote(chains.answers)
+        return rec.result(task, self.name, vote.winner, winning_chain(chains, vote), votes=vote.tally,
+                          voters=vote.voters, k=len(chains.completions), stopped_by_rule=stopped,
+                          rule=self.rule, threshold=self.threshold, history=history,
+                          answers=chains.answers, prompt=self.prompt.name)

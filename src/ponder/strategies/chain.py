@@ -1,0 +1,101 @@
+"""One way of asking for an answer (a prompt), usable alone or inside a sampling strategy.
+
+A `ChainPrompt` builds the request for a task and extracts the answer from a completion. Used
+alone it is a strategy: one greedy call, answer extracted. Sampling strategies
+(self-consistency, weighted vote, best-of-n, adaptive consistency, beam search) take one as the
+way they ask, which is how they compose with chain-of-thought or chain-of-draft.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ponder.strategies import render
+from ponder.strategies.base import Budget, BudgetExhausted, Recorder
+from ponder.tasks.answers import Extracted, extract
+from ponder.tasks.exemplars import Exemplar, load_exemplars
+from ponder.types import GenerationRequest, Message, Result, Task
+
+
+@dataclass
+class ChainPrompt:
+    max_tokens: int = 512
+    temperature: float = 0.0
+    seed: int | None = 0
+    budget: Budget = field(default_factory=Budget)
+    exemplars: str | None = None
+    data_dir: Path | str | None = None
+    name: str = "chain"
+
+    def __post_init__(self) -> None:
+        self._shots: tuple[Exemplar, ...] | None = None
+
+    def shots(self) -> tuple[Exemplar, ...]:
+        if self.exemplars in (None, "none"):
+            return ()
+        if self._shots is None:
+            self._shots = load_exemplars(self.exemplars, self.data_dir)
+        return self._shots
+
+    # What subclasses define.
+    def system(self) -> str | None:
+        return None
+
+    def user(self, task: Task) -> str:
+        return task.question
+
+    def shot_reply(self, shot: Exemplar, task: Task) -> str:
+        return shot.target
+
+    def messages(self, task: Task) -> tuple[Message, ...]:
+        msgs = [Message("system", s)] if (s := self.system()) else []
+        for shot in self.shots():
+            msgs += [Message("user", shot.question), Message("assistant", self.shot_reply(shot, task))]
+        return tuple(msgs + [Message("user", self.user(task))])
+
+    def request(self, task: Task, n: int = 1, temperature: float | None = None,
+                seed: int | None = None, max_tokens: int | None = None, logprobs: bool = False,
+                top_logprobs: int = 0, prefix: str = "", stop: tuple[str, ...] = ()) -> GenerationRequest:
+        return GenerationRequest(
+            messages=self.messages(task), n=n,
+            temperature=self.temperature if temperature is None else temperature,
+            seed=self.seed if seed is None else seed,
+            max_tokens=max_tokens or self.max_tokens, logprobs=logprobs, top_logprobs=top_logprobs,
+            assistant_prefix=prefix, stop=stop)
+
+    async def answer(self, task: Task, text: str, truncated: bool, rec: Recorder) -> Extracted:
+        """The answer a chain gives; may make calls (through `rec`) where the method says so."""
+        return extract(text, task.kind, truncated=truncated)
+
+    def with_name(self, name: str) -> ChainPrompt:
+        return replace(self, name=name)
+
+    async def run(self, task: Task, model) -> Result:
+        rec = Recorder(model, self.budget)
+        try:
+            [c] = await rec.generate(self.request(task))
+        except BudgetExhausted:
+            return rec.result(task, self.name, None, "")
+        truncated = c.finish_reason == "length"
+        found = await self.answer(task, c.text, truncated, rec)
+        return rec.result(task, self.name, found.value, c.text, truncated=truncated,
+                          explicit=found.explicit)
+
+
+def exemplar_answer(shot: Exemplar, kind: str) -> str | None:
+    return shot.answer if shot.answer is not None else extract(shot.target, kind).value
+
+
+@dataclass
+class Direct(ChainPrompt):
+    """Standard prompting: the answer only. With exemplars, they show answers without reasoning."""
+
+    max_tokens: int = 32
+    name: str = "direct"
+
+    def user(self, task: Task) -> str:
+        return render("direct.j2", question=task.question) if not self.shots() else task.question
+
+    def shot_reply(self, shot: Exemplar, task: Task) -> str:
+        return render("direct_exemplar.j2", answer=exemplar_answer(shot, task.kind))

@@ -1,0 +1,113 @@
+"""Self-consistency (Wang et al. 2023) and its confidence-weighted vote.
+
+k chains are sampled from one `n=k` request (the backend shares the prompt across them where it
+can), the answer of each is extracted, and the normalised answers vote. Chains without an answer
+do not vote. The weighted vote weighs each chain by its confidence from token logprobs: the
+normalised sequence probability exp(mean token logprob), or the same over the answer's tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from ponder.errors import ConfigError, UnsupportedAbility
+from ponder.models import LOGPROBS
+from ponder.strategies.base import Budget, BudgetExhausted, Recorder
+from ponder.strategies.chain import ChainPrompt
+from ponder.strategies.cot import ChainOfThought
+from ponder.strategies.voting import Vote, answer_span_confidence, majority_vote, sequence_confidence, weighted_vote
+from ponder.tasks.answers import Extracted
+from ponder.types import Completion, Result, Task
+
+CONFIDENCES = ("sequence", "answer")
+
+
+@dataclass
+class Chains:
+    """Sampled chains and their extracted answers, in sample order."""
+
+    completions: list[Completion] = field(default_factory=list)
+    found: list[Extracted] = field(default_factory=list)
+
+    @property
+    def answers(self) -> list[str | None]:
+        return [f.value for f in self.found]
+
+
+async def sample_chains(prompt: ChainPrompt, task: Task, rec: Recorder, n: int, temperature: float,
+                        seed: int | None, logprobs: bool = False) -> Chains:
+    """One n-sample request, then every chain's answer (extraction calls run concurrently)."""
+    completions = await rec.generate(prompt.request(task, n=n, temperature=temperature, seed=seed,
+                                                    logprobs=logprobs))
+    found = await asyncio.gather(*(prompt.answer(task, c.text, c.finish_reason == "length", rec)
+                                   for c in completions))
+    return Chains(list(completions), list(found))
+
+
+def winning_chain(chains: Chains, vote: Vote) -> str:
+    for c, a in zip(chains.completions, chains.answers):
+        if a is not None and a == vote.winner:
+            return c.text
+    return chains.completions[0].text if chains.completions else ""
+
+
+@dataclass
+class SelfConsistency:
+    prompt: ChainPrompt = field(default_factory=ChainOfThought)
+    k: int = 8
+    temperature: float = 0.7
+    seed: int | None = 0
+    budget: Budget = field(default_factory=Budget)
+    name: str = "self-consistency"
+
+    def tally(self, chains: Chains) -> Vote:
+        return majority_vote(chains.answers)
+
+    async def run(self, task: Task, model) -> Result:
+        rec = Recorder(model, self.budget)
+        self.check(rec)
+        try:
+            chains = await sample_chains(self.prompt, task, rec, self.k, self.temperature, self.seed,
+                                         logprobs=self.needs_logprobs)
+        except BudgetExhausted:
+            return rec.result(task, self.name, None, "", votes={}, voters=0, k=0)
+        vote = self.tally(chains)
+        return rec.result(task, self.name, vote.winner, winning_chain(chains, vote),
+                          votes=vote.tally, voters=vote.voters, k=len(chains.completions),
+                          answers=chains.answers, prompt=self.prompt.name, **self.extra(chains))
+
+    needs_logprobs = False
+
+    def check(self, rec: Recorder) -> None:
+        pass
+
+    def extra(self, chains: Chains) -> dict:
+        return {}
+
+
+@dataclass
+class WeightedVote(SelfConsistency):
+    confidence: str = "sequence"
+    name: str = "weighted-vote"
+    needs_logprobs = True
+
+    def check(self, rec: Recorder) -> None:
+        if self.confidence not in CONFIDENCES:
+            raise ConfigError(f"unknown confidence {self.confidence!r}: expected sequence or answer")
+        rec.require(LOGPROBS, self.name)
+
+    def weights(self, chains: Chains) -> list[float]:
+        out = []
+        for c, f in zip(chains.completions, chains.found):
+            if c.logprobs is None:
+                raise UnsupportedAbility(f"{self.name}: the backend returned no token logprobs")
+            out.append(sequence_confidence(c.logprobs) if self.confidence == "sequence"
+                       else answer_span_confidence(c.logprobs, f.span))
+        return out
+
+    def tally(self, chains: Chains) -> Vote:
+        return weighted_vote(chains.answers, self.weights(chains))
+
+    def extra(self, chains: Chains) -> dict:
+        return {"weights": self.weights(chains), "confidence": self.confidence}

@@ -1,0 +1,68 @@
+"""Few-shot exemplar sets, read from the data folder: data, not code.
+
+A set is named (`gsm8k`, `date_understanding`, `sports_understanding`) or given as a path to a
+JSON file `{"exemplars": [{"question": …, "target": …, "answer": …}]}` or an lm-eval task YAML
+(`fewshot_config.samples` with `input`/`target`). `target` is the worked answer the model sees.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ponder.errors import DataError
+from ponder.tasks.data import data_file
+
+SETS = {
+    "gsm8k": "cot_exemplars/wei2022_gsm8k_8shot.json",
+    "date_understanding": "cot_exemplars/bbh_cot_fewshot_date_understanding.lm_eval-0.4.13.yaml",
+    "sports_understanding": "cot_exemplars/bbh_cot_fewshot_sports_understanding.lm_eval-0.4.13.yaml",
+}
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    question: str
+    target: str
+    answer: str | None = None
+
+
+def load_exemplars(name: str, data_dir: Path | str | None = None) -> tuple[Exemplar, ...]:
+    path = data_file(SETS[name], data_dir) if name in SETS else Path(name).expanduser()
+    if name not in SETS and not path.is_file():
+        raise DataError(f"unknown exemplar set {name!r}: expected one of {', '.join(SETS)} "
+                        "or the path of a .json or .yaml file")
+    if path.suffix in (".yaml", ".yml"):
+        rows = _yaml_rows(path)
+    else:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+        rows = doc.get("exemplars") if isinstance(doc, dict) else doc
+    if not isinstance(rows, list) or not rows:
+        raise DataError(f"{path}: expected a non-empty list of exemplars")
+    out = []
+    for i, row in enumerate(rows):
+        q, t = (row.get("question"), row.get("target")) if isinstance(row, dict) else (None, None)
+        if not isinstance(q, str) or not isinstance(t, str):
+            raise DataError(f"{path}: exemplar {i} needs string fields 'question' and 'target'")
+        out.append(Exemplar(q.strip(), t.strip(), row.get("answer")))
+    return tuple(out)
+
+
+def _yaml_rows(path: Path) -> list[dict]:
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise DataError(f"{path}{where}: not valid YAML") from None
+    samples = ((doc or {}).get("fewshot_config") or {}).get("samples")
+    if not isinstance(samples, list):
+        raise DataError(f"{path}: expected fewshot_config.samples (an lm-eval task file)")
+    return [{"question": s.get("input"), "target": s.get("target")} if isinstance(s, dict) else {}
+            for s in samples]
