@@ -90,3 +90,48 @@ async def test_the_native_server_honours_n(native_server):
     assert len(out) == 4 and m.honours_n is True and m.http_requests == 1
     assert all(c.usage.completion_tokens > 0 for c in out)
     await m.aclose()
+
+
+async def test_strategies_over_http_on_the_native_server(native_server, data_dir):
+    """Sampling, logprob-weighted voting, the P(Yes) judge and prefix continuation through HTTP."""
+    from ponder.strategies.registry import build_strategy
+    from ponder.types import Task
+
+    task = Task("robe", "A robe takes 2 bolts of blue fiber and half that much white fiber. "
+                        "How many bolts in total does it take?", "3")
+    m = get_model(f"openai:local@{native_server}")
+    try:
+        sc = await build_strategy("self-consistency", k=3, exemplars="gsm8k", data_dir=data_dir,
+                                  max_tokens=128).run(task, m)
+        assert len(sc.calls) == 1 and len(sc.calls[0].completions) == 3 and sc.meta["voters"] >= 1
+        wv = await build_strategy("weighted-vote", k=2, exemplars="gsm8k", data_dir=data_dir,
+                                  max_tokens=128).run(task, m)
+        assert all(0 < w <= 1 for w in wv.meta["weights"])
+        bon = await build_strategy("best-of-n", k=2, exemplars="gsm8k", data_dir=data_dir,
+                                   max_tokens=128).run(task, m)
+        assert bon.compute.verifier_calls == 2 and all(0 <= s <= 1 for s in bon.meta["scores"])
+        beam = await build_strategy("beam-search", width=1, expand=2, max_steps=2, step_tokens=48,
+                                    max_tokens=64).run(task, m)
+        assert beam.meta["rounds"] and beam.compute.verifier_calls >= 2
+        first = beam.calls[0].completions[0].text
+        assert "\n\n" not in first.strip()  # a step stops at the delimiter
+    finally:
+        await m.aclose()
+
+
+async def test_sampling_strategies_through_a_server_that_ignores_n(python_server, data_dir):
+    from ponder.strategies.registry import build_strategy
+    from ponder.types import Task
+
+    task = Task("robe", "A robe takes 2 bolts of blue fiber and half that much white fiber. "
+                        "How many bolts in total does it take?", "3")
+    m = get_model(f"openai:local@{python_server}")
+    try:
+        sc = await build_strategy("adaptive-consistency", k=4, batch=2, exemplars="gsm8k", data_dir=data_dir,
+                                  max_tokens=96).run(task, m)
+        assert sc.meta["k"] in (2, 4) and sum(len(c.completions) for c in sc.calls) == sc.meta["k"]
+        assert m.honours_n is False  # the samples were drawn by separate calls
+        cot = await build_strategy("cot", max_tokens=160).run(task, m)
+        assert cot.answer is not None and [c.purpose for c in cot.calls] == ["generate", "extract"]
+    finally:
+        await m.aclose()

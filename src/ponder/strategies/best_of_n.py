@@ -7,7 +7,6 @@ no solution has one; among equal scores the earlier sample wins.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from ponder.strategies.base import Budget, BudgetExhausted, Recorder, gather_within_budget
