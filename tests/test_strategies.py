@@ -301,3 +301,14 @@ def test_every_strategy_builds_by_name_and_bad_options_are_named():
         build_strategy("cot", per_task_budget=0)
     sc = build_strategy("self-consistency", prompt="chain-of-draft", k=5)
     assert sc.k == 5 and sc.prompt.name == "chain-of-draft"
+
+
+async def test_beam_search_out_of_budget_answers_from_the_beams_it_has():
+    model = ScriptedModel([Step(["Half of 36 is 18.", "So it is 20."], expect={"max_tokens": 6}),
+                           judge_step(0.9), judge_step(0.4)])
+    search = BeamSearch(prompt=ChainOfThought(extract_call=False), width=1, expand=2, max_steps=5,
+                        step_tokens=8, budget=Budget(per_task=12))
+    result = await search.run(TASK, model)  # 9 + 2 tokens spent; 1 left cannot fund 2 samples
+    assert result.reasoning == "Half of 36 is 18." and result.answer is None  # unfinished: no guess
+    assert result.meta["budget"]["hit"] and result.meta["finished"] is False
+    model.assert_done()

@@ -109,6 +109,8 @@ class BeamSearch:
                 if s is not None:
                     b.scores.append(s)
             candidates = [b for b in candidates if len(b.scores) == len(b.steps)]
+            if not candidates:  # the budget stopped this round: keep the beams we have
+                break
             kept = select(candidates, self.aggregation, self.width, self.keep_fraction)
             rounds.append({"candidates": len(candidates),
                            "kept": [round(b.score(self.aggregation), 4) for b in kept]})

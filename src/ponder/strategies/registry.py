@@ -8,7 +8,6 @@ silently changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from ponder.errors import ConfigError
@@ -45,11 +44,9 @@ ALLOWED = {
 }
 
 
-@dataclass(frozen=True)
-class Defaults:
-    k: int = 8
-    temperature: float = 0.7
-    seed: int = 0
+DEFAULT_K = 8
+DEFAULT_TEMPERATURE = 0.7
+DEFAULT_SEED = 0
 
 
 def _prompt(name: str, budget: Budget, opts: dict[str, Any]) -> ChainPrompt:
@@ -57,7 +54,9 @@ def _prompt(name: str, budget: Budget, opts: dict[str, Any]) -> ChainPrompt:
     if cls is None:
         raise ConfigError(f"unknown prompt {name!r}: expected one of {', '.join(PROMPTS)}")
     kw = {k: opts[k] for k in ("exemplars", "data_dir", "max_tokens", "seed") if opts.get(k) is not None}
-    if name == "cot" and opts.get("extract_call") is not None:
+    if opts.get("extract_call") is not None:
+        if name != "cot":
+            raise ConfigError(f"extract_call applies to the cot prompt, not {name!r}")
         kw["extract_call"] = opts["extract_call"]
     return cls(budget=budget, **kw)
 
@@ -74,13 +73,12 @@ def build_strategy(name: str, **options: Any):
     if name in PROMPTS:
         return _prompt(name, budget, opts)
     prompt = _prompt(opts.pop("prompt", "cot"), budget, opts)
-    d = Defaults()
-    common = {"prompt": prompt, "temperature": opts.get("temperature", d.temperature),
-              "seed": opts.get("seed", d.seed), "budget": budget}
+    common = {"prompt": prompt, "temperature": opts.get("temperature", DEFAULT_TEMPERATURE),
+              "seed": opts.get("seed", DEFAULT_SEED), "budget": budget}
     if name == "self-consistency":
-        return SelfConsistency(k=opts.get("k", d.k), **common)
+        return SelfConsistency(k=opts.get("k", DEFAULT_K), **common)
     if name == "weighted-vote":
-        return WeightedVote(k=opts.get("k", d.k), confidence=opts.get("confidence", "sequence"), **common)
+        return WeightedVote(k=opts.get("k", DEFAULT_K), confidence=opts.get("confidence", "sequence"), **common)
     if name == "adaptive-consistency":
         return AdaptiveConsistency(k=opts.get("k", 16), batch=opts.get("batch", 2),
                                    rule=opts.get("rule", "beta"), threshold=opts.get("threshold", 0.95),
