@@ -51,3 +51,21 @@ async def test_cache_can_be_bypassed_for_reads(tmp_path):
     req = GenerationRequest.chat("q")
     assert (await model.generate(req))[0].text == "x"
     assert (await model.generate(req))[0].text == "y"
+
+
+async def test_a_strategy_run_through_the_cache_logs_each_call_purpose_and_reports_cache_share(tmp_path):
+    from ponder.strategies.best_of_n import BestOfN
+    from ponder.strategies.cot import ChainOfThought
+    from ponder.types import Task
+
+    store = Store(tmp_path / "s.sqlite")
+    script = [Step(["The answer is 4.", "The answer is 5."]), Step(["Yes"]), Step(["No"])]
+    strategy = BestOfN(prompt=ChainOfThought(extract_call=False), n=2)
+    task = Task("t", "2+2?", "4")
+    first = await strategy.run(task, CachedModel(ScriptedModel(list(script)), store))
+    assert [r["purpose"] for r in store.calls()] == ["generate", "generate", "verify", "verify"]
+    assert first.compute.cached_calls == 0 and first.compute.cached_tokens == 0
+    again = await strategy.run(task, CachedModel(ScriptedModel([]), store))  # no model call allowed
+    assert again.answer == first.answer
+    assert again.compute.cached_calls == 3 and again.compute.cached_tokens == first.compute.tokens
+    assert again.compute.verifier_calls == 2
