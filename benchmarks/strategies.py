@@ -37,21 +37,21 @@ from ponder.types import Completion
 SHOTS = {"exemplars": "gsm8k"}
 ROWS = {
     "direct": ("direct", {}),
-    "cot 0-shot (Kojima)": ("cot", {"max_tokens": 384}),
     "cot 8-shot (Wei)": ("cot", {**SHOTS, "max_tokens": 256}),
+    "cot 0-shot (Kojima)": ("cot", {"max_tokens": 384}),
+    "cot 0-shot, task budget 128": ("cot", {"max_tokens": 384, "per_task_budget": 128}),
     "chain-of-draft": ("chain-of-draft", {"max_tokens": 256}),
     "self-consistency k=8": ("self-consistency", {**SHOTS, "k": 8, "max_tokens": 256}),
     "weighted-vote k=8": ("weighted-vote", {**SHOTS, "k": 8, "max_tokens": 256}),
-    "best-of-4, LLM judge": ("best-of-n", {**SHOTS, "k": 4, "max_tokens": 256}),
-    "beam search 2x2, step judge": ("beam-search", {"width": 2, "expand": 2, "max_steps": 4,
-                                                    "step_tokens": 96, "max_tokens": 384}),
     "adaptive-consistency k<=8": ("adaptive-consistency", {**SHOTS, "k": 8, "batch": 2, "max_tokens": 256}),
+    "best-of-4, LLM judge": ("best-of-n", {**SHOTS, "k": 4, "max_tokens": 256}),
     "self-consistency k=8 over chain-of-draft": ("self-consistency", {"prompt": "chain-of-draft", "k": 8,
                                                                       "max_tokens": 256}),
-    "cot 0-shot, task budget 128": ("cot", {"max_tokens": 384, "per_task_budget": 128}),
+    "beam search 2x2, step judge": ("beam-search", {"width": 2, "expand": 2, "max_steps": 4,
+                                                    "step_tokens": 96, "max_tokens": 384}),
 }
 SPAN_ROW = "weighted-vote k=8, answer-span weights"
-console = Console()
+console = Console(width=170)
 
 
 def run_id_for(store: Store, model_id: str, row: str, config: dict) -> int:
