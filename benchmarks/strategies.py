@@ -8,7 +8,7 @@ finished (row, task) pairs, so a stopped run resumes.
 Then self-consistency k=8 sent as one n=8 request vs the same 8 samples (seeds s..s+7) sent as
 8 sequential requests, on the first --compare problems: wall-time ratio (target <= 0.5).
 
-    .venv/bin/python benchmarks/strategies.py [--limit 30] [--rows a,b] [--compare 5] \
+    .venv/bin/python benchmarks/strategies.py [--limit 30] [--rows 'a;b'] [--compare 5] \
         [--store benchmarks/out/strategies.sqlite] [--model local] [--data-dir ../shared/data]
 """
 
@@ -154,12 +154,12 @@ async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="local")
     ap.add_argument("--limit", type=int, default=30)
-    ap.add_argument("--rows", default=",".join(ROWS), help="comma-separated row names (see ROWS)")
+    ap.add_argument("--rows", default=None, help="';'-separated row names (see ROWS); default: all")
     ap.add_argument("--compare", type=int, default=5, help="problems for the n=8 vs sequential comparison")
     ap.add_argument("--store", type=Path, default=Path("benchmarks/out/strategies.sqlite"))
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args()
-    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    rows = [r.strip() for r in args.rows.split(";") if r.strip()] if args.rows else list(ROWS)
     unknown = [r for r in rows if r not in ROWS]
     if unknown:
         raise SystemExit(f"unknown row(s) {unknown}; known: {list(ROWS)}")

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import settings
+
+# Shared machines are noisy: judge property tests by their examples, not by how fast each one ran.
+settings.register_profile("ponder", deadline=None)
+settings.load_profile("ponder")
 
 
 def _refuse(*args, **kwargs):

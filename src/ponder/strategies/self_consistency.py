@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from ponder.errors import ConfigError, UnsupportedAbility
 from ponder.models import LOGPROBS
@@ -60,6 +61,7 @@ class SelfConsistency:
     seed: int | None = 0
     budget: Budget = field(default_factory=Budget)
     name: str = "self-consistency"
+    needs_logprobs: ClassVar[bool] = False
 
     def tally(self, chains: Chains) -> Vote:
         return majority_vote(chains.answers)
@@ -77,8 +79,6 @@ class SelfConsistency:
                           votes=vote.tally, voters=vote.voters, k=len(chains.completions),
                           answers=chains.answers, prompt=self.prompt.name, **self.extra(chains))
 
-    needs_logprobs = False
-
     def check(self, rec: Recorder) -> None:
         pass
 
@@ -90,7 +90,7 @@ class SelfConsistency:
 class WeightedVote(SelfConsistency):
     confidence: str = "sequence"
     name: str = "weighted-vote"
-    needs_logprobs = True
+    needs_logprobs: ClassVar[bool] = True
 
     def check(self, rec: Recorder) -> None:
         if self.confidence not in CONFIDENCES:
