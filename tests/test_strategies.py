@@ -312,3 +312,23 @@ async def test_beam_search_out_of_budget_answers_from_the_beams_it_has():
     assert result.reasoning == "Half of 36 is 18." and result.answer is None  # unfinished: no guess
     assert result.meta["budget"]["hit"] and result.meta["finished"] is False
     model.assert_done()
+
+
+async def test_kojima_extraction_without_prefix_continuation_asks_in_a_new_turn():
+    from ponder.models import LOGPROBS
+
+    model = ScriptedModel([Step(["16 - 7 = 9 eggs, 9 * 2 = 18 dollars."]),
+                           Step([" 18"], expect=lambda r: not r.assistant_prefix and "Here is a worked solution"
+                                in r.messages[-1].content and r.messages[-1].content.endswith(KOJIMA_TRIGGERS["number"]))],
+                          abilities=frozenset({LOGPROBS}))
+    result = await ChainOfThought().run(TASK, model)
+    assert result.answer == "18"
+    model.assert_done()
+
+
+async def test_kojima_triggers_follow_the_answer_kind():
+    task = Task("c", "Which is a fruit? (A) stone (B) apple", "B", kind="choice")
+    model = ScriptedModel([Step(["An apple grows on trees."]),
+                           Step([" (B)."], expect=lambda r: r.assistant_prefix.endswith(KOJIMA_TRIGGERS["choice"]))])
+    result = await ChainOfThought().run(task, model)
+    assert result.answer == "B" and result.correct is True
