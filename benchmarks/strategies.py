@@ -39,7 +39,7 @@ ROWS = {
     "direct": ("direct", {}),
     "cot 8-shot (Wei)": ("cot", {**SHOTS, "max_tokens": 256}),
     "cot 0-shot (Kojima)": ("cot", {"max_tokens": 384}),
-    "cot 0-shot, task budget 128": ("cot", {"max_tokens": 384, "per_task_budget": 128}),
+    "cot 0-shot, task budget 160": ("cot", {"max_tokens": 384, "per_task_budget": 160}),
     "chain-of-draft": ("chain-of-draft", {"max_tokens": 256}),
     "self-consistency k=8": ("self-consistency", {**SHOTS, "k": 8, "max_tokens": 256}),
     "weighted-vote k=8": ("weighted-vote", {**SHOTS, "k": 8, "max_tokens": 256}),

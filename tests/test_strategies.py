@@ -282,6 +282,15 @@ async def test_a_per_task_budget_stops_sampling_and_answers_with_what_it_has():
     model.assert_done()
 
 
+async def test_zero_shot_cot_holds_back_budget_for_its_extraction_call():
+    model = ScriptedModel([Step(["one two three four five six seven eight"], finish_reason="length",
+                                expect={"max_tokens": 8}),
+                           Step([" 18."], expect={"max_tokens": 32})])
+    result = await ChainOfThought(budget=Budget(per_task=40)).run(TASK, model)
+    assert result.answer == "18" and result.meta["budget"]["hit"] and result.meta["budget"]["spent"] <= 40
+    model.assert_done()
+
+
 async def test_zero_shot_cot_out_of_budget_skips_the_extraction_call():
     model = ScriptedModel([Step(["one two three four"], finish_reason="length", expect={"max_tokens": 4})])
     result = await ChainOfThought(budget=Budget(per_task=4)).run(TASK, model)

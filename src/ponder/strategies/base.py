@@ -9,7 +9,9 @@ Budgets count generated (completion) tokens, the verifier's included:
 - `per_task` caps the sum over all calls of a task. Before a call, the tokens it could use
   (n × max_tokens) are reserved, so concurrent calls never overshoot; a call that does not fit
   has its max_tokens lowered to what is left, and once nothing is left the call raises
-  `BudgetExhausted`, which strategies catch to answer with what they have.
+  `BudgetExhausted`, which strategies catch to answer with what they have. A call may hold back
+  tokens for the calls that must follow it (the zero-shot answer-extraction calls), so that a
+  budget-cut chain can still be answered.
 """
 
 from __future__ import annotations
@@ -63,12 +65,14 @@ class Recorder:
             raise UnsupportedAbility(f"{strategy} needs {ability} but the backend "
                                      f"{getattr(model, 'model_id', model)!r} does not provide it")
 
-    def _fit(self, request: GenerationRequest) -> tuple[GenerationRequest, bool]:
+    def _fit(self, request: GenerationRequest, hold: int) -> tuple[GenerationRequest, bool]:
         limit = request.max_tokens
         if self.budget.per_call is not None:
             limit = min(limit, self.budget.per_call)
         if self.budget.per_task is not None:
             left = self.budget.per_task - self.spent - self.reserved
+            if left - hold >= request.n:  # hold back only what the budget can spare
+                left -= hold
             if left // request.n < 1:
                 self.budget_hit = True
                 raise BudgetExhausted(f"token budget of {self.budget.per_task} per task is spent")
@@ -76,8 +80,10 @@ class Recorder:
         return dataclasses.replace(request, max_tokens=limit), limit < request.max_tokens
 
     async def generate(self, request: GenerationRequest, purpose: str = "generate",
-                       model: Any | None = None) -> list[Completion]:
-        fitted, cut = self._fit(request)
+                       model: Any | None = None, hold: int = 0) -> list[Completion]:
+        """Make one call under the budget. `hold`: tokens of the task budget to leave for the
+        calls that must follow this one (e.g. the answer-extraction calls after the chains)."""
+        fitted, cut = self._fit(request, hold)
         reservation = fitted.n * fitted.max_tokens if self.budget.per_task is not None else 0
         self.reserved += reservation
         t0 = time.perf_counter()

@@ -79,7 +79,8 @@ class BeamSearch:
             task, n=n, temperature=self.temperature, max_tokens=self.step_tokens,
             seed=None if self.seed is None else self.seed + 1000 * depth + n * b,
             prefix=beam.prefix(self.delimiter), stop=(self.delimiter,)) for b, beam in enumerate(beams)]
-        replies = await gather_within_budget(rec.generate(r) for r in requests)
+        hold = self.prompt.answer_tokens()  # for the final answer-extraction call
+        replies = await gather_within_budget(rec.generate(r, hold=hold) for r in requests)
         out, seen = [], set()
         for beam, completions in zip(beams, replies):
             for c in completions or ():

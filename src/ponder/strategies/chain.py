@@ -68,13 +68,17 @@ class ChainPrompt:
         """The answer a chain gives; may make calls (through `rec`) where the method says so."""
         return extract(text, task.kind, truncated=truncated)
 
+    def answer_tokens(self) -> int:
+        """Most tokens `answer` may generate per chain (held back from a task budget for it)."""
+        return 0
+
     def with_name(self, name: str) -> ChainPrompt:
         return replace(self, name=name)
 
     async def run(self, task: Task, model) -> Result:
         rec = Recorder(model, self.budget)
         try:
-            [c] = await rec.generate(self.request(task))
+            [c] = await rec.generate(self.request(task), hold=self.answer_tokens())
         except BudgetExhausted:
             return rec.result(task, self.name, None, "")
         truncated = c.finish_reason == "length"

@@ -36,6 +36,9 @@ class ChainOfThought(ChainPrompt):
     def user(self, task: Task) -> str:
         return task.question if self.shots() else render("cot_zero_shot.j2", question=task.question)
 
+    def answer_tokens(self) -> int:
+        return 0 if self.shots() or not self.extract_call else EXTRACT_TOKENS
+
     async def answer(self, task: Task, text: str, truncated: bool, rec: Recorder) -> Extracted:
         if self.shots() or not self.extract_call:
             return extract(text, task.kind, truncated=truncated)

@@ -40,7 +40,7 @@ async def sample_chains(prompt: ChainPrompt, task: Task, rec: Recorder, n: int, 
                         seed: int | None, logprobs: bool = False) -> Chains:
     """One n-sample request, then every chain's answer (extraction calls run concurrently)."""
     completions = await rec.generate(prompt.request(task, n=n, temperature=temperature, seed=seed,
-                                                    logprobs=logprobs))
+                                                    logprobs=logprobs), hold=n * prompt.answer_tokens())
     found = await asyncio.gather(*(prompt.answer(task, c.text, c.finish_reason == "length", rec)
                                    for c in completions))
     return Chains(list(completions), list(found))
