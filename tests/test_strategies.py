@@ -341,3 +341,14 @@ async def test_kojima_triggers_follow_the_answer_kind():
                            Step([" (B)."], expect=lambda r: r.assistant_prefix.endswith(KOJIMA_TRIGGERS["choice"]))])
     result = await ChainOfThought().run(task, model)
     assert result.answer == "B" and result.correct is True
+
+
+async def test_a_per_call_cap_does_not_end_beam_search():
+    model = ScriptedModel([Step(["Half of 36"], finish_reason="length", expect={"max_tokens": 4}), judge_step(0.7),
+                           Step(["The answer is 18."], expect={"max_tokens": 4, "assistant_prefix": "Half of 36\n\n"}),
+                           judge_step(0.8)])
+    search = BeamSearch(prompt=ChainOfThought(extract_call=False), width=1, expand=1, max_steps=3,
+                        step_tokens=8, budget=Budget(per_call=4))
+    result = await search.run(TASK, model)
+    assert result.answer == "18" and len(result.meta["rounds"]) == 2 and result.meta["finished"]
+    model.assert_done()

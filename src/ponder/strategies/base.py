@@ -65,6 +65,11 @@ class Recorder:
             raise UnsupportedAbility(f"{strategy} needs {ability} but the backend "
                                      f"{getattr(model, 'model_id', model)!r} does not provide it")
 
+    @property
+    def exhausted(self) -> bool:
+        """No tokens of the per-task budget are left."""
+        return self.budget.per_task is not None and self.budget.per_task - self.spent - self.reserved < 1
+
     def _fit(self, request: GenerationRequest, hold: int) -> tuple[GenerationRequest, bool]:
         limit = request.max_tokens
         if self.budget.per_call is not None:

@@ -117,7 +117,7 @@ class BeamSearch:
                            "kept": [round(b.score(self.aggregation), 4) for b in kept]})
             finished += [b for b in kept if b.finished]
             active = [b for b in kept if not b.finished]
-            if rec.budget_hit or not active or len(finished) >= self.width:
+            if rec.exhausted or not active or len(finished) >= self.width:
                 break
         pool = finished or active
         if not pool:
