@@ -47,8 +47,8 @@ ROWS = {
     "best-of-4, LLM judge": ("best-of-n", {**SHOTS, "k": 4, "max_tokens": 256}),
     "self-consistency k=8 over chain-of-draft": ("self-consistency", {"prompt": "chain-of-draft", "k": 8,
                                                                       "max_tokens": 256}),
-    "beam search 2x2, step judge": ("beam-search", {"width": 2, "expand": 2, "max_steps": 4,
-                                                    "step_tokens": 96, "max_tokens": 384}),
+    "beam search 2x2, step judge": ("beam-search", {"width": 2, "expand": 2, "max_steps": 3,
+                                                    "step_tokens": 64, "max_tokens": 384}),
 }
 SPAN_ROW = "weighted-vote k=8, answer-span weights"
 console = Console(width=170)
