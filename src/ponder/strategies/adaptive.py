@@ -1,8 +1,9 @@
 """Adaptive-consistency (Aggarwal et al. 2023): sample in small batches and stop as soon as the
 leading answer is a clear winner under a Beta (or Dirichlet) stopping rule; k is the ceiling.
 
-Batch b of size m is drawn with seeds s + drawn, …, so the samples are the same as those of
-self-consistency with seed s: stopping early only saves samples, it never changes them.
+Each batch is drawn with seeds s + (samples drawn so far), …: the seeds of self-consistency's
+samples with seed s, so stopping early saves samples rather than drawing different ones (texts can
+still differ slightly where a backend's numerics depend on the batch).
 """
 
 from __future__ import annotations
