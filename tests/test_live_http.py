@@ -6,11 +6,14 @@ from ponder.errors import FatalModelError, ModelUnavailable
 from ponder.models import get_model, registry, weights
 from ponder.models.openai_compat import OpenAICompatModel
 from ponder.models.retry import RetryPolicy
-from ponder.types import GenerationRequest
+from ponder.types import GenerationRequest, Task
 
 from servers import free_port, llama_server_binary, native_server_argv, python_server_argv, serving
 
 pytestmark = pytest.mark.live
+
+ROBE = Task("robe", "A robe takes 2 bolts of blue fiber and half that much white fiber. "
+                    "How many bolts in total does it take?", "3")
 
 
 @pytest.fixture(scope="module")
@@ -95,10 +98,8 @@ async def test_the_native_server_honours_n(native_server):
 async def test_strategies_over_http_on_the_native_server(native_server, data_dir):
     """Sampling, logprob-weighted voting, the P(Yes) judge and prefix continuation through HTTP."""
     from ponder.strategies.registry import build_strategy
-    from ponder.types import Task
 
-    task = Task("robe", "A robe takes 2 bolts of blue fiber and half that much white fiber. "
-                        "How many bolts in total does it take?", "3")
+    task = ROBE
     m = get_model(f"openai:local@{native_server}")
     try:
         sc = await build_strategy("self-consistency", k=3, exemplars="gsm8k", data_dir=data_dir,
@@ -121,10 +122,8 @@ async def test_strategies_over_http_on_the_native_server(native_server, data_dir
 
 async def test_sampling_strategies_through_a_server_that_ignores_n(python_server, data_dir):
     from ponder.strategies.registry import build_strategy
-    from ponder.types import Task
 
-    task = Task("robe", "A robe takes 2 bolts of blue fiber and half that much white fiber. "
-                        "How many bolts in total does it take?", "3")
+    task = ROBE
     m = get_model(f"openai:local@{python_server}")
     try:
         sc = await build_strategy("adaptive-consistency", k=4, batch=2, exemplars="gsm8k", data_dir=data_dir,
