@@ -103,3 +103,59 @@ def test_models_lists_the_registry_and_marks_the_default():
 def test_pull_of_an_unknown_model_is_an_error():
     res = runner.invoke(app, ["models", "pull", "nope"])
     assert res.exit_code == 2 and "unknown local model 'nope'" in res.output
+
+
+def test_eval_stores_results_and_a_rerun_resumes_without_calls(monkeypatch, tmp_path, data_dir):
+    scripted = ScriptedModel([Step(["The answer is 18."]), Step(["The answer is 4."])])
+    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: scripted)
+    store = tmp_path / "s.sqlite"
+    argv = ["eval", "gsm8k", "-s", "direct", "--limit", "2", "--store", str(store), "--data-dir", str(data_dir)]
+    res = runner.invoke(app, argv)
+    assert res.exit_code == 0, res.output
+    assert "1/2 correct (50.0%)" in res.output
+    scripted.assert_done()
+    res = runner.invoke(app, argv)  # the script is empty now: any call would fail
+    assert res.exit_code == 0, res.output
+    assert "2 already in the store" in res.output
+    with Store(store) as s:
+        [run] = s.runs()
+        assert run["kind"] == "eval" and run["status"] == "done" and len(s.results(run["id"])) == 2
+
+
+def test_compare_runs_each_strategy_then_writes_the_report(monkeypatch, tmp_path, data_dir):
+    scripted = ScriptedModel([Step(["18"]), Step(["3"]),
+                              Step(["The answer is 18.", "The answer is 17.", "The answer is 18."]),
+                              Step(["The answer is 3.", "The answer is 3.", "The answer is 2."])])
+    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: scripted)
+    out_dir = tmp_path / "report"
+    res = runner.invoke(app, ["compare", "gsm8k", "--strategies", "direct,self-consistency[k=3,prompt=direct]",
+                              "--temperature", "0.5", "-n", "2", "--store", str(tmp_path / "s.sqlite"),
+                              "--data-dir", str(data_dir), "--out", str(out_dir)])
+    assert res.exit_code == 0, res.output
+    scripted.assert_done()
+    assert scripted.requests[2].temperature == 0.5 and scripted.requests[0].temperature == 0.0
+    assert (out_dir / "report.html").exists() and (out_dir / "maj_at_k.png").exists()
+    assert "self-consistency [k=3, prompt=direct, temperature=0.5]" in (out_dir / "summary.csv").read_text()
+    res = runner.invoke(app, ["runs", "--store", str(tmp_path / "s.sqlite")])
+    assert res.exit_code == 0 and "gsm8k:test" in res.output
+
+
+def test_report_reads_only_the_store(tmp_path):
+    res = runner.invoke(app, ["report", "3", "--store", str(tmp_path / "empty.sqlite"), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2 and "run 3 is not in the store" in res.output
+
+
+def test_a_malformed_task_file_is_named_with_its_line_before_any_call(monkeypatch, tmp_path):
+    scripted = ScriptedModel([])
+    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: scripted)
+    path = tmp_path / "mine.jsonl"
+    path.write_text('{"question": "1 + 1?", "answer": 2}\n{"question": "2 + 2?", "answer": "four"}\n')
+    res = runner.invoke(app, ["eval", f"jsonl:{path}", "-s", "direct", "--store", str(tmp_path / "s.sqlite")])
+    assert res.exit_code == 2
+    assert f"{path}:2: field 'answer' is not a number" in res.output.replace("\n", "")
+    assert scripted.requests == []
+
+
+def test_a_bad_strategy_list_is_explained(tmp_path):
+    res = runner.invoke(app, ["compare", "gsm8k", "--strategies", "cot[k]", "--store", str(tmp_path / "s.sqlite")])
+    assert res.exit_code == 2 and "OPTION=VALUE" in res.output

@@ -9,9 +9,12 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeElapsedColumn, TransferSpeedColumn)
 from rich.table import Table
 
+from ponder.cli_options import (STRATEGY_HELP, ConcurrencyOpt, DataDirOpt, LimitOpt, VerifierModelOpt,
+                                parse_strategy_list, strategy_options, task_flags)
 from ponder.errors import PonderError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -61,49 +64,22 @@ Opt = typer.Option
 
 
 @app.command()
+@strategy_options
 def solve(
     question: Annotated[str, typer.Argument(help="The question to answer.")],
-    strategy: Annotated[str, Opt("--strategy", "-s", help="direct, cot, chain-of-draft, self-consistency, weighted-vote, best-of-n, adaptive-consistency or beam-search.")] = "cot",
+    strategy: Annotated[str, Opt("--strategy", "-s", help=STRATEGY_HELP)] = "cot",
     model: ModelOpt = None,
     store: StoreOpt = None,
-    prompt: Annotated[Optional[str], Opt(help="How sampling strategies ask: cot (default), direct or chain-of-draft.")] = None,
-    exemplars: Annotated[Optional[str], Opt(help="Few-shot exemplar set (gsm8k, date_understanding, sports_understanding) or a .json/.yaml path; none = zero-shot.")] = None,
-    data_dir: Annotated[Optional[Path], Opt(help="Folder of benchmark files (default: $PONDER_DATA_DIR).")] = None,
-    kind: Annotated[str, Opt(help="Answer kind: number, choice or yesno.")] = "number",
-    k: Annotated[Optional[int], Opt("--k", "-k", help="Samples (self-consistency, weighted-vote, best-of-n; ceiling for adaptive-consistency).")] = None,
-    temperature: Annotated[Optional[float], Opt(help="Sampling temperature (default 0.7).")] = None,
-    seed: Annotated[Optional[int], Opt(help="Seed of sample 0 (sample i uses seed + i).")] = None,
-    max_tokens: Annotated[Optional[int], Opt(help="Most tokens per chain.")] = None,
-    per_call_budget: Annotated[Optional[int], Opt(help="Most completion tokens any one call may generate.")] = None,
-    per_task_budget: Annotated[Optional[int], Opt(help="Most completion tokens all calls of the task may generate, verifier included.")] = None,
-    extract_call: Annotated[Optional[bool], Opt("--extract-call/--no-extract-call", help="Zero-shot cot: Kojima's second call that reads the answer.")] = None,
-    confidence: Annotated[Optional[str], Opt(help="weighted-vote weight: sequence or answer.")] = None,
-    verifier: Annotated[Optional[str], Opt(help="best-of-n: judge or reward; beam-search: judge or mc.")] = None,
-    verifier_model: Annotated[Optional[str], Opt(help="Model spec of the judge (default: the solving model).")] = None,
-    reward_url: Annotated[Optional[str], Opt(help="URL of an HTTP reward model (verifier reward).")] = None,
-    judge_mode: Annotated[Optional[str], Opt(help="Judge: auto, logprobs (P(Yes)) or rating (1-10).")] = None,
-    width: Annotated[Optional[int], Opt(help="beam-search: beams kept per round.")] = None,
-    expand: Annotated[Optional[int], Opt(help="beam-search: next steps sampled per beam.")] = None,
-    keep_fraction: Annotated[Optional[float], Opt(help="beam-search: keep this fraction of candidates instead of --width.")] = None,
-    max_steps: Annotated[Optional[int], Opt(help="beam-search: most steps.")] = None,
-    step_tokens: Annotated[Optional[int], Opt(help="beam-search: most tokens per step.")] = None,
-    aggregation: Annotated[Optional[str], Opt(help="beam-search: step-score aggregation last, min or product.")] = None,
-    rollouts: Annotated[Optional[int], Opt(help="beam-search with --verifier mc: rollouts per partial solution.")] = None,
-    batch: Annotated[Optional[int], Opt(help="adaptive-consistency: samples per batch.")] = None,
-    rule: Annotated[Optional[str], Opt(help="adaptive-consistency: stopping rule beta or dirichlet.")] = None,
-    threshold: Annotated[Optional[float], Opt(help="adaptive-consistency: stop when P(leader wins) reaches this.")] = None,
+    data_dir: DataDirOpt = None,
+    kind: Annotated[str, Opt(help="Answer kind: number, choice, yesno, math or text.")] = "number",
+    verifier_model: VerifierModelOpt = None,
     cache: Annotated[bool, Opt(help="Reuse stored completions of identical requests.")] = True,
+    options: dict | None = None,
 ) -> None:
     """Answer a question with a reasoning strategy; print the reasoning, answer and compute."""
     from ponder.solve import solve as run_solve
 
-    options = dict(prompt=prompt, exemplars=exemplars, data_dir=data_dir, k=k, temperature=temperature,
-                   seed=seed, max_tokens=max_tokens, per_call_budget=per_call_budget,
-                   per_task_budget=per_task_budget, extract_call=extract_call, confidence=confidence,
-                   verifier=verifier, reward_url=reward_url, judge_mode=judge_mode, width=width,
-                   expand=expand, keep_fraction=keep_fraction, max_steps=max_steps,
-                   step_tokens=step_tokens, aggregation=aggregation, rollouts=rollouts, batch=batch,
-                   rule=rule, threshold=threshold)
+    options = {**(options or {}), "data_dir": data_dir}
     result = _guard(lambda: asyncio.run(run_solve(question, model, store, strategy, cache, kind,
                                                   verifier_model, **options)))
     out.rule(f"reasoning ({result.strategy})")
@@ -117,6 +93,166 @@ def solve(
         out.print("budget: reached; the answer is what the strategy had by then", markup=False)
     out.print(f"{compute_line(result)}  ({result.meta.get('model')})", markup=False, highlight=False,
               soft_wrap=True)
+
+
+class _EvalProgress:
+    """A live bar per strategy: items done, running accuracy, tokens so far."""
+
+    def __init__(self) -> None:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("acc {task.fields[acc]:.1%}"), TextColumn("{task.fields[tokens]:,} tokens"),
+                   TimeElapsedColumn())
+        self.bars = Progress(*columns, console=err, transient=False)
+        self.ids: dict[str, Any] = {}
+
+    def __enter__(self) -> _EvalProgress:
+        self.bars.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bars.__exit__(*exc)
+
+    def __call__(self, label: str, p: Any) -> None:
+        if label not in self.ids:
+            self.ids[label] = self.bars.add_task(label, total=p.total, acc=0.0, tokens=0)
+        self.bars.update(self.ids[label], completed=p.done, acc=p.accuracy, tokens=p.tokens)
+
+
+def _run_plans(task: str, plans: list, model, store, limit, concurrency, cache, data_dir,
+               verifier_model, task_opts: dict) -> list:
+    from ponder.eval.evaluate import evaluate
+
+    with _EvalProgress() as bars:
+        outcomes = _guard(lambda: asyncio.run(evaluate(
+            task, plans, model, store, limit, concurrency, cache, data_dir, verifier_model, task_opts,
+            on_progress=bars)))
+    for o in outcomes:
+        p = o.progress
+        resumed = f", {p.resumed} already in the store" if p.resumed else ""
+        out.print(f"run {o.run_id} {o.label}: {p.correct}/{p.done} correct ({p.accuracy:.1%}), "
+                  f"{p.tokens:,} tokens{resumed}", markup=False, highlight=False)
+    return outcomes
+
+
+@app.command("eval")
+@strategy_options
+@task_flags
+def eval_command(
+    task: Annotated[str, typer.Argument(help="Benchmark: gsm8k[:train], svamp, aqua[:dev], date, sports, strategyqa, math500, last-letter[:WORDS], coin-flip[:FLIPS], jsonl:PATH.")],
+    strategy: Annotated[str, Opt("--strategy", "-s", help=STRATEGY_HELP)] = "cot",
+    model: ModelOpt = None,
+    store: StoreOpt = None,
+    limit: LimitOpt = None,
+    concurrency: ConcurrencyOpt = 1,
+    data_dir: DataDirOpt = None,
+    verifier_model: VerifierModelOpt = None,
+    cache: Annotated[bool, Opt(help="Reuse stored completions of identical requests.")] = True,
+    task_opts: dict | None = None,
+    options: dict | None = None,
+) -> None:
+    """Run a strategy over a benchmark, storing each result as it finishes; rerun to resume."""
+    from ponder.eval.evaluate import Plan
+
+    plans = [Plan(strategy, {k: v for k, v in (options or {}).items() if v is not None})]
+    _run_plans(task, plans, model, store, limit, concurrency, cache, data_dir, verifier_model,
+               {k: v for k, v in (task_opts or {}).items() if v is not None})
+
+
+@app.command()
+@strategy_options
+@task_flags
+def compare(
+    task: Annotated[str, typer.Argument(help="Benchmark, as for `ponder eval`.")],
+    strategies: Annotated[str, Opt("--strategies", help="Comma-separated, options in brackets: direct,cot,self-consistency[k=8,prompt=chain-of-draft].")],
+    model: ModelOpt = None,
+    store: StoreOpt = None,
+    limit: LimitOpt = None,
+    concurrency: ConcurrencyOpt = 1,
+    data_dir: DataDirOpt = None,
+    verifier_model: VerifierModelOpt = None,
+    cache: Annotated[bool, Opt(help="Reuse stored completions of identical requests.")] = True,
+    task_opts: dict | None = None,
+    out_dir: Annotated[Path, Opt("--out", help="Folder for the report (HTML, CSV, JSON, plots).")] = Path("ponder-report"),
+    open_report: Annotated[bool, Opt("--open/--no-open", help="Open the HTML report in a browser.")] = False,
+    options: dict | None = None,
+) -> None:
+    """Run several strategies on the same items, then write the report. Flags apply to every
+    strategy that takes them; bracketed options apply to one."""
+    from ponder.eval.evaluate import Plan
+    from ponder.strategies.registry import ALLOWED
+
+    shared = {k: v for k, v in (options or {}).items() if v is not None}
+
+    def plans() -> list:
+        out_plans = []
+        for label, name, own in parse_strategy_list(strategies):
+            allowed = ALLOWED.get(name, set())
+            out_plans.append(Plan(name, {**{k: v for k, v in shared.items() if k in allowed}, **own}, label))
+        return out_plans
+
+    outcomes = _run_plans(task, _guard(plans), model, store, limit, concurrency, cache, data_dir,
+                          verifier_model, {k: v for k, v in (task_opts or {}).items() if v is not None})
+    _write_report([o.run_id for o in outcomes], store, out_dir, open_report)
+
+
+def _write_report(run_ids: list[int], store: Path | None, out_dir: Path, open_report: bool) -> None:
+    from ponder.report.write import write_report
+
+    written = _guard(lambda: write_report(store, run_ids, out_dir))
+    table = Table(title="runs")
+    for col in ("run", "strategy", "n", "accuracy (95% CI)", "parse fail", "prompt tok/item",
+                "completion tok/item", "calls/item", "s/item"):
+        table.add_column(col, justify="left" if col == "strategy" else "right")
+    for r in written.runs:
+        table.add_row(str(r.run_id), r.label, str(r.n),
+                      f"{r.accuracy:.1%} ({r.ci[0]:.1%}-{r.ci[1]:.1%})", f"{r.parse_failure:.1%}",
+                      f"{r.prompt_tokens_evaluated:,.0f}", f"{r.completion_tokens:,.0f}", f"{r.calls:.2f}",
+                      f"{r.seconds:.2f}")
+    out.print(table)
+    out.print(f"report: {written.html} (also {written.csv.name}, {written.json.name}, "
+              f"{len(written.figures)} plots)", markup=False, highlight=False)
+    if open_report:
+        import webbrowser
+
+        webbrowser.open(written.html.resolve().as_uri())
+
+
+@app.command()
+def report(
+    runs: Annotated[list[int], typer.Argument(help="Run ids (see `ponder runs`).")],
+    store: StoreOpt = None,
+    out_dir: Annotated[Path, Opt("--out", help="Folder for the report (HTML, CSV, JSON, plots).")] = Path("ponder-report"),
+    open_report: Annotated[bool, Opt("--open/--no-open", help="Open the HTML report in a browser.")] = False,
+) -> None:
+    """Table, plots and HTML report of stored runs; reads the store only, never calls a model."""
+    _write_report(runs, store, out_dir, open_report)
+
+
+@app.command("runs")
+def runs_command(store: StoreOpt = None) -> None:
+    """List the runs in the store: id, kind, task, strategy, model, results, status."""
+    import json
+
+    from ponder.store import Store
+
+    def rows() -> list:
+        with Store(store) as s:
+            return [(r, len(s.results_summary(r["id"]))) for r in s.runs()]
+
+    table = Table(title="runs")
+    for col in ("id", "kind", "task", "strategy", "model", "results", "status"):
+        table.add_column(col)
+    for r, n in _guard(rows):
+        config = json.loads(r["config"])
+        table.add_row(str(r["id"]), r["kind"], str(config.get("task", "")),
+                      _label(r["strategy"] or "", config.get("options", {})), r["model"], str(n), r["status"])
+    out.print(table)
+
+
+def _label(strategy: str, options: dict) -> str:
+    from ponder.report.data import label_of
+
+    return label_of(strategy, options)
 
 
 @models_app.callback(invoke_without_command=True)
@@ -164,3 +300,7 @@ def models_pull(name: Annotated[str, typer.Argument(help="Registry name, e.g. qw
 
     path = _guard(run)
     out.print(f"{name}: {path}")
+
+
+if __name__ == "__main__":
+    app()

@@ -51,6 +51,9 @@ class Store:
     def finish_run(self, run_id: int, status: str = "done") -> None:
         self._write("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, time.time(), run_id))
 
+    def reopen_run(self, run_id: int) -> None:
+        self._write("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?", (run_id,))
+
     def run(self, run_id: int) -> dict[str, Any] | None:
         rows = self._read("SELECT * FROM runs WHERE id = ?", (run_id,))
         return dict(rows[0]) if rows else None
@@ -62,7 +65,7 @@ class Store:
     def add_result(self, run_id: int, result: Result) -> int:
         c = result.compute
         data = {"strategy": result.strategy, "meta": result.meta, "question": result.task.question,
-                "gold": result.task.answer, "kind": result.task.kind,
+                "gold": result.task.answer, "kind": result.task.kind, "task_meta": result.task.meta,
                 "calls": [{"request": call.request.to_dict(), "purpose": call.purpose,
                            "latency_s": call.latency_s,
                            "completions": [x.to_dict() for x in call.completions]} for call in result.calls]}
@@ -79,6 +82,13 @@ class Store:
 
     def results(self, run_id: int) -> list[dict[str, Any]]:
         return [dict(r) for r in self._read("SELECT * FROM results WHERE run_id = ? ORDER BY id", (run_id,))]
+
+    def results_summary(self, run_id: int) -> list[dict[str, Any]]:
+        """The numeric columns of a run's results, without the traces (cheap for large runs)."""
+        return [dict(r) for r in self._read(
+            """SELECT task_id, answer, correct, prompt_tokens, prompt_tokens_evaluated,
+               completion_tokens, calls, cached_calls, seconds FROM results WHERE run_id = ?
+               ORDER BY id""", (run_id,))]
 
     # calls
     def add_calls(self, model: str, key: str, request: GenerationRequest, completions: list[Completion],

@@ -22,6 +22,9 @@ KOJIMA_TRIGGERS = {
     "number": "Therefore, the answer (arabic numerals) is",
     "choice": "Therefore, among A through E, the answer is",
     "yesno": "Therefore, the answer (Yes or No) is",
+    "math": "Therefore, the final answer is",
+    "text": "Therefore, the answer is",
+    "grid": "Therefore, the output grid is",
 }
 EXTRACT_TOKENS = 32
 

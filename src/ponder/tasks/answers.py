@@ -13,7 +13,8 @@
   trailing zeros (`18.00` → `18`), negatives and simple fractions (`3/4`, `\\frac{3}{4}`) are
   handled; the canonical form is an integer, a terminating decimal, or a reduced `p/q`.
 
-Kinds: "number", "choice" (a letter A-E by default) and "yesno" ("yes"/"no").
+Kinds: "number", "choice" (a letter A-F by default), "yesno" ("yes"/"no"), "math" (a LaTeX
+answer, normalised), "text" (one word, e.g. concatenated letters) and "grid" (ARC grids).
 Nothing here raises on any input text.
 """
 
@@ -175,7 +176,7 @@ def extract_number(text: str, truncated: bool = False) -> Extracted:
 _CHOICE_CUE = r"(?i:answer|option|choice)[^\n]{0,20}?(?:is|:)[*_\s:]*"
 
 
-def extract_choice(text: str, letters: str = "ABCDE", truncated: bool = False) -> Extracted:
+def extract_choice(text: str, letters: str = "ABCDEF", truncated: bool = False) -> Extracted:
     """A multiple-choice letter: "The answer is (C)", "Answer: C", else the last "(C)".
 
     A bare letter must be upper case ("the answer is a bit…" is not choice A); in parentheses
@@ -227,6 +228,127 @@ def extract_yes_no(text: str, truncated: bool = False) -> Extracted:
     return Extracted(m.group(1).lower(), m.span(1), False)
 
 
+def extract_math(text: str, truncated: bool = False) -> Extracted:
+    """A MATH answer: the last \\boxed{…}, else an answer statement, else (text not cut off) the
+    last number. The value is normalised with `normalise_math`."""
+    if not isinstance(text, str):
+        return NONE
+    start, end = _body(text)
+    spans = _boxed(text, start, end) or [(a, b) for a, b in _statements(text, start, end)]
+    for span in reversed(spans):
+        value = normalise_math(text[span[0]:span[1]])
+        if value:
+            return Extracted(value, span, True)
+    if truncated:
+        return NONE
+    nums = _numbers(text, start, end)
+    return Extracted(canonical(nums[-1][0]), nums[-1][1], False) if nums else NONE
+
+
+_MATH_DROP = ("\\left", "\\right", "\\!", "\\,", "\\;", "\\:", "\\displaystyle", "$",
+              "^\\circ", "^{\\circ}", "\\%", "%", "\\ ")
+
+
+def normalise_math(text: str) -> str:
+    """A canonical string for a LaTeX answer: spacing and sizing commands, dollars, degrees,
+    percent signs, \\text{} wrappers, a leading "x =" and a trailing period removed; \\dfrac and
+    \\tfrac read as \\frac, \\frac12 as \\frac{1}{2}, \\sqrt2 as \\sqrt{2}; a plain number in
+    canonical form (0.50 → 0.5, 1/2 → 1/2, \\frac{1}{2} → 1/2)."""
+    s = text.strip()
+    for token in _MATH_DROP:
+        s = s.replace(token, "")
+    s = re.sub(r"\\(?:text|textbf|mbox|mathrm)\{([^{}]*)\}", r"\1", s)
+    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    s = re.sub(r"\\frac(\d)(\d)", r"\\frac{\1}{\2}", s)
+    s = re.sub(r"\\sqrt(\d+)", r"\\sqrt{\1}", s)
+    s = re.sub(r"^[a-zA-Z]\s*=\s*(?=\S)", "", s)
+    s = re.sub(r"\s+", "", s).rstrip(".")
+    s = re.sub(r"(?<![\d.])\.(\d)", r"0.\1", s)
+    whole = re.fullmatch(r"-?\d+(?:\.\d+)?|-?\d+/\d+|-?\\frac\{-?\d+\}\{\d+\}|-?\d{1,3}(?:,\d{3})+", s)
+    if whole:
+        value = normalise_number(s)
+        if value is not None:
+            return value
+    return s
+
+
+_TEXT_TOKEN = re.compile(r"[\"'“”‘’*`\s]*([A-Za-z0-9]+)")
+
+
+def extract_text(text: str, truncated: bool = False) -> Extracted:
+    """A one-word answer (e.g. concatenated letters): the first word after an answer statement,
+    else the last quoted word, else (text not cut off) the last word."""
+    if not isinstance(text, str):
+        return NONE
+    start, end = _body(text)
+    for span in reversed(_boxed(text, start, end) + _statements(text, start, end)):
+        m = _TEXT_TOKEN.match(text, span[0], span[1])
+        if m:
+            return Extracted(m.group(1), m.span(1), True)
+    quoted = list(re.finditer(r"[\"“]([A-Za-z0-9]+)[\"”]", text[start:end]))
+    if quoted:
+        m = quoted[-1]
+        return Extracted(m.group(1), (start + m.start(1), start + m.end(1)), False)
+    if truncated:
+        return NONE
+    words = list(re.finditer(r"[A-Za-z0-9]+", text[start:end]))
+    if not words:
+        return NONE
+    m = words[-1]
+    return Extracted(m.group(0), (start + m.start(), start + m.end()), False)
+
+
+_GRID_LINE = re.compile(r"^[\s\[\],|]*\d(?:[\s,|]*\d)*[\s\[\],|]*$")
+
+
+def parse_grid(text: str | None) -> list[list[int]] | None:
+    """The last grid of digits in `text`: a JSON list of lists, or consecutive lines of digits
+    (separated by spaces, commas or nothing). None when there is none."""
+    if not isinstance(text, str):
+        return None
+    start, end = _body(text)
+    body = text[start:end]
+    json_grids = list(re.finditer(r"\[\s*\[[\d\s,\[\]]*\]\s*\]", body))
+    lines = body.splitlines()
+    block: list[str] = []
+    best: list[str] = []
+    for line in lines:
+        if line.strip() and _GRID_LINE.match(line):
+            block.append(line)
+        else:
+            if block:
+                best = block
+            block = []
+    if block:
+        best = block
+    last_lines_end = body.rfind(best[-1]) + len(best[-1]) if best else -1
+    if json_grids and json_grids[-1].end() >= last_lines_end:
+        import json
+
+        try:
+            grid = json.loads(json_grids[-1].group(0))
+            if all(isinstance(r, list) and all(isinstance(v, int) for v in r) for r in grid) and grid:
+                return grid
+        except json.JSONDecodeError:
+            pass
+    if not best:
+        return None
+    return [[int(ch) for ch in re.findall(r"\d", line)] for line in best]
+
+
+def grid_text(grid: list[list[int]]) -> str:
+    """Canonical text of a grid: one line per row, one digit per cell."""
+    return "\n".join("".join(str(v) for v in row) for row in grid)
+
+
+def extract_grid(text: str, truncated: bool = False) -> Extracted:
+    grid = parse_grid(text)
+    return Extracted(grid_text(grid), None, True) if grid else NONE
+
+
+KINDS = ("number", "choice", "yesno", "math", "text", "grid")
+
+
 def extract(text: str, kind: Kind = "number", truncated: bool = False) -> Extracted:
     if kind == "number":
         return extract_number(text, truncated)
@@ -234,14 +356,26 @@ def extract(text: str, kind: Kind = "number", truncated: bool = False) -> Extrac
         return extract_choice(text, truncated=truncated)
     if kind == "yesno":
         return extract_yes_no(text, truncated)
-    raise ValueError(f"unknown answer kind {kind!r}: expected number, choice or yesno")
+    if kind == "math":
+        return extract_math(text, truncated)
+    if kind == "text":
+        return extract_text(text, truncated)
+    if kind == "grid":
+        return extract_grid(text, truncated)
+    raise ValueError(f"unknown answer kind {kind!r}: expected one of {', '.join(KINDS)}")
 
 
 def same_answer(a: str | None, b: str | None, kind: Kind = "number") -> bool:
-    """Equal answers of one kind: numbers by value (18 == 18.0 == 36/2), others case-insensitively."""
+    """Equal answers of one kind: numbers by value (18 == 18.0 == 36/2), MATH answers after
+    `normalise_math`, grids cell by cell, others case-insensitively."""
     if a is None or b is None:
         return False
     if kind == "number":
         x, y = normalise_number(a), normalise_number(b)
+        return x is not None and x == y
+    if kind == "math":
+        return normalise_math(a) == normalise_math(b)
+    if kind == "grid":
+        x, y = parse_grid(a), parse_grid(b)
         return x is not None and x == y
     return a.strip().lower() == b.strip().lower()

@@ -29,3 +29,7 @@ def load(split: str = "test", limit: int | None = None, data_dir: Path | str | N
         tasks.append(Task(id=f"gsm8k/{split}/{i}", question=question, answer=gold, kind="number",
                           meta={"solution": solution}))
     return tasks
+
+
+def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None = None) -> list[Task]:
+    return load(variant or "test", data_dir=data_dir)

@@ -1,0 +1,1 @@
+"""Run strategies over benchmarks, resumably, and measure them."""

@@ -1,0 +1,73 @@
+"""`ponder eval` and `ponder compare` as library calls: spec strings in, runs in the store out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ponder.eval.runner import Progress, RunSpec, open_run, run_tasks
+from ponder.models import Closable, get_model
+from ponder.models.cached import CachedModel
+from ponder.store import Store
+from ponder.strategies.registry import build_strategy
+from ponder.tasks.registry import canonical_spec, load_tasks
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One strategy to run: its name, its options, and a label for tables (default: the name)."""
+
+    strategy: str
+    options: dict[str, Any]
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    run_id: int
+    label: str
+    progress: Progress
+
+
+async def evaluate(task: str, plans: Sequence[Plan], model_spec: str | None = None,
+                   store_path: Path | str | None = None, limit: int | None = None,
+                   concurrency: int = 1, cache: bool = True, data_dir: Path | str | None = None,
+                   verifier_model: str | None = None, task_options: dict[str, Any] | None = None,
+                   on_progress: Callable[[str, Progress], None] | None = None) -> list[Outcome]:
+    """Run each plan over the same tasks, one plan after the other; every result is stored as it
+    finishes and a rerun resumes. Bad task files and bad options fail before any model call."""
+    tasks = load_tasks(task, limit, data_dir=data_dir, **(task_options or {}))
+    spec_task = canonical_spec(task)
+    if task_options:
+        spec_task += " " + " ".join(f"{k}={v}" for k, v in sorted(task_options.items()) if v is not None)
+    model = get_model(model_spec)
+    judge = get_model(verifier_model) if verifier_model else None
+    outcomes = []
+    try:
+        with Store(store_path) as store:
+            wrapped_judge = CachedModel(judge, store, read=cache) if judge is not None else None
+            strategies = [build_strategy(p.strategy, verifier_model=wrapped_judge, data_dir=data_dir,
+                                         **p.options) for p in plans]
+            for plan, strategy in zip(plans, strategies):
+                options = dict(plan.options)
+                if judge is not None:
+                    options["verifier_model"] = judge.model_id
+                run_id = open_run(store, RunSpec(model.model_id, spec_task, plan.strategy, options))
+                label = plan.label or plan.strategy
+                try:
+                    progress = await run_tasks(
+                        strategy, model, tasks, store, run_id, concurrency, cache,
+                        (lambda p, label=label: on_progress(label, p)) if on_progress else None)
+                except BaseException:
+                    store.finish_run(run_id, "failed")
+                    raise
+                store.finish_run(run_id, "done" if progress.done == len(tasks) else "partial")
+                outcomes.append(Outcome(run_id, label, progress))
+    finally:
+        for m in (model, judge):
+            if isinstance(m, Closable):
+                await m.aclose()
+    return outcomes
+

@@ -1,0 +1,124 @@
+"""Pure estimators: accuracy with a bootstrap interval, pass@k and maj@k over all subsets.
+
+pass@k (Chen et al. 2021): with n samples of which c are correct, the probability that a
+uniformly random k-subset holds at least one correct sample, 1 - C(n-c, k) / C(n, k).
+
+maj@k: the probability that the majority vote of a uniformly random k-subset of the n sampled
+answers is the gold answer, averaged exactly over all C(n, k) subsets (not just the first k
+samples). Samples without an answer (None) are in the subset but do not vote; a subset whose
+vote is tied between m answers counts 1/m if the gold answer is among them (the vote's expected
+accuracy under a uniformly random tie-break); a subset with no votes counts 0.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from math import comb
+
+import numpy as np
+
+
+def accuracy(correct: Sequence[bool | None]) -> float:
+    """Share of items that are correct; an unscored item (None) counts as wrong."""
+    return float(np.mean([bool(c) for c in correct])) if len(correct) else 0.0
+
+
+def bootstrap_ci(values: Sequence[float], level: float = 0.95, resamples: int = 10_000,
+                 seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of `values`."""
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        return (0.0, 0.0)
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)
+    tail = (1 - level) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return float(low), float(high)
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k: 1 - C(n-c, k) / C(n, k)."""
+    if not 0 <= c <= n or not 1 <= k <= n:
+        raise ValueError(f"need 0 <= c <= n and 1 <= k <= n, got n={n}, c={c}, k={k}")
+    if n - c < k:
+        return 1.0
+    return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+def maj_at_k(answers: Sequence[str | None], gold: str | None, k: int,
+             same: Callable[[str, str], bool] | None = None) -> float:
+    """Exact expected majority-vote accuracy over all k-subsets of `answers` (see module doc).
+
+    `same(a, gold)` says whether an answer is the gold one (default: equality); answers are
+    grouped by their value, so give them already normalised.
+    """
+    n = len(answers)
+    if not 1 <= k <= n:
+        raise ValueError(f"need 1 <= k <= n, got n={n}, k={k}")
+    if gold is None:
+        return 0.0
+    is_gold = same or (lambda a, g: a == g)
+    counts = Counter(a for a in answers if a is not None)
+    g_n = sum(v for a, v in counts.items() if is_gold(a, gold))
+    others = [v for a, v in counts.items() if not is_gold(a, gold)]
+    blanks = n - g_n - sum(others)
+    total = 0.0
+    for g in range(1, min(g_n, k) + 1):
+        # ways[t][m]: choices from the other answers using t samples, all below g except m tied at g
+        ways = np.zeros((k + 1, len(others) + 1), dtype=object)
+        ways[0][0] = 1
+        for size in others:
+            nxt = np.zeros_like(ways)
+            for t in range(k + 1):
+                for m in range(len(others) + 1):
+                    w = ways[t][m]
+                    if not w:
+                        continue
+                    for c in range(0, min(size, g, k - t) + 1):
+                        nxt[t + c][m + (c == g)] += w * comb(size, c)
+            ways = nxt
+        for t in range(0, k - g + 1):
+            fill = comb(blanks, k - g - t)
+            if not fill:
+                continue
+            for m in range(len(others) + 1):
+                if ways[t][m]:
+                    total += comb(g_n, g) * ways[t][m] * fill / (m + 1)
+    return float(total / comb(n, k))
+
+
+def maj_curve(answers: Sequence[str | None], gold: str | None,
+              same: Callable[[str, str], bool] | None = None) -> list[float]:
+    """maj@k for k = 1..n."""
+    return [maj_at_k(answers, gold, k, same) for k in range(1, len(answers) + 1)]
+
+
+def pass_curve(answers: Sequence[str | None], gold: str | None,
+               same: Callable[[str, str], bool] | None = None) -> list[float]:
+    """pass@k for k = 1..n."""
+    is_gold = same or (lambda a, g: a == g)
+    c = sum(1 for a in answers if a is not None and gold is not None and is_gold(a, gold))
+    return [pass_at_k(len(answers), c, k) for k in range(1, len(answers) + 1)]
+
+
+def quantile_buckets(values: Sequence[float], buckets: int = 5) -> list[int]:
+    """Bucket index (0..buckets-1) of each value by rank: equal-count buckets, ties kept together
+    only as far as rank order allows."""
+    order = np.argsort(np.asarray(values, dtype=float), kind="stable")
+    out = [0] * len(values)
+    for rank, i in enumerate(order):
+        out[int(i)] = min(buckets - 1, rank * buckets // max(len(values), 1))
+    return out
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the points no other point beats: fewer or equal cost (x) with higher or equal
+    accuracy (y), strictly better in one. Ordered by cost."""
+    front = []
+    for i, (x, y) in enumerate(points):
+        dominated = any((x2 <= x and y2 >= y) and (x2 < x or y2 > y) for j, (x2, y2) in enumerate(points)
+                        if j != i)
+        if not dominated:
+            front.append(i)
+    return sorted(front, key=lambda i: (points[i][0], points[i][1]))

@@ -1,0 +1,128 @@
+"""Run one strategy over a benchmark's tasks, resumably.
+
+A run is identified by (model, task spec, strategy, strategy options): running the same thing
+again finds the run in the store and answers only the tasks it has no result for, so a killed
+run resumes and a finished one makes no model call. The item limit and the concurrency are not
+part of the identity: a larger `--limit` later extends the same run.
+
+Every result is written (and committed) as soon as its task finishes, before the next one is
+taken up; every model call is logged under its run and task as it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ponder.models.cached import CachedModel, call_scope
+from ponder.store import Store
+from ponder.types import Result, Task
+
+RUN_KIND = "eval"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What identifies a run: the same spec finds the same run."""
+
+    model: str
+    task: str
+    strategy: str
+    options: dict[str, Any]
+
+    def config(self) -> dict[str, Any]:
+        return {"task": self.task, "options": _plain(self.options)}
+
+
+def _plain(options: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps({k: v for k, v in options.items() if v is not None}, default=str))
+
+
+def find_run(store: Store, spec: RunSpec) -> int | None:
+    config = spec.config()
+    for run in store.runs():
+        if (run["kind"] == RUN_KIND and run["model"] == spec.model and run["strategy"] == spec.strategy
+                and json.loads(run["config"]) == config):
+            return run["id"]
+    return None
+
+
+def open_run(store: Store, spec: RunSpec) -> int:
+    """The run for this spec, created if the store has none."""
+    found = find_run(store, spec)
+    if found is not None:
+        store.reopen_run(found)
+        return found
+    return store.start_run(RUN_KIND, spec.model, spec.strategy, spec.config())
+
+
+@dataclass
+class Progress:
+    """Running totals a progress display reads after every result."""
+
+    total: int
+    done: int = 0
+    correct: int = 0
+    tokens: int = 0
+    resumed: int = 0
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.done if self.done else 0.0
+
+    def add(self, correct: bool | None, tokens: int) -> None:
+        self.done += 1
+        self.correct += bool(correct)
+        self.tokens += tokens
+
+
+async def run_tasks(strategy: Any, model: Any, tasks: Sequence[Task], store: Store, run_id: int,
+                    concurrency: int = 1, cache: bool = True,
+                    on_result: Callable[[Progress], None] | None = None) -> Progress:
+    """Answer every task of `tasks` that has no result in the run yet; return the totals.
+
+    Up to `concurrency` tasks are in flight at once. A strategy error (anything but
+    cancellation) stops the run after the results already written; the run is marked failed.
+    """
+    finished = {r["task_id"]: r for r in store.results_summary(run_id)}
+    progress = Progress(total=len(tasks))
+    for task in tasks:
+        if task.id in finished:
+            r = finished[task.id]
+            progress.add(r["correct"], r["prompt_tokens"] + r["completion_tokens"])
+            progress.resumed += 1
+    pending = [t for t in tasks if t.id not in finished]
+    if on_result:
+        on_result(progress)
+    if not pending:
+        return progress
+    wrapped = CachedModel(model, store, read=cache)
+    queue: asyncio.Queue[Task] = asyncio.Queue()
+    for t in pending:
+        queue.put_nowait(t)
+
+    async def worker() -> None:
+        while not queue.empty():
+            task = queue.get_nowait()
+            with call_scope(run_id, task.id):
+                result = await strategy.run(task, wrapped)
+            result = dataclasses.replace(result, meta={**result.meta, "model": model.model_id})
+            store.add_result(run_id, result)
+            progress.add(result.correct, result.compute.tokens)
+            if on_result:
+                on_result(progress)
+
+    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(concurrency, len(pending))))]
+    try:
+        await asyncio.gather(*workers)
+    except BaseException:
+        for w in workers:
+            w.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
+    return progress
+

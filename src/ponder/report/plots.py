@@ -1,0 +1,84 @@
+"""The report's figures as PNG bytes (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from ponder.eval.metrics import pareto_front  # noqa: E402
+from ponder.report.data import RunSummary  # noqa: E402
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def accuracy_vs_tokens(runs: list[RunSummary]) -> bytes:
+    """Accuracy (with its 95% CI) against tokens per item; the Pareto frontier joined by a line."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    points = [(r.tokens, r.accuracy) for r in runs]
+    for r in runs:
+        ax.errorbar(r.tokens, r.accuracy * 100, yerr=[[max(0.0, (r.accuracy - r.ci[0]) * 100)],
+                                                       [max(0.0, (r.ci[1] - r.accuracy) * 100)]],
+                    fmt="o", capsize=3, label=r.label)
+    front = pareto_front(points)
+    if len(front) > 1:
+        ax.plot([points[i][0] for i in front], [points[i][1] * 100 for i in front], "k--", lw=1,
+                label="Pareto frontier")
+    ax.set_xscale("log")
+    ax.set_xlabel("tokens per item (prompt evaluated + completion, log scale)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title("Accuracy versus compute")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    return _png(fig)
+
+
+def maj_at_k(runs: list[RunSummary]) -> bytes | None:
+    """maj@k and pass@k against k for the sampled strategies; None when no run has samples."""
+    sampled = [r for r in runs if r.maj]
+    if not sampled:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for r in sampled:
+        ks = list(range(1, len(r.maj) + 1))
+        line, = ax.plot(ks, [m * 100 for m in r.maj], "o-", label=f"maj@k {r.label}")
+        if r.pass_k:
+            ax.plot(ks, [p * 100 for p in r.pass_k], "s:", color=line.get_color(), label=f"pass@k {r.label}")
+    ax.set_xlabel("k (samples voting)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title("maj@k and pass@k over all k-subsets of the samples")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def overthinking(runs: list[RunSummary]) -> bytes | None:
+    """Per question-length quintile: mean answer length and accuracy, one line per run."""
+    shown = [r for r in runs if r.length_buckets]
+    if not shown:
+        return None
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for r in shown:
+        xs = [b["bucket"] for b in r.length_buckets]
+        left.plot(xs, [b["completion_tokens"] for b in r.length_buckets], "o-", label=r.label)
+        right.plot(xs, [b["accuracy"] * 100 for b in r.length_buckets], "o-", label=r.label)
+    ticks = [f"Q{b['bucket']}\n{b['question_words_min']}-{b['question_words_max']}w"
+             for b in shown[0].length_buckets]
+    for ax in (left, right):
+        ax.set_xticks(range(1, len(ticks) + 1), ticks, fontsize=7)
+        ax.set_xlabel("question length quintile (words)")
+        ax.grid(alpha=0.3)
+    left.set_ylabel("completion tokens per item")
+    right.set_ylabel("accuracy (%)")
+    left.set_title("Answer length by question length")
+    right.set_title("Accuracy by question length")
+    right.legend(fontsize=7)
+    return _png(fig)

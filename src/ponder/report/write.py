@@ -1,0 +1,70 @@
+"""`ponder report`: the runs' table, plots, HTML page, CSV and JSON, from the store alone."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from ponder.errors import ConfigError
+from ponder.report import plots
+from ponder.report.data import RunSummary, load_runs
+from ponder.report.grids import arc_sections
+from ponder.store import Store
+
+_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                                autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+@dataclass(frozen=True)
+class Written:
+    html: Path
+    csv: Path
+    json: Path
+    figures: tuple[Path, ...]
+    runs: tuple[RunSummary, ...]
+
+
+def write_report(store_path: Path | str | None, run_ids: list[int], out_dir: Path | str) -> Written:
+    if not run_ids:
+        raise ConfigError("no runs to report: give run ids (see `ponder runs`)")
+    with Store(store_path) as store:
+        runs = load_runs(store, run_ids)
+        where = str(store.path)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = []
+    for name, caption, png in (
+            ("accuracy_vs_tokens", "Accuracy (95% CI) against tokens per item; dashed: the Pareto frontier.",
+             plots.accuracy_vs_tokens(runs)),
+            ("maj_at_k", "maj@k (solid) and pass@k (dotted), exact over all k-subsets of each item's samples.",
+             plots.maj_at_k(runs)),
+            ("overthinking", "Items in five quintiles of question length: mean answer length and accuracy.",
+             plots.overthinking(runs))):
+        if png is None:
+            continue
+        path = out / f"{name}.png"
+        path.write_bytes(png)
+        figures.append((name, caption, png, path))
+    rows = [r.row() for r in runs]
+    csv_path = out / "summary.csv"
+    with open(csv_path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    json_path = out / "summary.json"
+    json_path.write_text(json.dumps({"store": where, "runs": [
+        {**r.row(), "maj_at_k": r.maj, "pass_at_k": r.pass_k, "length_buckets": r.length_buckets}
+        for r in runs]}, indent=2), encoding="utf-8")
+    tasks = sorted({r.task for r in runs})
+    html = _TEMPLATES.get_template("report.html.j2").render(
+        title=f"{', '.join(tasks)}: {len(runs)} run(s)", store=where, runs=runs,
+        figures=[{"id": n, "caption": c, "data": base64.b64encode(png).decode()} for n, c, png, _ in figures],
+        any_buckets=any(r.length_buckets for r in runs), arc=arc_sections(runs))
+    html_path = out / "report.html"
+    html_path.write_text(html, encoding="utf-8")
+    return Written(html_path, csv_path, json_path, tuple(p for *_, p in figures), tuple(runs))

@@ -1,0 +1,35 @@
+"""AQuA-RAT (Ling et al. 2017): algebra word problems with five options, A-E."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ponder.errors import DataError
+from ponder.tasks.data import data_file, read_jsonl
+from ponder.types import Task
+
+FILES = {"test": "aqua_rat/test.json", "dev": "aqua_rat/dev.json"}
+_OPTION = re.compile(r"^\s*([A-E])\s*\)\s*(.*)$", re.S)
+
+
+def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None = None) -> list[Task]:
+    path = data_file(FILES[variant or "test"], data_dir)
+    tasks = []
+    for i, (lineno, row) in enumerate(read_jsonl(path)):
+        question, options, correct = row.get("question"), row.get("options"), row.get("correct")
+        if not isinstance(question, str):
+            raise DataError(f"{path}:{lineno}: field 'question' is missing or not text")
+        if not isinstance(options, list) or not options:
+            raise DataError(f"{path}:{lineno}: field 'options' must be a list like [\"A)21\", …]")
+        parsed = [_OPTION.match(o) if isinstance(o, str) else None for o in options]
+        if not all(parsed):
+            raise DataError(f"{path}:{lineno}: field 'options' has an entry that is not 'LETTER)text'")
+        letters = [m.group(1) for m in parsed]
+        if correct not in letters:
+            raise DataError(f"{path}:{lineno}: field 'correct' must be one of {', '.join(letters)}, "
+                            f"got {correct!r}")
+        choices = " ".join(f"({m.group(1)}) {m.group(2).strip()}" for m in parsed)
+        tasks.append(Task(id=f"aqua/{variant or 'test'}/{i}", question=f"{question.strip()}\nAnswer Choices: {choices}",
+                          answer=correct, kind="choice", meta={"rationale": row.get("rationale")}))
+    return tasks

@@ -1,0 +1,111 @@
+"""Estimators against brute-force enumeration and worked examples; bootstrap coverage."""
+
+from collections import Counter
+from fractions import Fraction
+from itertools import combinations
+from math import comb
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ponder.eval.metrics import (accuracy, bootstrap_ci, maj_at_k, maj_curve, pareto_front, pass_at_k,
+                                 pass_curve, quantile_buckets)
+
+
+def brute_maj(answers, gold, k):
+    total = Fraction(0)
+    subsets = list(combinations(range(len(answers)), k))
+    for subset in subsets:
+        votes = Counter(answers[i] for i in subset if answers[i] is not None)
+        if not votes:
+            continue
+        top = max(votes.values())
+        leaders = [a for a, v in votes.items() if v == top]
+        if gold in leaders:
+            total += Fraction(1, len(leaders))
+    return float(total / len(subsets))
+
+
+def brute_pass(n, c, k):
+    samples = [True] * c + [False] * (n - c)
+    subsets = list(combinations(samples, k))
+    return sum(any(s) for s in subsets) / len(subsets)
+
+
+answer_lists = st.lists(st.sampled_from(["1", "2", "3", "4", None]), min_size=1, max_size=9)
+
+
+@settings(max_examples=300)
+@given(answer_lists, st.sampled_from(["1", "2", "5"]), st.data())
+def test_maj_at_k_equals_enumeration_over_all_subsets(answers, gold, data):
+    k = data.draw(st.integers(1, len(answers)))
+    assert maj_at_k(answers, gold, k) == pytest.approx(brute_maj(answers, gold, k), abs=1e-12)
+
+
+@settings(max_examples=200)
+@given(st.integers(1, 12), st.data())
+def test_pass_at_k_equals_enumeration(n, data):
+    c = data.draw(st.integers(0, n))
+    k = data.draw(st.integers(1, n))
+    assert pass_at_k(n, c, k) == pytest.approx(brute_pass(n, c, k), abs=1e-12)
+
+
+def test_worked_examples():
+    # Codex paper form: n=10, c=3, k=1 is c/n; k=8 leaves only C(7,8)=0 all-wrong subsets.
+    assert pass_at_k(10, 3, 1) == pytest.approx(0.3)
+    assert pass_at_k(10, 3, 8) == 1.0
+    assert pass_at_k(5, 0, 3) == 0.0
+    # Three samples "a","a","b", gold "a": pairs {a,a} win, {a,b} ties (1/2 each): (1 + .5 + .5)/3
+    assert maj_at_k(["a", "a", "b"], "a", 2) == pytest.approx(2 / 3)
+    assert maj_at_k(["a", "a", "b"], "a", 3) == 1.0
+    assert maj_at_k(["a", "a", "b"], "a", 1) == pytest.approx(2 / 3)  # maj@1 is the mean accuracy
+    assert maj_at_k([None, None], "a", 2) == 0.0
+    assert maj_at_k(["a"], None, 1) == 0.0
+    assert maj_curve(["a", "b", "a"], "a")[-1] == 1.0
+    assert pass_curve(["x", "b", "a"], "a") == pytest.approx([1 / 3, 2 / 3, 1.0])
+
+
+def test_maj_at_k_uses_the_given_equality():
+    same = lambda a, g: float(a) == float(g)  # noqa: E731
+    assert maj_at_k(["18.0", "18", "7"], "18", 3, same) == 1.0
+    with pytest.raises(ValueError):
+        maj_at_k(["1"], "1", 2)
+    with pytest.raises(ValueError):
+        pass_at_k(3, 4, 1)
+
+
+def test_maj_at_1_is_mean_single_sample_accuracy():
+    answers = ["3", "4", None, "3", "5", "3"]
+    assert maj_at_k(answers, "3", 1) == pytest.approx(3 / 6)
+    assert comb(6, 1) == 6
+
+
+def test_bootstrap_interval_covers_the_true_mean_about_95_percent():
+    rng = np.random.default_rng(1)
+    p, n, trials = 0.3, 200, 300
+    hits = 0
+    for t in range(trials):
+        sample = rng.random(n) < p
+        low, high = bootstrap_ci(sample, resamples=2000, seed=t)
+        hits += low <= p <= high
+    assert 0.91 <= hits / trials <= 0.985
+
+
+def test_bootstrap_interval_is_deterministic_and_brackets_the_mean():
+    values = [1, 0, 1, 1, 0, 0, 1, 0, 1, 1]
+    low, high = bootstrap_ci(values)
+    assert low < np.mean(values) < high
+    assert bootstrap_ci(values) == (low, high)
+    assert bootstrap_ci([]) == (0.0, 0.0)
+    assert accuracy([True, False, None, True]) == 0.5
+
+
+def test_quantile_buckets_and_pareto_front():
+    assert quantile_buckets([50, 10, 40, 20, 30], 5) == [4, 0, 3, 1, 2]
+    b = quantile_buckets(list(range(100)), 5)
+    assert [b.count(i) for i in range(5)] == [20] * 5
+    # (cost, accuracy): (1, .2) and (3, .5) and (5, .6) are the frontier; (4, .4) is beaten by (3, .5)
+    points = [(5, 0.6), (1, 0.2), (4, 0.4), (3, 0.5), (6, 0.6)]
+    assert pareto_front(points) == [1, 3, 0]

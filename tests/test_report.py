@@ -1,0 +1,101 @@
+"""Reports from the store alone: the files exist and hold the measured numbers."""
+
+import csv
+import json
+
+import pytest
+
+from ponder.eval.metrics import maj_at_k
+from ponder.eval.runner import RunSpec, open_run, run_tasks
+from ponder.models.scripted import ScriptedModel, Step
+from ponder.report.write import write_report
+from ponder.store import Store
+from ponder.strategies.registry import build_strategy
+from ponder.types import Task
+
+TASKS = [Task(f"t{i}", " ".join(["word"] * (3 + 4 * i)) + f" What is {i} + {i}?", str(2 * i))
+         for i in range(10)]
+SAMPLES = [["The answer is 0."] * 3,
+           ["The answer is 2.", "The answer is 3.", "The answer is 3."],
+           ["The answer is 4.", "no idea", "The answer is 4."]] + [["The answer is 1."] * 3] * 7
+
+
+async def fill(store_path):
+    with Store(store_path) as store:
+        direct = open_run(store, RunSpec("scripted", "toy", "direct", {}))
+        texts = ["0", "2", "5"] + ["1"] * 7
+        await run_tasks(build_strategy("direct"), ScriptedModel([Step([t]) for t in texts]), TASKS, store,
+                        direct)
+        store.finish_run(direct)
+        sc = open_run(store, RunSpec("scripted", "toy", "self-consistency", {"k": 3, "prompt": "direct"}))
+        await run_tasks(build_strategy("self-consistency", k=3, prompt="direct"),
+                        ScriptedModel([Step(s) for s in SAMPLES]), TASKS, store, sc)
+        store.finish_run(sc)
+        return direct, sc
+
+
+@pytest.fixture
+async def report(tmp_path):
+    store = tmp_path / "s.sqlite"
+    direct, sc = await fill(store)
+    return write_report(store, [direct, sc], tmp_path / "report"), direct, sc
+
+
+async def test_the_table_files_hold_the_measured_numbers(report):
+    written, direct, sc = report
+    rows = list(csv.DictReader(open(written.csv)))
+    assert [int(r["run"]) for r in rows] == [direct, sc]
+    assert float(rows[0]["accuracy"]) == pytest.approx(0.2)  # t0 and t1 right
+    assert float(rows[1]["accuracy"]) == pytest.approx(0.2)  # t0 unanimous, t1 votes 3, t2 votes 4
+    assert float(rows[1]["ci_low"]) <= 0.2 <= float(rows[1]["ci_high"])
+    assert float(rows[0]["parse_failure_rate"]) == 0.0
+    assert float(rows[0]["calls_per_item"]) == 1.0
+    with Store(written.html.parent.parent / "s.sqlite") as s:
+        results = s.results(direct)
+    assert float(rows[0]["completion_tokens_per_item"]) == pytest.approx(
+        sum(r["completion_tokens"] for r in results) / 10)
+    doc = json.loads(written.json.read_text())
+    maj = doc["runs"][1]["maj_at_k"]
+    assert len(maj) == 3
+    expected_k2 = (1 + maj_at_k(["2", "3", "3"], "2", 2) + maj_at_k(["4", None, "4"], "4", 2)) / 10
+    assert maj[1] == pytest.approx(expected_k2)
+    assert doc["runs"][0]["maj_at_k"] is None
+    assert [b["items"] for b in doc["runs"][0]["length_buckets"]] == [2, 2, 2, 2, 2]
+
+
+async def test_the_html_page_embeds_the_plots_and_the_table(report):
+    written, direct, sc = report
+    html = written.html.read_text()
+    assert html.count("data:image/png;base64,") == 3
+    assert {p.name for p in written.figures} == {"accuracy_vs_tokens.png", "maj_at_k.png", "overthinking.png"}
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in written.figures)
+    assert "self-consistency [k=3, prompt=direct]" in html and "20.0%" in html
+
+
+async def test_a_missing_run_is_named(tmp_path):
+    from ponder.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="run 7"):
+        write_report(tmp_path / "s.sqlite", [7], tmp_path / "r")
+
+
+@pytest.mark.browser
+async def test_the_html_report_opens_in_headless_chromium_with_its_plots_visible(report):
+    from playwright.async_api import async_playwright
+
+    written, _, _ = report
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync"])
+        try:
+            page = await browser.new_page()
+            await page.goto(written.html.resolve().as_uri())
+            sizes = await page.eval_on_selector_all(
+                "figure img", "imgs => imgs.map(i => [i.complete, i.naturalWidth, i.getBoundingClientRect().height])")
+            assert len(sizes) == 3
+            assert all(done and width > 300 and height > 100 for done, width, height in sizes)
+            assert await page.locator("#summary tbody tr").count() == 2
+            assert "20.0%" in await page.locator("#summary").inner_text()
+        finally:
+            await browser.close()
