@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ponder.tasks.answers import (canonical, extract, extract_choice, extract_number, extract_yes_no,
+from ponder.tasks.answers import (KINDS, canonical, extract, extract_choice, extract_number, extract_yes_no,
                                   normalise_number, same_answer)
 
 
@@ -91,7 +91,7 @@ def test_unknown_kind_is_an_error():
 
 @given(st.text())
 def test_no_extractor_ever_raises(text):
-    for kind in ("number", "choice", "yesno"):
+    for kind in KINDS:
         for truncated in (False, True):
             found = extract(text, kind, truncated)
             assert found.value is None or isinstance(found.value, str)
@@ -127,3 +127,46 @@ def test_real_model_outputs():
     for row in rows:
         got = extract(row["output"], row.get("kind", "number"), row.get("truncated", False)).value
         assert got == row["expected"], (row["source"], row["output"][-200:])
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("so \\boxed{\\dfrac{1}{2}}", "0.5"),
+    ("\\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}", "(3,\\frac{\\pi}{2})"),
+    ("The answer is $x = 5$.", "5"),
+    ("\\boxed{10\\%}", "10"),
+    ("\\boxed{90^\\circ}", "90"),
+    ("\\boxed{\\text{(C)}}", "(C)"),
+    ("\\boxed{\\frac12}", "0.5"),
+    ("\\boxed{2\\sqrt2}", "2\\sqrt{2}"),
+    ("first \\boxed{3} then \\boxed{4}", "4"),
+    ("<think>\\boxed{1}</think> so 7", "7"),
+])
+def test_extraction_of_math_answers(text, expected):
+    assert extract(text, "math").value == expected
+
+
+def test_math_answers_compare_after_normalisation():
+    assert same_answer("\\dfrac{1}{2}", "0.5", "math")
+    assert same_answer("\\left( 3, \\frac{\\pi}{2} \\right)", "(3,\\frac{\\pi}{2})", "math")
+    assert same_answer("1,000", "1000", "math")
+    assert not same_answer("\\frac{\\pi}{2}", "\\frac{\\pi}{3}", "math")
+    assert extract("the work goes on and on: 3 then", "math", truncated=True).value is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('The answer is "nk".', "nk"),
+    ("So the answer is **ya**.", "ya"),
+    ('Concatenating them gives "ek"', "ek"),
+    ("the letters n and k give nk", "nk"),
+])
+def test_extraction_of_one_word_answers(text, expected):
+    assert extract(text, "text").value == expected
+
+
+def test_grids_from_lines_or_json_compare_cell_by_cell():
+    assert extract("Output:\n0 1 2\n3 4 5\nThat is it.", "grid").value == "012\n345"
+    assert extract("[[1, 2], [3, 4]]", "grid").value == "12\n34"
+    assert extract("first\n1 1\n\nthen\n[[7, 8]]", "grid").value == "78"
+    assert same_answer("0 1\n2 3", "[[0, 1], [2, 3]]", "grid")
+    assert not same_answer("01\n23", "01\n24", "grid")
+    assert extract("no grid here", "grid").value is None
