@@ -128,3 +128,31 @@ def test_specs_are_checked_and_made_canonical():
     with pytest.raises(ConfigError, match="number of words"):
         load_tasks("last-letter:many")
     assert set(BENCHMARKS) >= {"gsm8k", "svamp", "aqua", "date", "sports", "strategyqa", "math500"}
+
+
+def test_a_missing_file_says_both_ways_to_get_the_data(tmp_path):
+    with pytest.raises(DataError, match=r"gsm8k/test.jsonl is missing.*PONDER_DATA_DIR.*"
+                                        r"(install `datasets` and be online to fetch openai/gsm8k|from the hub failed)"):
+        load_tasks("gsm8k", data_dir=tmp_path)
+    with pytest.raises(DataError, match="PONDER_DATA_DIR"):
+        load_tasks("sports", data_dir=tmp_path)
+
+
+def test_the_hub_copy_is_used_where_the_folder_lacks_the_file(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    asked = []
+
+    def load_dataset(name, config, split):
+        asked.append((name, config, split))
+        return [{"question": "What is 2 + 2?", "answer": "2 + 2 = 4\n#### 4"}, {"question": "broken"}]
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
+    with pytest.raises(DataError, match=r"openai/gsm8k\[train\] row 2: expected 'question' and an 'answer'"):
+        load_tasks("gsm8k:train", data_dir=tmp_path)
+    assert asked == [("openai/gsm8k", "main", "train")]
+    rows = [{"problem": "What is $1/2 + 1/2$?", "answer": "1", "unique_id": "test/x/1.json"}]
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=lambda *a, **k: rows))
+    [t] = load_tasks("math500", data_dir=tmp_path)
+    assert t.id == "math500/test/x/1.json" and t.answer == "1" and t.kind == "math"

@@ -1,5 +1,7 @@
 """The eval runner: results stored as they finish, runs found again and resumed, failures kept."""
 
+import json
+
 import pytest
 
 from ponder.errors import ScriptMismatch
@@ -8,6 +10,7 @@ from ponder.eval.runner import RunSpec, find_run, open_run, run_tasks
 from ponder.models.scripted import ScriptedModel, Step
 from ponder.store import Store
 from ponder.strategies.chain import Direct
+from ponder.tasks.registry import load_tasks
 from ponder.types import Task
 
 TASKS = [Task(f"t{i}", f"What is {i} + {i}?", str(2 * i)) for i in range(5)]
@@ -106,3 +109,41 @@ async def test_a_bad_option_fails_before_any_model_call(tmp_path, monkeypatch, d
                        tmp_path / "s.sqlite", limit=2, data_dir=data_dir)
     assert model.requests == []
 
+
+
+async def test_an_item_too_long_for_the_context_is_stored_unanswered_and_the_run_goes_on(tmp_path):
+    from ponder.errors import ContextOverflow
+
+    model = ScriptedModel([Step(["0"]), Step(error=ContextOverflow("prompt of 20000 tokens exceeds 16384")),
+                           Step(["4"])])
+    with Store(tmp_path / "s.sqlite") as store:
+        run = open_run(store, RunSpec("scripted", "toy", "direct", {}))
+        progress = await run_tasks(Direct(), model, TASKS[:3], store, run)
+        rows = store.results(run)
+        assert [r["answer"] for r in rows] == ["0", None, "4"] and [r["correct"] for r in rows] == [1, 0, 1]
+        assert "20000 tokens" in json.loads(rows[1]["data"])["meta"]["error"]
+    assert progress.done == 3 and progress.correct == 2
+
+
+async def test_arc_items_get_two_attempts_and_pass_when_either_is_right(tmp_path, monkeypatch, data_dir):
+    [first] = load_tasks("arc-agi-1", 1, data_dir)
+    wrong = "Output:\n" + "\n".join("0" * 6 for _ in range(6))
+    right = "Output:\n" + first.answer
+    model = ScriptedModel([Step([wrong], expect={"temperature": 0.0, "seed": 0, "max_tokens": 1024}),
+                           Step([right], expect={"temperature": 0.7, "seed": 1, "max_tokens": 1024})])
+    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
+    [outcome] = await evaluate("arc-agi-1", [Plan("direct", {})], "scripted", tmp_path / "s.sqlite", limit=1,
+                               data_dir=data_dir)
+    model.assert_done()
+    assert outcome.progress.correct == 1
+    with Store(tmp_path / "s.sqlite") as s:
+        [row] = s.results(outcome.run_id)
+        data = json.loads(row["data"])
+        assert data["meta"]["attempts"] == ["0" * 6 + ("\n" + "0" * 6) * 5, first.answer]
+        assert data["meta"]["attempt_correct"] == [False, True] and row["calls"] == 2
+        assert data["task_meta"]["test_input"] == [[3, 2], [7, 8]]
+    from ponder.report.write import write_report
+
+    html = write_report(tmp_path / "s.sqlite", [outcome.run_id], tmp_path / "r").html.read_text()
+    assert "arc-agi-1/eval/00576224/0 solved" in html
+    assert html.count('class="grid"') == 4 + 1 + 2 + 1  # two examples, test input, attempts, answer

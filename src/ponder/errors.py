@@ -10,7 +10,8 @@
           └── FatalModelError       400, 401, 404, a missing ability: not retried
                ├── ModelUnavailable     server unreachable after retries, model file missing
                ├── ChecksumMismatch     an assembled model file that is not what the registry says
-               └── UnsupportedAbility   the backend lacks what the request needs (e.g. logprobs)
+               ├── UnsupportedAbility   the backend lacks what the request needs (e.g. logprobs)
+               └── ContextOverflow      this prompt (+ max_tokens) does not fit the model's context
 """
 
 
@@ -60,3 +61,7 @@ class UnsupportedAbility(FatalModelError):
 
 class ScriptMismatch(AssertionError):
     """The scripted model was called in a way its script did not expect."""
+
+
+class ContextOverflow(FatalModelError):
+    """One request is too long for the model: an error of that item, not of the run."""

@@ -12,7 +12,9 @@ from ponder.models import Closable, get_model
 from ponder.models.cached import CachedModel
 from ponder.store import Store
 from ponder.strategies.registry import build_strategy
-from ponder.tasks.registry import canonical_spec, load_tasks
+from ponder.strategies.attempts import Attempts
+from ponder.strategies.registry import ALLOWED
+from ponder.tasks.registry import canonical_spec, load_tasks, parse_spec
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ async def evaluate(task: str, plans: Sequence[Plan], model_spec: str | None = No
     """Run each plan over the same tasks, one plan after the other; every result is stored as it
     finishes and a rerun resumes. Bad task files and bad options fail before any model call."""
     tasks = load_tasks(task, limit, data_dir=data_dir, **(task_options or {}))
+    bench, _ = parse_spec(task)
+    plans = [with_defaults(p, dict(bench.defaults)) for p in plans]
     spec_task = canonical_spec(task)
     if task_options:
         spec_task += " " + " ".join(f"{k}={v}" for k, v in sorted(task_options.items()) if v is not None)
@@ -50,6 +54,8 @@ async def evaluate(task: str, plans: Sequence[Plan], model_spec: str | None = No
             wrapped_judge = CachedModel(judge, store, read=cache) if judge is not None else None
             strategies = [build_strategy(p.strategy, verifier_model=wrapped_judge, data_dir=data_dir,
                                          **p.options) for p in plans]
+            if bench.attempts > 1:
+                strategies = [Attempts(s, bench.attempts) for s in strategies]
             for plan, strategy in zip(plans, strategies):
                 options = dict(plan.options)
                 if judge is not None:
@@ -71,3 +77,11 @@ async def evaluate(task: str, plans: Sequence[Plan], model_spec: str | None = No
                 await m.aclose()
     return outcomes
 
+
+
+def with_defaults(plan: Plan, defaults: dict[str, Any]) -> Plan:
+    """The benchmark's default options (e.g. ARC's longer answers) where the plan leaves them unset
+    and its strategy takes them."""
+    extra = {k: v for k, v in defaults.items()
+             if plan.options.get(k) is None and k in ALLOWED.get(plan.strategy, ())}
+    return Plan(plan.strategy, {**extra, **plan.options}, plan.label) if extra else plan

@@ -18,9 +18,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ponder.errors import ContextOverflow
 from ponder.models.cached import CachedModel, call_scope
 from ponder.store import Store
-from ponder.types import Result, Task
+from ponder.types import Compute, Result, Task
 
 RUN_KIND = "eval"
 
@@ -85,8 +86,9 @@ async def run_tasks(strategy: Any, model: Any, tasks: Sequence[Task], store: Sto
                     on_result: Callable[[Progress], None] | None = None) -> Progress:
     """Answer every task of `tasks` that has no result in the run yet; return the totals.
 
-    Up to `concurrency` tasks are in flight at once. A strategy error (anything but
-    cancellation) stops the run after the results already written; the run is marked failed.
+    Up to `concurrency` tasks are in flight at once. An item too long for the model's context is
+    stored as unanswered with the error in `meta["error"]`; any other error stops the run after
+    the results already written.
     """
     finished = {r["task_id"]: r for r in store.results_summary(run_id)}
     progress = Progress(total=len(tasks))
@@ -109,7 +111,10 @@ async def run_tasks(strategy: Any, model: Any, tasks: Sequence[Task], store: Sto
         while not queue.empty():
             task = queue.get_nowait()
             with call_scope(run_id, task.id):
-                result = await strategy.run(task, wrapped)
+                try:
+                    result = await strategy.run(task, wrapped)
+                except ContextOverflow as e:
+                    result = failed_result(task, strategy.name, str(e))
             result = dataclasses.replace(result, meta={**result.meta, "model": model.model_id})
             store.add_result(run_id, result)
             progress.add(result.correct, result.compute.tokens)
@@ -126,3 +131,9 @@ async def run_tasks(strategy: Any, model: Any, tasks: Sequence[Task], store: Sto
         raise
     return progress
 
+
+
+def failed_result(task: Task, strategy: str, error: str) -> Result:
+    return Result(task=task, strategy=strategy, answer=None, reasoning="",
+                  correct=None if task.answer is None else False, calls=(), compute=Compute(),
+                  meta={"error": error})

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import llama_cpp as L
 import numpy as np
 
-from ponder.errors import FatalModelError, ModelError, ModelUnavailable, RequestError
+from ponder.errors import ContextOverflow, FatalModelError, ModelError, ModelUnavailable, RequestError
 from ponder.types import Completion, TokenLogprob, Usage
 
 
@@ -160,7 +160,7 @@ class BatchEngine:
             raise RequestError("the prompt is empty after tokenisation: give the model some text")
         need = len(spec.prompt_tokens) + spec.max_tokens
         if need > self.n_ctx:
-            raise FatalModelError(f"prompt of {len(spec.prompt_tokens)} tokens + max_tokens "
+            raise ContextOverflow(f"prompt of {len(spec.prompt_tokens)} tokens + max_tokens "
                                   f"{spec.max_tokens} exceeds the context of {self.n_ctx} tokens")
         per_chunk = max(1, min(self.n_seq_max, (self.n_ctx - len(spec.prompt_tokens)) // spec.max_tokens))
         outer: concurrent.futures.Future = concurrent.futures.Future()

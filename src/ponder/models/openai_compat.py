@@ -14,15 +14,18 @@ import asyncio
 import dataclasses
 import os
 import random
+import re
 import time
 from typing import Any
 
 import httpx
 
-from ponder.errors import ConfigError, FatalModelError, ModelUnavailable, TransientModelError
+from ponder.errors import ConfigError, ContextOverflow, FatalModelError, ModelUnavailable, TransientModelError
 from ponder.models import LOGPROBS, PREFIX, SHARED_SAMPLES
 from ponder.models.retry import RetryPolicy, is_transient_status, parse_retry_after
 from ponder.types import Completion, GenerationRequest, TokenLogprob, Usage
+
+_CONTEXT = re.compile(r"context|too long|maximum.*tokens", re.I)
 
 
 class _Transient(Exception):
@@ -146,6 +149,8 @@ class OpenAICompatModel:
             raise _Transient(f"HTTP {resp.status_code}: {detail}",
                              retry_after=parse_retry_after(resp.headers.get("retry-after")))
         hint = " (set OPENAI_API_KEY)" if resp.status_code == 401 else ""
+        if resp.status_code == 400 and _CONTEXT.search(detail):
+            raise ContextOverflow(f"{url}: HTTP 400: {detail}")
         raise FatalModelError(f"{url}: HTTP {resp.status_code}{hint}: {detail}")
 
     def _parse(self, request: GenerationRequest, data: dict[str, Any], latency: float,

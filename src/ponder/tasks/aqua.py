@@ -6,28 +6,29 @@ import re
 from pathlib import Path
 
 from ponder.errors import DataError
-from ponder.tasks.data import data_file, read_jsonl
+from ponder.tasks.data import jsonl_rows
 from ponder.types import Task
 
 FILES = {"test": "aqua_rat/test.json", "dev": "aqua_rat/dev.json"}
+HUB, HUB_SPLITS = "deepmind/aqua_rat", {"test": "test", "dev": "validation"}
 _OPTION = re.compile(r"^\s*([A-E])\s*\)\s*(.*)$", re.S)
 
 
 def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None = None) -> list[Task]:
-    path = data_file(FILES[variant or "test"], data_dir)
+    split = variant or "test"
     tasks = []
-    for i, (lineno, row) in enumerate(read_jsonl(path)):
+    for i, (where, row) in enumerate(jsonl_rows(FILES[split], data_dir, (HUB, "raw", HUB_SPLITS[split]))):
         question, options, correct = row.get("question"), row.get("options"), row.get("correct")
         if not isinstance(question, str):
-            raise DataError(f"{path}:{lineno}: field 'question' is missing or not text")
+            raise DataError(f"{where}: field 'question' is missing or not text")
         if not isinstance(options, list) or not options:
-            raise DataError(f"{path}:{lineno}: field 'options' must be a list like [\"A)21\", …]")
+            raise DataError(f"{where}: field 'options' must be a list like [\"A)21\", …]")
         parsed = [_OPTION.match(o) if isinstance(o, str) else None for o in options]
         if not all(parsed):
-            raise DataError(f"{path}:{lineno}: field 'options' has an entry that is not 'LETTER)text'")
+            raise DataError(f"{where}: field 'options' has an entry that is not 'LETTER)text'")
         letters = [m.group(1) for m in parsed]
         if correct not in letters:
-            raise DataError(f"{path}:{lineno}: field 'correct' must be one of {', '.join(letters)}, "
+            raise DataError(f"{where}: field 'correct' must be one of {', '.join(letters)}, "
                             f"got {correct!r}")
         choices = " ".join(f"({m.group(1)}) {m.group(2).strip()}" for m in parsed)
         tasks.append(Task(id=f"aqua/{variant or 'test'}/{i}", question=f"{question.strip()}\nAnswer Choices: {choices}",

@@ -12,6 +12,7 @@ from ponder.errors import DataError
 
 HOW_TO = ("pass --data-dir DIR or set PONDER_DATA_DIR to a folder holding the benchmark files "
           "(in this project's CI: ../shared/data)")
+HUB_HOW_TO = "or install `datasets` and be online to fetch {name} from the Hugging Face hub"
 
 
 def data_dir(explicit: Path | str | None = None) -> Path:
@@ -44,3 +45,31 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not isinstance(obj, dict):
                 raise DataError(f"{path}:{lineno}: expected a JSON object")
             yield lineno, obj
+
+
+def jsonl_rows(relative: str, explicit: Path | str | None = None,
+               hub: tuple[str, str | None, str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """("file:line", row) for each row of a JSONL benchmark file in the data folder. Where the
+    folder lacks it and `hub` names the same data on the Hugging Face hub (dataset, config,
+    split), rows come from there when `datasets` is installed and the hub is reachable."""
+    try:
+        path = data_file(relative, explicit)
+    except DataError as missing:
+        if hub is None:
+            raise
+        rows = _hub_rows(*hub, missing)
+        return ((f"{hub[0]}[{hub[2]}] row {i}", row) for i, row in enumerate(rows, 1))
+    return ((f"{path}:{lineno}", row) for lineno, row in read_jsonl(path))
+
+
+def _hub_rows(name: str, config: str | None, split: str, missing: DataError) -> list[dict[str, Any]]:
+    how = HUB_HOW_TO.format(name=name)
+    try:
+        import datasets
+    except ImportError:
+        raise DataError(f"{missing}, {how}") from None
+    try:
+        return [dict(r) for r in datasets.load_dataset(name, config, split=split)]
+    except Exception as e:  # any failure of the hub: say both ways to get the data
+        raise DataError(f"{missing}; fetching {name} from the hub failed too ({type(e).__name__}: "
+                        f"{str(e)[:200]})") from None

@@ -23,6 +23,8 @@ class Benchmark:
     default: str | None  # default variant (split, size)
     variants: tuple[str, ...] | None  # None: any variant (a size, a path)
     about: str
+    attempts: int = 1  # answers scored per item (pass@attempts)
+    defaults: tuple[tuple[str, Any], ...] = ()  # strategy options unless given (where they apply)
 
 
 BENCHMARKS = {b.name: b for b in (
@@ -37,6 +39,10 @@ BENCHMARKS = {b.name: b for b in (
               "last-letter concatenation, generated (VARIANT = words; 2 in-domain, 4 out-of-domain)"),
     Benchmark("coin-flip", "ponder.tasks.generated", "2", None,
               "coin flip state tracking, generated (VARIANT = flips; 2 in-domain, 4 out-of-domain)"),
+    Benchmark("arc-agi-1", "ponder.tasks.arc", "eval", ("eval", "train"),
+              "ARC-AGI-1 grids, exact match, two attempts (pass@2)", 2, (("max_tokens", 1024),)),
+    Benchmark("arc-agi-2", "ponder.tasks.arc", "eval", ("eval", "train"),
+              "ARC-AGI-2 grids, exact match, two attempts (pass@2)", 2, (("max_tokens", 1024),)),
     Benchmark("jsonl", "ponder.tasks.custom", None, None, "your JSONL file: jsonl:PATH"),
 )}
 

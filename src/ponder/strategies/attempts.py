@@ -1,0 +1,51 @@
+"""Several attempts at one task, scored as pass@k (ARC-AGI's two attempts per test input).
+
+Attempt 1 is the strategy as configured. Attempt i > 1 uses the next seed (seed + i - 1) and,
+where attempt 1 was greedy (temperature 0), samples at temperature 0.7 so that it can differ.
+The Result's answer is attempt 1's; it is correct when any attempt is; every attempt's calls
+are in the trace and its answer in `meta["attempts"]`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ponder.types import Compute, Result, Task
+
+RETRY_TEMPERATURE = 0.7
+
+
+def varied(strategy: Any, attempt: int) -> Any:
+    """The strategy for attempt number `attempt` (0-based)."""
+    if attempt == 0:
+        return strategy
+    changes = {}
+    if getattr(strategy, "seed", None) is not None:
+        changes["seed"] = strategy.seed + attempt
+    if getattr(strategy, "temperature", None) == 0:
+        changes["temperature"] = RETRY_TEMPERATURE
+    return dataclasses.replace(strategy, **changes)
+
+
+@dataclass
+class Attempts:
+    inner: Any
+    count: int = 2
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    async def run(self, task: Task, model) -> Result:
+        started = time.perf_counter()
+        results = [await varied(self.inner, i).run(task, model) for i in range(self.count)]
+        calls = tuple(c for r in results for c in r.calls)
+        correct = None if task.answer is None else any(bool(r.correct) for r in results)
+        first = results[0]
+        return Result(task=task, strategy=self.name, answer=first.answer, reasoning=first.reasoning,
+                      correct=correct, calls=calls, compute=Compute.of(calls, time.perf_counter() - started),
+                      meta={**first.meta, "attempts": [r.answer for r in results],
+                            "attempt_correct": [r.correct for r in results]})
