@@ -130,7 +130,7 @@ def _run_plans(task: str, plans: list, model, store, limit, concurrency, cache, 
         p = o.progress
         resumed = f", {p.resumed} already in the store" if p.resumed else ""
         out.print(f"run {o.run_id} {o.label}: {p.correct}/{p.done} correct ({p.accuracy:.1%}), "
-                  f"{p.tokens:,} tokens{resumed}", markup=False, highlight=False)
+                  f"{p.tokens:,} tokens{resumed}", markup=False, highlight=False, soft_wrap=True)
     return outcomes
 
 
