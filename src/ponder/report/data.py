@@ -12,6 +12,7 @@ from ponder.errors import ConfigError
 from ponder.eval.metrics import bootstrap_ci, maj_curve, pass_curve, quantile_buckets
 from ponder.store import Store
 from ponder.tasks.answers import same_answer
+from ponder.tasks.gsm_symbolic import set_accuracy
 
 LENGTH_BUCKETS = 5
 DEFAULTS_HIDDEN = {"data_dir"}
@@ -57,6 +58,7 @@ class RunSummary:
     maj: list[float] | None = None
     pass_k: list[float] | None = None
     length_buckets: list[dict[str, float]] = field(default_factory=list)
+    symbolic: dict[str, Any] | None = None  # GSM-Symbolic: accuracy per instance set, drop
 
     def row(self) -> dict[str, Any]:
         """The table row (also the CSV and JSON record)."""
@@ -66,7 +68,11 @@ class RunSummary:
                 "prompt_tokens_per_item": self.prompt_tokens,
                 "prompt_tokens_evaluated_per_item": self.prompt_tokens_evaluated,
                 "completion_tokens_per_item": self.completion_tokens, "tokens_per_item": self.tokens,
-                "calls_per_item": self.calls, "seconds_per_item": self.seconds, "status": self.status}
+                "calls_per_item": self.calls, "seconds_per_item": self.seconds, "status": self.status,
+                **({} if not self.symbolic else {
+                    "symbolic_original_accuracy": self.symbolic["original"],
+                    "symbolic_mean_accuracy": self.symbolic["mean"], "symbolic_std": self.symbolic["std"],
+                    "symbolic_drop": self.symbolic["drop"]})}
 
 
 def label_of(strategy: str, options: dict[str, Any]) -> str:
@@ -117,6 +123,8 @@ def summarise(s: RunSummary) -> RunSummary:
         s.maj = [float(np.mean([c[j] for c in curves])) for j in range(k)]
         passes = [pass_curve(i.samples[:k], i.gold, _same(i.kind)) for i in sampled]
         s.pass_k = [float(np.mean([c[j] for c in passes])) for j in range(k)]
+    if any(i.task_id.startswith("gsm-symbolic/") for i in items):
+        s.symbolic = set_accuracy([(i.meta.get("task") or {}, i.correct) for i in items])
     lengths = [len(i.question.split()) for i in items]
     buckets = quantile_buckets(lengths, LENGTH_BUCKETS) if len(items) >= LENGTH_BUCKETS else []
     for b in range(LENGTH_BUCKETS if buckets else 0):

@@ -82,3 +82,24 @@ def overthinking(runs: list[RunSummary]) -> bytes | None:
     right.set_title("Accuracy by question length")
     right.legend(fontsize=7)
     return _png(fig)
+
+
+def symbolic_sets(runs: list[RunSummary]) -> bytes | None:
+    """GSM-Symbolic: accuracy of each instance set as a histogram, the originals' as a line."""
+    shown = [r for r in runs if r.symbolic]
+    if not shown:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for r in shown:
+        sym = r.symbolic
+        bars = ax.hist([x * 100 for x in sym["per_set"]], bins=min(10, max(3, sym["sets"])), alpha=0.5,
+                       label=f"{r.label}: sets {sym['mean'] * 100:.1f} ± {sym['std'] * 100:.1f}%")
+        if sym["original"] is not None:
+            ax.axvline(sym["original"] * 100, color=bars[2][0].get_facecolor(), ls="--", lw=1.5,
+                       label=f"{r.label}: originals {sym['original'] * 100:.1f}%")
+    ax.set_xlabel("accuracy of one instance set (%)")
+    ax.set_ylabel("instance sets")
+    ax.set_title("GSM-Symbolic: accuracy over instance sets vs the original problems")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(fig)

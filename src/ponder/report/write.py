@@ -44,7 +44,9 @@ def write_report(store_path: Path | str | None, run_ids: list[int], out_dir: Pat
             ("maj_at_k", "maj@k (solid) and pass@k (dotted), exact over all k-subsets of each item's samples.",
              plots.maj_at_k(runs)),
             ("overthinking", "Items in five quintiles of question length: mean answer length and accuracy.",
-             plots.overthinking(runs))):
+             plots.overthinking(runs)),
+            ("symbolic_sets", "GSM-Symbolic: accuracy of each instance set (instance j of every template); "
+             "dashed: the original GSM8K problems.", plots.symbolic_sets(runs))):
         if png is None:
             continue
         path = out / f"{name}.png"
@@ -53,18 +55,20 @@ def write_report(store_path: Path | str | None, run_ids: list[int], out_dir: Pat
     rows = [r.row() for r in runs]
     csv_path = out / "summary.csv"
     with open(csv_path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for row in rows for k in row)))
         writer.writeheader()
         writer.writerows(rows)
     json_path = out / "summary.json"
     json_path.write_text(json.dumps({"store": where, "runs": [
-        {**r.row(), "maj_at_k": r.maj, "pass_at_k": r.pass_k, "length_buckets": r.length_buckets}
+        {**r.row(), "maj_at_k": r.maj, "pass_at_k": r.pass_k, "length_buckets": r.length_buckets,
+         "symbolic": r.symbolic}
         for r in runs]}, indent=2), encoding="utf-8")
     tasks = sorted({r.task for r in runs})
     html = _TEMPLATES.get_template("report.html.j2").render(
         title=f"{', '.join(tasks)}: {len(runs)} run(s)", store=where, runs=runs,
         figures=[{"id": n, "caption": c, "data": base64.b64encode(png).decode()} for n, c, png, _ in figures],
-        any_buckets=any(r.length_buckets for r in runs), arc=arc_sections(runs))
+        any_buckets=any(r.length_buckets for r in runs), arc=arc_sections(runs),
+        symbolic=[r for r in runs if r.symbolic])
     html_path = out / "report.html"
     html_path.write_text(html, encoding="utf-8")
     return Written(html_path, csv_path, json_path, tuple(p for *_, p in figures), tuple(runs))

@@ -39,6 +39,8 @@ BENCHMARKS = {b.name: b for b in (
               "last-letter concatenation, generated (VARIANT = words; 2 in-domain, 4 out-of-domain)"),
     Benchmark("coin-flip", "ponder.tasks.generated", "2", None,
               "coin flip state tracking, generated (VARIANT = flips; 2 in-domain, 4 out-of-domain)"),
+    Benchmark("gsm-symbolic", "ponder.tasks.gsm_symbolic", "symbolic", ("symbolic", "p1", "p2", "noop"),
+              "GSM-Symbolic instances from the templates (--count per template) and the originals"),
     Benchmark("arc-agi-1", "ponder.tasks.arc", "eval", ("eval", "train"),
               "ARC-AGI-1 grids, exact match, two attempts (pass@2)", 2, (("max_tokens", 1024),)),
     Benchmark("arc-agi-2", "ponder.tasks.arc", "eval", ("eval", "train"),
