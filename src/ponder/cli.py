@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TransferSpeedColumn)
 from rich.table import Table
@@ -199,15 +201,16 @@ def _write_report(run_ids: list[int], store: Path | None, out_dir: Path, open_re
     from ponder.report.write import write_report
 
     written = _guard(lambda: write_report(store, run_ids, out_dir))
-    table = Table(title="runs")
-    for col in ("run", "strategy", "n", "accuracy (95% CI)", "parse fail", "prompt tok/item",
-                "completion tok/item", "calls/item", "s/item"):
-        table.add_column(col, justify="left" if col == "strategy" else "right")
+    table = Table(title="per item: prompt tokens evaluated, completion tokens, calls, seconds",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for col in ("run", "strategy", "n", "acc", "95% CI", "no ans", "prompt", "compl", "calls", "s"):
+        table.add_column(col, justify="left" if col == "strategy" else "right",
+                         no_wrap=col != "strategy", min_width=14 if col == "strategy" else None)
     for r in written.runs:
-        table.add_row(str(r.run_id), r.label, str(r.n),
-                      f"{r.accuracy:.1%} ({r.ci[0]:.1%}-{r.ci[1]:.1%})", f"{r.parse_failure:.1%}",
-                      f"{r.prompt_tokens_evaluated:,.0f}", f"{r.completion_tokens:,.0f}", f"{r.calls:.2f}",
-                      f"{r.seconds:.2f}")
+        table.add_row(str(r.run_id), escape(r.label), str(r.n), f"{r.accuracy:.1%}",
+                      f"{r.ci[0]:.0%}-{r.ci[1]:.0%}", f"{r.parse_failure:.0%}",
+                      f"{r.prompt_tokens_evaluated:,.0f}", f"{r.completion_tokens:,.0f}", f"{r.calls:.1f}",
+                      f"{r.seconds:.1f}")
     out.print(table)
     out.print(f"report: {written.html} (also {written.csv.name}, {written.json.name}, "
               f"{len(written.figures)} plots)", markup=False, highlight=False)
@@ -245,7 +248,7 @@ def runs_command(store: StoreOpt = None) -> None:
     for r, n in _guard(rows):
         config = json.loads(r["config"])
         table.add_row(str(r["id"]), r["kind"], str(config.get("task", "")),
-                      _label(r["strategy"] or "", config.get("options", {})), r["model"], str(n), r["status"])
+                      escape(_label(r["strategy"] or "", config.get("options", {}))), r["model"], str(n), r["status"])
     out.print(table)
 
 
