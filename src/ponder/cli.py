@@ -15,8 +15,8 @@ from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progre
                            TimeElapsedColumn, TransferSpeedColumn)
 from rich.table import Table
 
-from ponder.cli_options import (STRATEGY_HELP, ConcurrencyOpt, DataDirOpt, LimitOpt, VerifierModelOpt,
-                                parse_strategy_list, strategy_options, task_flags)
+from ponder.cli_options import (STRATEGY_HELP, TASK_HELP, TASK_OPTIONS, DataDirOpt, VerifierModelOpt,
+                                parse_strategy_list, run_flags, strategy_options)
 from ponder.errors import PonderError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -120,14 +120,15 @@ class _EvalProgress:
         self.bars.update(self.ids[label], completed=p.done, acc=p.accuracy, tokens=p.tokens)
 
 
-def _run_plans(task: str, plans: list, model, store, limit, concurrency, cache, data_dir,
-               verifier_model, task_opts: dict) -> list:
+def _run_plans(task: str, plans: list, run: dict) -> list:
+    """Run the plans (the run flags as `run_flags` gives them), then print a line per run."""
     from ponder.eval.evaluate import evaluate
 
+    task_opts = {k: run[k] for k in TASK_OPTIONS if run.get(k) is not None}
     with _EvalProgress() as bars:
         outcomes = _guard(lambda: asyncio.run(evaluate(
-            task, plans, model, store, limit, concurrency, cache, data_dir, verifier_model, task_opts,
-            on_progress=bars)))
+            task, plans, run["model"], run["store"], run["limit"], run["concurrency"], run["cache"],
+            run["data_dir"], run["verifier_model"], task_opts, on_progress=bars)))
     for o in outcomes:
         p = o.progress
         resumed = f", {p.resumed} already in the store" if p.resumed else ""
@@ -138,42 +139,27 @@ def _run_plans(task: str, plans: list, model, store, limit, concurrency, cache, 
 
 @app.command("eval")
 @strategy_options
-@task_flags
+@run_flags
 def eval_command(
-    task: Annotated[str, typer.Argument(help="Benchmark: gsm8k[:train], svamp, aqua[:dev], date, sports, strategyqa, math500, last-letter[:WORDS], coin-flip[:FLIPS], jsonl:PATH.")],
+    task: Annotated[str, typer.Argument(help=TASK_HELP)],
     strategy: Annotated[str, Opt("--strategy", "-s", help=STRATEGY_HELP)] = "cot",
-    model: ModelOpt = None,
-    store: StoreOpt = None,
-    limit: LimitOpt = None,
-    concurrency: ConcurrencyOpt = 1,
-    data_dir: DataDirOpt = None,
-    verifier_model: VerifierModelOpt = None,
-    cache: Annotated[bool, Opt(help="Reuse stored completions of identical requests.")] = True,
-    task_opts: dict | None = None,
+    run: dict | None = None,
     options: dict | None = None,
 ) -> None:
     """Run a strategy over a benchmark, storing each result as it finishes; rerun to resume."""
     from ponder.eval.evaluate import Plan
 
     plans = [Plan(strategy, {k: v for k, v in (options or {}).items() if v is not None})]
-    _run_plans(task, plans, model, store, limit, concurrency, cache, data_dir, verifier_model,
-               {k: v for k, v in (task_opts or {}).items() if v is not None})
+    _run_plans(task, plans, run or {})
 
 
 @app.command()
 @strategy_options
-@task_flags
+@run_flags
 def compare(
-    task: Annotated[str, typer.Argument(help="Benchmark, as for `ponder eval`.")],
+    task: Annotated[str, typer.Argument(help=TASK_HELP)],
     strategies: Annotated[str, Opt("--strategies", help="Comma-separated, options in brackets: direct,cot,self-consistency[k=8,prompt=chain-of-draft].")],
-    model: ModelOpt = None,
-    store: StoreOpt = None,
-    limit: LimitOpt = None,
-    concurrency: ConcurrencyOpt = 1,
-    data_dir: DataDirOpt = None,
-    verifier_model: VerifierModelOpt = None,
-    cache: Annotated[bool, Opt(help="Reuse stored completions of identical requests.")] = True,
-    task_opts: dict | None = None,
+    run: dict | None = None,
     out_dir: Annotated[Path, Opt("--out", help="Folder for the report (HTML, CSV, JSON, plots).")] = Path("ponder-report"),
     open_report: Annotated[bool, Opt("--open/--no-open", help="Open the HTML report in a browser.")] = False,
     options: dict | None = None,
@@ -192,9 +178,8 @@ def compare(
             out_plans.append(Plan(name, {**{k: v for k, v in shared.items() if k in allowed}, **own}, label))
         return out_plans
 
-    outcomes = _run_plans(task, _guard(plans), model, store, limit, concurrency, cache, data_dir,
-                          verifier_model, {k: v for k, v in (task_opts or {}).items() if v is not None})
-    _write_report([o.run_id for o in outcomes], store, out_dir, open_report)
+    outcomes = _run_plans(task, _guard(plans), run or {})
+    _write_report([o.run_id for o in outcomes], (run or {}).get("store"), out_dir, open_report)
 
 
 def _write_report(run_ids: list[int], store: Path | None, out_dir: Path, open_report: bool) -> None:

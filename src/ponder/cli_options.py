@@ -15,6 +15,9 @@ import typer
 
 Opt = typer.Option
 
+TASK_HELP = ("Benchmark: gsm8k[:train], svamp, aqua[:dev], date, sports, strategyqa, math500, "
+             "last-letter[:WORDS], coin-flip[:FLIPS], gsm-symbolic[:p1|p2|noop], arc-agi-1[:train], "
+             "arc-agi-2[:train], jsonl:PATH.")
 STRATEGY_HELP = ("direct, cot, chain-of-draft, self-consistency, weighted-vote, best-of-n, "
                  "adaptive-consistency or beam-search.")
 
@@ -46,16 +49,17 @@ FLAGS: list[tuple[str, Any, Any]] = [
 NAMES = [name for name, _, _ in FLAGS]
 
 
-def _add_flags(flags: list[tuple[str, Any, Any]], into: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Add `flags` to a command's CLI signature; the command receives them as one dict `into`
-    (None for flags not given)."""
-    names = [name for name, _, _ in flags]
+def _add_flags(flags: list[tuple], into: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add `flags` (name, type, typer.Option[, default]) to a command's CLI signature; the command
+    receives them as one dict `into` (None for flags not given and without a default)."""
+    names = [flag[0] for flag in flags]
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         sig = inspect.signature(fn, eval_str=True)
         own = [p for p in sig.parameters.values() if p.name != into]
-        extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                   annotation=Annotated[typ, info]) for name, typ, info in flags]
+        extra = [inspect.Parameter(flag[0], inspect.Parameter.KEYWORD_ONLY,
+                                   default=flag[3] if len(flag) > 3 else None,
+                                   annotation=Annotated[flag[1], flag[2]]) for flag in flags]
 
         @functools.wraps(fn)
         def wrapper(**kw: Any) -> Any:
@@ -68,22 +72,29 @@ def _add_flags(flags: list[tuple[str, Any, Any]], into: str) -> Callable[[Callab
     return decorate
 
 
-TASK_FLAGS: list[tuple[str, Any, Any]] = [
+RUN_FLAGS: list[tuple] = [
+    ("model", Optional[str], Opt("--model", "-m", help="Model spec (default: $PONDER_MODEL or 'local').")),
+    ("store", Optional[Path], Opt(help="SQLite store (default: $PONDER_STORE or ~/.local/share/ponder/ponder.sqlite).")),
+    ("limit", Optional[int], Opt("--limit", "-n", help="Only the first N items.")),
+    ("concurrency", int, Opt("--concurrency", "-c", help="Items in flight at once."), 1),
+    ("data_dir", Optional[Path], Opt(help="Folder of benchmark files (default: $PONDER_DATA_DIR).")),
+    ("verifier_model", Optional[str], Opt(help="Model spec of the judge (default: the solving model).")),
+    ("cache", bool, Opt("--cache/--no-cache", help="Reuse stored completions of identical requests."), True),
+
     ("question_field", Optional[str], Opt(help="jsonl task: the field holding the question (default question).")),
     ("answer_field", Optional[str], Opt(help="jsonl task: the field holding the gold answer (default answer).")),
     ("scorer", Optional[str], Opt(help="jsonl task: numeric (default) or exact.")),
-    ("count", Optional[int], Opt(help="Generated tasks (last-letter, coin-flip): how many items (default 500).")),
+    ("count", Optional[int], Opt(help="last-letter, coin-flip: items (default 500); gsm-symbolic: instances per template (default 10).")),
 ]
+TASK_OPTIONS = ("question_field", "answer_field", "scorer", "count")
 
 strategy_options = _add_flags(FLAGS, "options")
-task_flags = _add_flags(TASK_FLAGS, "task_opts")
+run_flags = _add_flags(RUN_FLAGS, "run")
 
 
 DataDirOpt = Annotated[Optional[Path], Opt(help="Folder of benchmark files (default: $PONDER_DATA_DIR).")]
 VerifierModelOpt = Annotated[Optional[str], Opt(help="Model spec of the judge (default: the solving model).")]
 
-LimitOpt = Annotated[Optional[int], Opt("--limit", "-n", help="Only the first N items.")]
-ConcurrencyOpt = Annotated[int, Opt("--concurrency", "-c", help="Items in flight at once.")]
 def parse_strategy_list(text: str) -> list[tuple[str, str, dict[str, Any]]]:
     """`a,b[k=4,prompt=chain-of-draft],c` → [(label, name, options)], option values typed by flag."""
     from ponder.errors import ConfigError
