@@ -338,7 +338,8 @@ async def test_kojima_extraction_without_prefix_continuation_asks_in_a_new_turn(
 async def test_kojima_triggers_follow_the_answer_kind():
     task = Task("c", "Which is a fruit? (A) stone (B) apple", "B", kind="choice")
     model = ScriptedModel([Step(["An apple grows on trees."]),
-                           Step([" (B)."], expect=lambda r: r.assistant_prefix.endswith(KOJIMA_TRIGGERS["choice"]))])
+                           Step([" (B)."], expect=lambda r: r.assistant_prefix.endswith(
+                               "Therefore, among A through B, the answer is"))])
     result = await ChainOfThought().run(task, model)
     assert result.answer == "B" and result.correct is True
 
@@ -352,3 +353,13 @@ async def test_a_per_call_cap_does_not_end_beam_search():
     result = await search.run(TASK, model)
     assert result.answer == "18" and len(result.meta["rounds"]) == 2 and result.meta["finished"]
     model.assert_done()
+
+
+def test_the_kojima_choice_cue_runs_to_the_last_option_shown():
+    from ponder.strategies.cot import kojima_trigger
+
+    six = Task("d", "What is the date?\nAnswer Choices: (A) 1 (B) 2 (C) 3 (D) 4 (E) 5 (F) 6", "D", "choice")
+    five = Task("a", "Pick one.\nAnswer Choices: (A) 1 (B) 2 (C) 3 (D) 4 (E) 5", "A", "choice")
+    assert kojima_trigger(six) == "Therefore, among A through F, the answer is"
+    assert kojima_trigger(five) == KOJIMA_TRIGGERS["choice"]
+    assert kojima_trigger(TASK) == KOJIMA_TRIGGERS["number"]

@@ -8,6 +8,7 @@ then Kojima et al.'s second call: the chain is continued with an answer trigger 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ponder.models import PREFIX
@@ -29,6 +30,16 @@ KOJIMA_TRIGGERS = {
 EXTRACT_TOKENS = 32
 
 
+def kojima_trigger(task: Task) -> str:
+    """The answer-extraction cue for the task's answer kind; for choices, up to the last option
+    letter shown in the question (date understanding has six, A through F)."""
+    trigger = KOJIMA_TRIGGERS.get(task.kind, KOJIMA_TRIGGERS["number"])
+    if task.kind == "choice":
+        last = max(re.findall(r"\(([A-H])\)", task.question), default="E")
+        trigger = trigger.replace("A through E", f"A through {last}")
+    return trigger
+
+
 @dataclass
 class ChainOfThought(ChainPrompt):
     """`exemplars=None` is zero-shot; `extract_call` makes Kojima's second call (zero-shot only)."""
@@ -45,7 +56,7 @@ class ChainOfThought(ChainPrompt):
     async def answer(self, task: Task, text: str, truncated: bool, rec: Recorder) -> Extracted:
         if self.shots() or not self.extract_call:
             return extract(text, task.kind, truncated=truncated)
-        trigger = KOJIMA_TRIGGERS.get(task.kind, KOJIMA_TRIGGERS["number"])
+        trigger = kojima_trigger(task)
         if PREFIX in rec.model.abilities:
             request = self.request(task, n=1, temperature=0.0, max_tokens=EXTRACT_TOKENS,
                                    prefix=f"{text.rstrip()}\n{trigger}")
