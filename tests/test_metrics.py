@@ -109,3 +109,16 @@ def test_quantile_buckets_and_pareto_front():
     # (cost, accuracy): (1, .2) and (3, .5) and (5, .6) are the frontier; (4, .4) is beaten by (3, .5)
     points = [(5, 0.6), (1, 0.2), (4, 0.4), (3, 0.5), (6, 0.6)]
     assert pareto_front(points) == [1, 3, 0]
+
+
+def test_bootstrap_of_correctness_matches_resampling_items():
+    rng = np.random.default_rng(3)
+    values = (rng.random(300) < 0.4).astype(float)
+    fast = bootstrap_ci(values, resamples=20_000)
+    resampled = values[rng.integers(0, 300, size=(20_000, 300))].mean(axis=1)
+    slow = tuple(np.quantile(resampled, [0.025, 0.975]))
+    assert fast == pytest.approx(slow, abs=0.01)
+    # non-0/1 values take the resampling path, in chunks
+    scores = rng.random(50)
+    low, high = bootstrap_ci(scores, resamples=5000)
+    assert low < scores.mean() < high and high - low < 0.25

@@ -26,12 +26,21 @@ def accuracy(correct: Sequence[bool | None]) -> float:
 
 def bootstrap_ci(values: Sequence[float], level: float = 0.95, resamples: int = 10_000,
                  seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean of `values`."""
+    """Percentile bootstrap interval of the mean of `values`.
+
+    For 0/1 values (correctness) the count of ones in a resample of n items is exactly
+    Binomial(n, mean), which is drawn directly; other values are resampled in chunks.
+    """
     x = np.asarray(values, dtype=float)
     if x.size == 0:
         return (0.0, 0.0)
     rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)
+    if np.isin(x, (0.0, 1.0)).all():
+        means = rng.binomial(x.size, x.mean(), size=resamples) / x.size
+    else:
+        chunk = max(1, 2_000_000 // x.size)
+        means = np.concatenate([x[rng.integers(0, x.size, size=(min(chunk, resamples - i), x.size))].mean(axis=1)
+                                for i in range(0, resamples, chunk)])
     tail = (1 - level) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
     return float(low), float(high)
