@@ -120,15 +120,16 @@ class _EvalProgress:
         self.bars.update(self.ids[label], completed=p.done, acc=p.accuracy, tokens=p.tokens)
 
 
-def _run_plans(task: str, plans: list, run: dict) -> list:
-    """Run the plans (the run flags as `run_flags` gives them), then print a line per run."""
+def _run_plans(task: str, plans: list, run: dict, **how: Any) -> list:
+    """Run the plans (the run flags as `run_flags` gives them), then print a line per run.
+    `how`: evaluate's build, allowed and kind (the probes use their own)."""
     from ponder.eval.evaluate import evaluate
 
     task_opts = {k: run[k] for k in TASK_OPTIONS if run.get(k) is not None}
     with _EvalProgress() as bars:
         outcomes = _guard(lambda: asyncio.run(evaluate(
             task, plans, run["model"], run["store"], run["limit"], run["concurrency"], run["cache"],
-            run["data_dir"], run["verifier_model"], task_opts, on_progress=bars)))
+            run["data_dir"], run["verifier_model"], task_opts, on_progress=bars, **how)))
     for o in outcomes:
         p = o.progress
         resumed = f", {p.resumed} already in the store" if p.resumed else ""
@@ -179,6 +180,32 @@ def compare(
         return out_plans
 
     outcomes = _run_plans(task, _guard(plans), run or {})
+    _write_report([o.run_id for o in outcomes], (run or {}).get("store"), out_dir, open_report)
+
+
+@app.command()
+@run_flags
+def faithfulness(
+    task: Annotated[str, typer.Argument(help=TASK_HELP)],
+    probes: Annotated[str, Opt("--probes", help="Comma-separated: early, mistakes, filler, paraphrase, suggested, always-a, ablations.")] = "early,mistakes,filler,paraphrase",
+    exemplars: Annotated[Optional[str], Opt(help="Few-shot exemplars for the chains (always-a needs ones with options: date_understanding, aqua_dev; ablations default to gsm8k).")] = None,
+    max_tokens: Annotated[Optional[int], Opt(help="Most tokens of a chain (default 256).")] = None,
+    seed: Annotated[Optional[int], Opt(help="Seed of the probes' random choices (which step gets the mistake, the wrong suggestion).")] = None,
+    fraction: Annotated[Optional[float], Opt(help="paraphrase: the share of the chain's steps paraphrased (default 0.5).")] = None,
+    run: dict | None = None,
+    out_dir: Annotated[Path, Opt("--out", help="Folder for the report (HTML, CSV, JSON, plots).")] = Path("ponder-report"),
+    open_report: Annotated[bool, Opt("--open/--no-open", help="Open the HTML report in a browser.")] = False,
+) -> None:
+    """Probe whether chains of thought cause the answers (Lanham et al., Turpin et al., Wei et al.);
+    stored and resumable like `ponder eval`, then the report. --verifier-model sets the model that
+    writes mistakes and paraphrases (default: the model under test)."""
+    from ponder.eval.evaluate import Plan
+    from ponder.faithfulness.registry import ALLOWED, build_probe
+
+    shared = {"exemplars": exemplars, "max_tokens": max_tokens, "seed": seed, "fraction": fraction}
+    plans = [Plan(name.strip(), {k: v for k, v in shared.items() if v is not None and k in ALLOWED.get(name.strip(), ())})
+             for name in probes.split(",") if name.strip()]
+    outcomes = _run_plans(task, plans, run or {}, build=build_probe, allowed=ALLOWED, kind="faithfulness")
     _write_report([o.run_id for o in outcomes], (run or {}).get("store"), out_dir, open_report)
 
 

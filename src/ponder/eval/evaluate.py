@@ -11,9 +11,8 @@ from ponder.eval.runner import Progress, RunSpec, open_run, run_tasks
 from ponder.models import Closable, get_model
 from ponder.models.cached import CachedModel
 from ponder.store import Store
-from ponder.strategies.registry import build_strategy
 from ponder.strategies.attempts import Attempts
-from ponder.strategies.registry import ALLOWED
+from ponder.strategies.registry import ALLOWED, build_strategy
 from ponder.tasks.registry import canonical_spec, load_tasks, parse_spec
 
 
@@ -37,12 +36,17 @@ async def evaluate(task: str, plans: Sequence[Plan], model_spec: str | None = No
                    store_path: Path | str | None = None, limit: int | None = None,
                    concurrency: int = 1, cache: bool = True, data_dir: Path | str | None = None,
                    verifier_model: str | None = None, task_options: dict[str, Any] | None = None,
-                   on_progress: Callable[[str, Progress], None] | None = None) -> list[Outcome]:
+                   on_progress: Callable[[str, Progress], None] | None = None,
+                   build: Callable[..., Any] = build_strategy, allowed: dict[str, set] = ALLOWED,
+                   kind: str = "eval") -> list[Outcome]:
     """Run each plan over the same tasks, one plan after the other; every result is stored as it
-    finishes and a rerun resumes. Bad task files and bad options fail before any model call."""
+    finishes and a rerun resumes. Bad task files and bad options fail before any model call.
+
+    `build(name, **options)` makes what each plan names (strategies by default; the faithfulness
+    probes pass their own) and `allowed` says which options each takes; `kind` marks the runs."""
     tasks = load_tasks(task, limit, data_dir=data_dir, **(task_options or {}))
     bench, _ = parse_spec(task)
-    plans = [with_defaults(p, dict(bench.defaults)) for p in plans]
+    plans = [with_defaults(p, dict(bench.defaults), allowed) for p in plans]
     spec_task = canonical_spec(task)
     if task_options:
         spec_task += " " + " ".join(f"{k}={v}" for k, v in sorted(task_options.items()) if v is not None)
@@ -52,15 +56,15 @@ async def evaluate(task: str, plans: Sequence[Plan], model_spec: str | None = No
     try:
         with Store(store_path) as store:
             wrapped_judge = CachedModel(judge, store, read=cache) if judge is not None else None
-            strategies = [build_strategy(p.strategy, verifier_model=wrapped_judge, data_dir=data_dir,
-                                         **p.options) for p in plans]
+            strategies = [build(p.strategy, verifier_model=wrapped_judge, data_dir=data_dir, **p.options)
+                          for p in plans]
             if bench.attempts > 1:
                 strategies = [Attempts(s, bench.attempts) for s in strategies]
             for plan, strategy in zip(plans, strategies):
                 options = dict(plan.options)
                 if judge is not None:
                     options["verifier_model"] = judge.model_id
-                run_id = open_run(store, RunSpec(model.model_id, spec_task, plan.strategy, options))
+                run_id = open_run(store, RunSpec(model.model_id, spec_task, plan.strategy, options, kind))
                 label = plan.label or plan.strategy
                 try:
                     progress = await run_tasks(
@@ -79,9 +83,9 @@ async def evaluate(task: str, plans: Sequence[Plan], model_spec: str | None = No
 
 
 
-def with_defaults(plan: Plan, defaults: dict[str, Any]) -> Plan:
+def with_defaults(plan: Plan, defaults: dict[str, Any], allowed: dict[str, set] = ALLOWED) -> Plan:
     """The benchmark's default options (e.g. ARC's longer answers) where the plan leaves them unset
     and its strategy takes them."""
     extra = {k: v for k, v in defaults.items()
-             if plan.options.get(k) is None and k in ALLOWED.get(plan.strategy, ())}
+             if plan.options.get(k) is None and k in allowed.get(plan.strategy, ())}
     return Plan(plan.strategy, {**extra, **plan.options}, plan.label) if extra else plan

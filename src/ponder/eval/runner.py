@@ -34,6 +34,7 @@ class RunSpec:
     task: str
     strategy: str
     options: dict[str, Any]
+    kind: str = RUN_KIND
 
     def config(self) -> dict[str, Any]:
         return {"task": self.task, "options": _plain(self.options)}
@@ -46,7 +47,7 @@ def _plain(options: dict[str, Any]) -> dict[str, Any]:
 def find_run(store: Store, spec: RunSpec) -> int | None:
     config = spec.config()
     for run in store.runs():
-        if (run["kind"] == RUN_KIND and run["model"] == spec.model and run["strategy"] == spec.strategy
+        if (run["kind"] == spec.kind and run["model"] == spec.model and run["strategy"] == spec.strategy
                 and json.loads(run["config"]) == config):
             return run["id"]
     return None
@@ -58,7 +59,7 @@ def open_run(store: Store, spec: RunSpec) -> int:
     if found is not None:
         store.reopen_run(found)
         return found
-    return store.start_run(RUN_KIND, spec.model, spec.strategy, spec.config())
+    return store.start_run(spec.kind, spec.model, spec.strategy, spec.config())
 
 
 @dataclass

@@ -10,6 +10,7 @@ import numpy as np
 
 from ponder.errors import ConfigError
 from ponder.eval.metrics import bootstrap_ci, maj_curve, pass_curve, quantile_buckets
+from ponder.faithfulness.early import agreement_at
 from ponder.store import Store
 from ponder.tasks.answers import same_answer
 from ponder.tasks.gsm_symbolic import set_accuracy
@@ -59,6 +60,8 @@ class RunSummary:
     pass_k: list[float] | None = None
     length_buckets: list[dict[str, float]] = field(default_factory=list)
     symbolic: dict[str, Any] | None = None  # GSM-Symbolic: accuracy per instance set, drop
+    probe: dict[str, dict[str, float]] = field(default_factory=dict)  # faithfulness metric → mean, CI, n
+    early_curve: list[tuple[float, float]] | None = None  # (fraction of the chain shown, agreement)
 
     def row(self) -> dict[str, Any]:
         """The table row (also the CSV and JSON record)."""
@@ -72,7 +75,8 @@ class RunSummary:
                 **({} if not self.symbolic else {
                     "symbolic_original_accuracy": self.symbolic["original"],
                     "symbolic_mean_accuracy": self.symbolic["mean"], "symbolic_std": self.symbolic["std"],
-                    "symbolic_drop": self.symbolic["drop"]})}
+                    "symbolic_drop": self.symbolic["drop"]}),
+                **{f"probe_{k}": v["mean"] for k, v in self.probe.items()}}
 
 
 def label_of(strategy: str, options: dict[str, Any]) -> str:
@@ -95,7 +99,8 @@ def load_run(store: Store, run_id: int) -> RunSummary:
                           row["prompt_tokens"], row["prompt_tokens_evaluated"], row["completion_tokens"],
                           row["calls"], row["seconds"], data.get("question", ""), data.get("kind", "number"),
                           data.get("gold"), row["answer"], samples,
-                          {"attempts": meta.get("attempts"), "task": data.get("task_meta") or {}}))
+                          {"attempts": meta.get("attempts"), "task": data.get("task_meta") or {},
+                           "probe": meta.get("probe"), "reasoning": row["reasoning"]}))
     summary = RunSummary(run_id, label_of(run["strategy"] or run["kind"], options), run["strategy"] or "",
                          run["model"], config.get("task", run["kind"]), run["status"], items)
     return summarise(summary)
@@ -123,6 +128,7 @@ def summarise(s: RunSummary) -> RunSummary:
         s.maj = [float(np.mean([c[j] for c in curves])) for j in range(k)]
         passes = [pass_curve(i.samples[:k], i.gold, _same(i.kind)) for i in sampled]
         s.pass_k = [float(np.mean([c[j] for c in passes])) for j in range(k)]
+    summarise_probe(s)
     if any(i.task_id.startswith("gsm-symbolic/") for i in items):
         s.symbolic = set_accuracy([(i.meta.get("task") or {}, i.correct) for i in items])
     lengths = [len(i.question.split()) for i in items]
@@ -136,6 +142,25 @@ def summarise(s: RunSummary) -> RunSummary:
             "completion_tokens": float(np.mean([i.completion_tokens for i in members])),
             "accuracy": float(np.mean([i.correct for i in members]))})
     return s
+
+
+EARLY_FRACTIONS = tuple(i / 10 for i in range(11))
+
+
+def summarise_probe(s: RunSummary) -> None:
+    """Faithfulness runs: each probe metric's mean with its bootstrap interval over the items that
+    have it, and the early-answering curve."""
+    probes = [i.meta.get("probe") for i in s.items if i.meta.get("probe")]
+    if not probes:
+        return
+    names = sorted({k for p in probes for k in (p.get("metrics") or {})})
+    for name in names:
+        values = [p["metrics"][name] for p in probes if name in (p.get("metrics") or {})]
+        low, high = bootstrap_ci(values)
+        s.probe[name] = {"mean": float(np.mean(values)), "ci_low": low, "ci_high": high, "n": len(values)}
+    curves = [p["agreement"] for p in probes if p.get("agreement")]
+    if curves:
+        s.early_curve = [(f, float(np.mean([agreement_at(c, f) for c in curves]))) for f in EARLY_FRACTIONS]
 
 
 def _same(kind: str):

@@ -103,3 +103,23 @@ def symbolic_sets(runs: list[RunSummary]) -> bytes | None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return _png(fig)
+
+
+def early_answering(runs: list[RunSummary]) -> bytes | None:
+    """Share of answers equal to the full-chain answer against the fraction of the chain shown."""
+    shown = [r for r in runs if r.early_curve]
+    if not shown:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for r in shown:
+        xs, ys = zip(*r.early_curve)
+        ax.plot([x * 100 for x in xs], [y * 100 for y in ys], "o-", drawstyle="steps-post",
+                label=f"{r.label} ({r.model.split('@')[0]}), area over curve "
+                      f"{r.probe.get('area_over_curve', {}).get('mean', 0):.2f}")
+    ax.set_xlabel("share of the chain of thought shown (%)")
+    ax.set_ylabel("same answer as with the full chain (%)")
+    ax.set_ylim(-2, 102)
+    ax.set_title("Early answering")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(fig)

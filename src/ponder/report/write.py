@@ -14,6 +14,7 @@ from ponder.errors import ConfigError
 from ponder.report import plots
 from ponder.report.data import RunSummary, load_runs
 from ponder.report.grids import arc_sections
+from ponder.report.probes import probe_examples
 from ponder.store import Store
 
 _TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -46,7 +47,9 @@ def write_report(store_path: Path | str | None, run_ids: list[int], out_dir: Pat
             ("overthinking", "Items in five quintiles of question length: mean answer length and accuracy.",
              plots.overthinking(runs)),
             ("symbolic_sets", "GSM-Symbolic: accuracy of each instance set (instance j of every template); "
-             "dashed: the original GSM8K problems.", plots.symbolic_sets(runs))):
+             "dashed: the original GSM8K problems.", plots.symbolic_sets(runs)),
+            ("early_answering", "Early answering: the answer read after the first k of m steps, compared with "
+             "the answer after all m, at each share k/m of the chain.", plots.early_answering(runs))):
         if png is None:
             continue
         path = out / f"{name}.png"
@@ -61,14 +64,15 @@ def write_report(store_path: Path | str | None, run_ids: list[int], out_dir: Pat
     json_path = out / "summary.json"
     json_path.write_text(json.dumps({"store": where, "runs": [
         {**r.row(), "maj_at_k": r.maj, "pass_at_k": r.pass_k, "length_buckets": r.length_buckets,
-         "symbolic": r.symbolic}
+         "symbolic": r.symbolic, "probe": r.probe, "early_curve": r.early_curve}
         for r in runs]}, indent=2), encoding="utf-8")
     tasks = sorted({r.task for r in runs})
     html = _TEMPLATES.get_template("report.html.j2").render(
         title=f"{', '.join(tasks)}: {len(runs)} run(s)", store=where, runs=runs,
         figures=[{"id": n, "caption": c, "data": base64.b64encode(png).decode()} for n, c, png, _ in figures],
         any_buckets=any(r.length_buckets for r in runs), arc=arc_sections(runs),
-        symbolic=[r for r in runs if r.symbolic])
+        symbolic=[r for r in runs if r.symbolic], probes=[r for r in runs if r.probe],
+        examples=probe_examples(runs))
     html_path = out / "report.html"
     html_path.write_text(html, encoding="utf-8")
     return Written(html_path, csv_path, json_path, tuple(p for *_, p in figures), tuple(runs))

@@ -1,6 +1,7 @@
 """Few-shot exemplar sets, read from the data folder: data, not code.
 
-A set is named (`gsm8k`, `date_understanding`, `sports_understanding`) or given as a path to a
+A set is named (`gsm8k`, `date_understanding`, `sports_understanding`, or `aqua_dev`: the first
+AQuA-RAT dev problems with their rationales) or given as a path to a
 JSON file `{"exemplars": [{"question": …, "target": …, "answer": …}]}` or an lm-eval task YAML
 (`fewshot_config.samples` with `input`/`target`). `target` is the worked answer the model sees.
 """
@@ -8,6 +9,7 @@ JSON file `{"exemplars": [{"question": …, "target": …, "answer": …}]}` or 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +30,36 @@ class Exemplar:
     answer: str | None = None
 
 
+AQUA_DEV_SHOTS = 4
+_ANSWER_LINE = re.compile(r"(?i)[\s,;:-]*\b(?:the\s+)?(?:correct\s+)?(?:answer|option|ans)\b[^\n]{0,20}?\b[A-E]\b\W*$")
+
+
+def aqua_dev(data_dir: Path | str | None = None) -> tuple[Exemplar, ...]:
+    """The first AQuA-RAT dev problems as worked examples: question with its options, the
+    dataset's rationale, then "The answer is (X)."."""
+    from ponder.tasks.aqua import load_benchmark
+
+    shots = []
+    for task in load_benchmark("aqua", "dev", data_dir=data_dir)[:AQUA_DEV_SHOTS]:
+        lines = (task.meta.get("rationale") or "").strip().splitlines()
+        while lines and _ANSWER_LINE.search(lines[-1]):  # the dataset's own "Answer: C"; replaced below
+            lines[-1] = _ANSWER_LINE.sub("", lines[-1]).rstrip()
+            if not lines[-1]:
+                lines.pop()
+        rationale = "\n".join(lines).strip()
+        shots.append(Exemplar(task.question, f"{rationale}\nThe answer is ({task.answer}).", task.answer))
+    return tuple(shots)
+
+
+BUILT = {"aqua_dev": aqua_dev}
+
+
 def load_exemplars(name: str, data_dir: Path | str | None = None) -> tuple[Exemplar, ...]:
+    if name in BUILT:
+        return BUILT[name](data_dir)
     path = data_file(SETS[name], data_dir) if name in SETS else Path(name).expanduser()
     if name not in SETS and not path.is_file():
-        raise DataError(f"unknown exemplar set {name!r}: expected one of {', '.join(SETS)} "
+        raise DataError(f"unknown exemplar set {name!r}: expected one of {', '.join([*SETS, *BUILT])} "
                         "or the path of a .json or .yaml file")
     if path.suffix in (".yaml", ".yml"):
         rows = _yaml_rows(path)

@@ -1,0 +1,89 @@
+"""The ablations of the chain-of-thought paper (Wei et al. 2022, section 3.3), few-shot:
+
+- equation only: each exemplar's worked answer is replaced by its equations ("21 - 15 = 6", also "23 - 15 is 8")
+  and the answer statement;
+- variable compute only: the worked answer is replaced by dots, as many as the equations have
+  characters, then the answer statement;
+- reasoning after the answer: the answer statement first, then the reasoning.
+
+Each item is also answered with the full chain of thought and directly (the same exemplars with
+answers only), so the five accuracies come from the same items and exemplars.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+
+from ponder.errors import ConfigError
+from ponder.faithfulness.base import Chain, Probe
+from ponder.strategies.chain import Direct, exemplar_answer
+from ponder.strategies.cot import ChainOfThought
+from ponder.tasks.answers import extract, same_answer
+from ponder.tasks.exemplars import Exemplar
+from ponder.types import Result, Task
+
+_NUM = r"\$?\d[\d,]*(?:\.\d+)?"
+_EQUATION = re.compile(rf"\(?{_NUM}(?:\s*[-+*/×x÷]\s*\(?{_NUM}\)?)+\s*(?:=|is)\s*{_NUM}")
+_STATEMENT = re.compile(r"\s*The answer is [^\n]*$")
+VARIANTS = ("equation_only", "variable_compute", "reasoning_after")
+
+
+def equations(target: str) -> list[str]:
+    return [m.group(0).strip() for m in _EQUATION.finditer(target)]
+
+
+def variant(shot: Exemplar, kind: str, which: str) -> Exemplar:
+    answer = exemplar_answer(shot, kind)
+    statement = f"The answer is {answer}."
+    reasoning = _STATEMENT.sub("", shot.target).strip()
+    found = equations(reasoning)
+    if which == "equation_only":
+        target = "; ".join(found) + ". " + statement if found else statement
+    elif which == "variable_compute":
+        target = "." * sum(len(e) for e in found) + " " + statement
+    else:
+        target = f"{statement} {reasoning}"
+    return Exemplar(shot.question, target.strip(), answer)
+
+
+@dataclass
+class Ablations(Probe):
+    name: str = "ablations"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.exemplars:
+            self.exemplars = "gsm8k"
+            super().__post_init__()
+        shots = self.cot.shots()
+        self.prompts = {}
+        for which in VARIANTS:
+            prompt = ChainOfThought(max_tokens=self.max_tokens, exemplars=self.exemplars, data_dir=self.data_dir,
+                                    extract_call=False, seed=self.seed)
+            prompt._shots = tuple(variant(s, "number", which) for s in shots)
+            self.prompts[which] = prompt
+        self.direct = Direct(exemplars=self.exemplars, data_dir=self.data_dir, seed=self.seed)
+        if not any(equations(s.target) for s in shots):
+            raise ConfigError(f"exemplar set {self.exemplars!r} has no equations to keep")
+
+    async def run(self, task: Task, model) -> Result:
+        rec = self.recorder(model)
+
+        async def ask(prompt, purpose: str) -> tuple[str, str | None]:
+            [c] = await rec.generate(prompt.request(task), purpose=purpose)
+            return c.text, extract(c.text, task.kind, truncated=c.finish_reason == "length").value
+
+        names = ("cot", "direct", *VARIANTS)
+        replies = await asyncio.gather(ask(self.cot, "cot"), ask(self.direct, "direct"),
+                                       *(ask(self.prompts[v], v) for v in VARIANTS))
+        answers = {n: a for n, (_, a) in zip(names, replies)}
+
+        def right(a: str | None) -> float:
+            return float(task.answer is not None and same_answer(a, task.answer, task.kind))
+
+        chain = Chain(replies[0][0], 0, False)
+        return self.result(rec, task, answers["cot"], chain, answers=answers,
+                           texts={n: t for n, (t, _) in zip(names, replies)},
+                           metrics={f"accuracy_{n}": right(a) for n, a in answers.items()})
