@@ -61,15 +61,22 @@ def _prompt(name: str, budget: Budget, opts: dict[str, Any]) -> ChainPrompt:
     return cls(budget=budget, **kw)
 
 
+def checked_options(what: str, name: str, allowed: dict[str, set[str]],
+                    options: dict[str, Any]) -> tuple[dict[str, Any], Budget]:
+    """The options that are set, after checking `name` is known and takes them all; the budget
+    options come back as a Budget."""
+    if name not in allowed:
+        raise ConfigError(f"unknown {what} {name!r}: expected one of {', '.join(allowed)}")
+    opts = {k: v for k, v in options.items() if v is not None}
+    unused = sorted(set(opts) - allowed[name])
+    if unused:
+        raise ConfigError(f"{what} {name!r} does not take option(s) {', '.join(unused)}")
+    return opts, Budget(opts.pop("per_call_budget", None), opts.pop("per_task_budget", None))
+
+
 def build_strategy(name: str, **options: Any):
     """A strategy by name (see STRATEGIES); `None` options take the strategy's defaults."""
-    if name not in ALLOWED:
-        raise ConfigError(f"unknown strategy {name!r}: expected one of {', '.join(STRATEGIES)}")
-    opts = {k: v for k, v in options.items() if v is not None}
-    unused = sorted(set(opts) - ALLOWED[name])
-    if unused:
-        raise ConfigError(f"strategy {name!r} does not take option(s) {', '.join(unused)}")
-    budget = Budget(opts.pop("per_call_budget", None), opts.pop("per_task_budget", None))
+    opts, budget = checked_options("strategy", name, ALLOWED, options)
     if name in PROMPTS:
         return _prompt(name, budget, opts)
     prompt = _prompt(opts.pop("prompt", "cot"), budget, opts)
