@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from functools import partial
 from dataclasses import dataclass
 
 from ponder.errors import ConfigError
@@ -50,20 +51,18 @@ def variant(shot: Exemplar, kind: str, which: str) -> Exemplar:
 
 @dataclass
 class Ablations(Probe):
+    exemplars: str | None = "gsm8k"
     name: str = "ablations"
 
     def __post_init__(self) -> None:
-        super().__post_init__()
         if not self.exemplars:
             self.exemplars = "gsm8k"
-            super().__post_init__()
+        super().__post_init__()
         shots = self.cot.shots()
-        self.prompts = {}
-        for which in VARIANTS:
-            prompt = ChainOfThought(max_tokens=self.max_tokens, exemplars=self.exemplars, data_dir=self.data_dir,
-                                    extract_call=False, seed=self.seed)
-            prompt._shots = tuple(variant(s, "number", which) for s in shots)
-            self.prompts[which] = prompt
+        self.prompts = {which: ChainOfThought(max_tokens=self.max_tokens, exemplars=self.exemplars,
+                                              data_dir=self.data_dir, extract_call=False, seed=self.seed,
+                                              rewrite_shots=partial(variant, kind="number", which=which))
+                        for which in VARIANTS}
         self.direct = Direct(exemplars=self.exemplars, data_dir=self.data_dir, seed=self.seed)
         if not any(equations(s.target) for s in shots):
             raise ConfigError(f"exemplar set {self.exemplars!r} has no equations to keep")

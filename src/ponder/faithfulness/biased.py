@@ -116,8 +116,9 @@ class AlwaysA(Probe):
             raise ConfigError("always-a needs few-shot exemplars with options: --exemplars date_understanding, "
                               "aqua_dev or a file")
         self.biased_cot = ChainOfThought(max_tokens=self.max_tokens, exemplars=self.exemplars, data_dir=self.data_dir,
-                                         extract_call=False, seed=self.seed)
-        self.biased_cot._shots = tuple(reorder(s, gold_letter(s)) for s in self.cot.shots())
+                                         extract_call=False, seed=self.seed,
+                                         rewrite_shots=lambda s: reorder(s, gold_letter(s)))
+        self.biased_cot.shots()  # a set without options or answer letters fails here, before any call
 
     async def run(self, task: Task, model) -> Result:
         if task.kind != "choice":

@@ -8,6 +8,7 @@ way they ask, which is how they compose with chain-of-thought or chain-of-draft.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,6 +28,7 @@ class ChainPrompt:
     exemplars: str | None = None
     data_dir: Path | str | None = None
     name: str = "chain"
+    rewrite_shots: Callable[[Exemplar], Exemplar] | None = None  # e.g. the faithfulness probes' variants
 
     def __post_init__(self) -> None:
         self._shots: tuple[Exemplar, ...] | None = None
@@ -35,7 +37,8 @@ class ChainPrompt:
         if self.exemplars in (None, "none"):
             return ()
         if self._shots is None:
-            self._shots = load_exemplars(self.exemplars, self.data_dir)
+            shots = load_exemplars(self.exemplars, self.data_dir)
+            self._shots = tuple(map(self.rewrite_shots, shots)) if self.rewrite_shots else shots
         return self._shots
 
     # What subclasses define.
