@@ -14,6 +14,13 @@ from pathlib import Path
 import httpx
 
 
+async def launch_chromium(playwright):
+    """Debian's chromium, headless, through Playwright (never a downloaded browser)."""
+    return await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"])
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -82,12 +82,11 @@ async def test_a_missing_run_is_named(tmp_path):
 @pytest.mark.browser
 async def test_the_html_report_opens_in_headless_chromium_with_its_plots_visible(report):
     from playwright.async_api import async_playwright
+    from servers import launch_chromium
 
     written, _, _ = report
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync"])
+        browser = await launch_chromium(p)
         try:
             page = await browser.new_page()
             await page.goto(written.html.resolve().as_uri())

@@ -116,7 +116,7 @@ class _EvalProgress:
 
     def __call__(self, label: str, p: Any) -> None:
         if label not in self.ids:
-            self.ids[label] = self.bars.add_task(label, total=p.total, acc=0.0, tokens=0)
+            self.ids[label] = self.bars.add_task(escape(label), total=p.total, acc=0.0, tokens=0)
         self.bars.update(self.ids[label], completed=p.done, acc=p.accuracy, tokens=p.tokens)
 
 
@@ -316,6 +316,10 @@ def models_pull(name: Annotated[str, typer.Argument(help="Registry name, e.g. qw
     path = _guard(run)
     out.print(f"{name}: {path}")
 
+
+from ponder.cli_arena import arena_app  # noqa: E402  (it imports this module's helpers)
+
+app.add_typer(arena_app, name="arena")
 
 if __name__ == "__main__":
     app()

@@ -95,11 +95,8 @@ run_flags = _add_flags(RUN_FLAGS, "run")
 DataDirOpt = Annotated[Optional[Path], Opt(help="Folder of benchmark files (default: $PONDER_DATA_DIR).")]
 VerifierModelOpt = Annotated[Optional[str], Opt(help="Model spec of the judge (default: the solving model).")]
 
-def parse_strategy_list(text: str) -> list[tuple[str, str, dict[str, Any]]]:
-    """`a,b[k=4,prompt=chain-of-draft],c` → [(label, name, options)], option values typed by flag."""
-    from ponder.errors import ConfigError
-
-    types = {name: typ for name, typ, _ in FLAGS}
+def split_top_level(text: str) -> list[str]:
+    """`a,b[x=1,y=2],c` → ["a", "b[x=1,y=2]", "c"]: commas inside brackets do not split."""
     items, depth, cur = [], 0, ""
     for ch in text:
         depth += {"[": 1, "]": -1}.get(ch, 0)
@@ -109,6 +106,15 @@ def parse_strategy_list(text: str) -> list[tuple[str, str, dict[str, Any]]]:
         else:
             cur += ch
     items.append(cur)
+    return items
+
+
+def parse_strategy_list(text: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """`a,b[k=4,prompt=chain-of-draft],c` → [(label, name, options)], option values typed by flag."""
+    from ponder.errors import ConfigError
+
+    types = {name: typ for name, typ, _ in FLAGS}
+    items = split_top_level(text)
     out = []
     for item in (i.strip() for i in items):
         if not item:

@@ -84,9 +84,32 @@ def m002_cache_and_verifier_compute(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE calls ADD COLUMN purpose TEXT NOT NULL DEFAULT 'generate'")
 
 
+def m003_battles(db: sqlite3.Connection) -> None:
+    """Arena battles: one verdict on one question between two players, by a judge (a model, a
+    rule such as correctness, or "human"). Machine judges give one verdict per pair and question."""
+    _script(db, """
+        CREATE TABLE battles (
+            id INTEGER PRIMARY KEY,
+            arena TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            turn INTEGER NOT NULL DEFAULT 1,
+            model_a TEXT NOT NULL,
+            model_b TEXT NOT NULL,
+            winner TEXT NOT NULL CHECK (winner IN ('model_a', 'model_b', 'tie', 'tie (bothbad)')),
+            judge TEXT NOT NULL,
+            data TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL
+        );
+        CREATE UNIQUE INDEX battles_once ON battles (arena, question_id, turn, model_a, model_b, judge)
+            WHERE judge != 'human';
+        CREATE INDEX battles_arena ON battles (arena, id)
+    """)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_runs_results_calls,
     m002_cache_and_verifier_compute,
+    m003_battles,
 ]
 
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ponder.arena.battles import Battle
 from ponder.errors import StoreError
 from ponder.store.db import connect, default_store_path
 from ponder.types import Completion, GenerationRequest, Result
@@ -89,6 +90,48 @@ class Store:
             """SELECT task_id, answer, correct, prompt_tokens, prompt_tokens_evaluated,
                completion_tokens, calls, cached_calls, seconds FROM results WHERE run_id = ?
                ORDER BY id""", (run_id,))]
+
+    # battles
+    def add_battle(self, arena: str, battle: Battle) -> int:
+        return self._write(
+            """INSERT INTO battles (arena, question_id, turn, model_a, model_b, winner, judge, data, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (arena, battle.question_id, battle.turn, battle.model_a, battle.model_b, battle.winner,
+             battle.judge, json.dumps(battle.data, default=str), time.time()))
+
+    def import_battles(self, arena: str, battles: list[Battle]) -> tuple[int, int]:
+        """Add battles in one transaction; a machine judge's verdict already stored for the same
+        question, turn and ordered pair is skipped. Returns (added, skipped)."""
+        rows = [(arena, b.question_id, b.turn, b.model_a, b.model_b, b.winner, b.judge,
+                 json.dumps(b.data, default=str), time.time()) for b in battles]
+        try:
+            with self._lock:
+                before = self._db.total_changes
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    """INSERT OR IGNORE INTO battles (arena, question_id, turn, model_a, model_b, winner, judge,
+                       data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""", rows)
+                self._db.execute("COMMIT")
+                added = self._db.total_changes - before
+        except sqlite3.Error as e:
+            raise StoreError(f"store {self.path}: {e}") from e
+        return added, len(rows) - added
+
+    def battles(self, arena: str | None = None, judge: str | None = None) -> list[Battle]:
+        """Battles in the order recorded, of one arena (or all) and one judge (or all)."""
+        sql, params = "SELECT * FROM battles WHERE 1", []
+        if arena is not None:
+            sql, params = sql + " AND arena = ?", params + [arena]
+        if judge is not None:
+            sql, params = sql + " AND judge = ?", params + [judge]
+        rows = self._read(sql + " ORDER BY id", tuple(params))
+        return [Battle(r["question_id"], r["model_a"], r["model_b"], r["winner"], r["judge"], r["turn"],
+                       json.loads(r["data"])) for r in rows]
+
+    def arenas(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._read(
+            """SELECT arena, judge, COUNT(*) AS battles, MIN(created_at) AS first, MAX(created_at) AS last
+               FROM battles GROUP BY arena, judge ORDER BY MIN(id)""")]
 
     # calls
     def add_calls(self, model: str, key: str, request: GenerationRequest, completions: list[Completion],

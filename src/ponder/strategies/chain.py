@@ -96,13 +96,16 @@ def exemplar_answer(shot: Exemplar, kind: str) -> str | None:
 
 @dataclass
 class Direct(ChainPrompt):
-    """Standard prompting: the answer only. With exemplars, they show answers without reasoning."""
+    """Standard prompting: the answer only. With exemplars, they show answers without reasoning.
+    An open-ended question (kind "open") is asked as it is."""
 
     max_tokens: int = 32
     name: str = "direct"
 
     def user(self, task: Task) -> str:
-        return render("direct.j2", question=task.question) if not self.shots() else task.question
+        if self.shots() or task.kind == "open":
+            return task.question
+        return render("direct.j2", question=task.question)
 
     def shot_reply(self, shot: Exemplar, task: Task) -> str:
         return render("direct_exemplar.j2", answer=exemplar_answer(shot, task.kind))

@@ -54,7 +54,7 @@ class ChainOfThought(ChainPrompt):
         return 0 if self.shots() or not self.extract_call else EXTRACT_TOKENS
 
     async def answer(self, task: Task, text: str, truncated: bool, rec: Recorder) -> Extracted:
-        if self.shots() or not self.extract_call:
+        if self.shots() or not self.extract_call or task.kind == "open":
             return extract(text, task.kind, truncated=truncated)
         trigger = kojima_trigger(task)
         if PREFIX in rec.model.abilities:

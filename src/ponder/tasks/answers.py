@@ -14,7 +14,8 @@
   handled; the canonical form is an integer, a terminating decimal, or a reduced `p/q`.
 
 Kinds: "number", "choice" (a letter A-F by default), "yesno" ("yes"/"no"), "math" (a LaTeX
-answer, normalised), "text" (one word, e.g. concatenated letters) and "grid" (ARC grids).
+answer, normalised), "text" (one word, e.g. concatenated letters), "grid" (ARC grids) and
+"open" (an open-ended reply such as MT-Bench's: the whole reply is the answer).
 Nothing here raises on any input text.
 """
 
@@ -346,7 +347,7 @@ def extract_grid(text: str, truncated: bool = False) -> Extracted:
     return Extracted(grid_text(grid), None, True) if grid else NONE
 
 
-KINDS = ("number", "choice", "yesno", "math", "text", "grid")
+KINDS = ("number", "choice", "yesno", "math", "text", "grid", "open")
 
 
 def extract(text: str, kind: Kind = "number", truncated: bool = False) -> Extracted:
@@ -362,6 +363,9 @@ def extract(text: str, kind: Kind = "number", truncated: bool = False) -> Extrac
         return extract_text(text, truncated)
     if kind == "grid":
         return extract_grid(text, truncated)
+    if kind == "open":
+        body = text.strip() if isinstance(text, str) else ""
+        return Extracted(body or None, (0, len(text)) if body else None, False)
     raise ValueError(f"unknown answer kind {kind!r}: expected one of {', '.join(KINDS)}")
 
 

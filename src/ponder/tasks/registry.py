@@ -45,6 +45,9 @@ BENCHMARKS = {b.name: b for b in (
               "ARC-AGI-1 grids, exact match, two attempts (pass@2)", 2, (("max_tokens", 1024),)),
     Benchmark("arc-agi-2", "ponder.tasks.arc", "eval", ("eval", "train"),
               "ARC-AGI-2 grids, exact match, two attempts (pass@2)", 2, (("max_tokens", 1024),)),
+    Benchmark("mt-bench", "ponder.tasks.mt_bench", None, None,
+              "MT-Bench's 80 open-ended questions (first turn), no gold answer: for the arena",
+              defaults=(("max_tokens", 512),)),
     Benchmark("jsonl", "ponder.tasks.custom", None, None, "your JSONL file: jsonl:PATH"),
 )}
 

@@ -1,0 +1,118 @@
+"""`ponder arena battle` as a library call: players answer the items (each answer an ordinary
+eval result, so it is stored, resumed and reused: adding a player costs only its own answers and
+its new battles), then every chosen pair is judged once per item and the battle stored at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ponder.arena.battles import Battle
+from ponder.arena.judges import Answer, CorrectnessJudge, LLMJudge, load_judge_prompts
+from ponder.arena.players import Player
+from ponder.errors import ConfigError
+from ponder.eval.evaluate import Plan, evaluate
+from ponder.models import Closable, get_model
+from ponder.models.cached import CachedModel, call_scope
+from ponder.store import Store
+from ponder.tasks.registry import canonical_spec, load_tasks
+from ponder.types import Task
+
+
+@dataclass(frozen=True)
+class Played:
+    arena: str
+    judge: str
+    runs: dict[str, int]  # player → run holding its answers
+    new: int  # battles judged now
+    kept: int  # battles already in the store
+    undecided: int  # judged now without a verdict (not stored)
+
+
+def pairings(players: Sequence[str], task_id: str, pairs: int | None, seed: int) -> list[tuple[str, str]]:
+    """The (model_a, model_b) pairs of one item: all pairs, or `pairs` of them drawn per item;
+    which player is model_a is drawn too. Seeded by the item, so reruns draw the same."""
+    rng = random.Random(f"{seed}/{task_id}")
+    chosen = list(itertools.combinations(players, 2))
+    if pairs is not None and pairs < len(chosen):
+        chosen = rng.sample(chosen, pairs)
+    return [(a, b) if rng.random() < 0.5 else (b, a) for a, b in chosen]
+
+
+async def answer_all(task: str, players: Sequence[Player], store_path: Path | str | None, limit: int | None,
+                     data_dir: Path | str | None, concurrency: int = 1, cache: bool = True,
+                     on_progress: Callable[[str, Any], None] | None = None) -> dict[str, int]:
+    """Every player's answers as eval runs (one per player, found again on later calls)."""
+    runs: dict[str, int] = {}
+    for model in dict.fromkeys(p.model for p in players):
+        group = [p for p in players if p.model == model]
+        outcomes = await evaluate(task, [Plan(p.strategy, p.option_dict, p.name) for p in group], model,
+                                  store_path, limit, concurrency, cache, data_dir, on_progress=on_progress)
+        runs.update({p.name: o.run_id for p, o in zip(group, outcomes)})
+    return runs
+
+
+def load_answers(store: Store, runs: dict[str, int]) -> dict[str, dict[str, Answer]]:
+    out: dict[str, dict[str, Answer]] = {}
+    for player, run_id in runs.items():
+        out[player] = {r["task_id"]: Answer(player, r["reasoning"], r["answer"],
+                                            None if r["correct"] is None else bool(r["correct"]))
+                       for r in store.results(run_id)}
+    return out
+
+
+async def play(task: str, players: Sequence[Player], judge: str = "correctness",
+               store_path: Path | str | None = None, limit: int | None = None,
+               data_dir: Path | str | None = None, pairs: int | None = None, seed: int = 0,
+               concurrency: int = 1, cache: bool = True, arena: str | None = None,
+               on_progress: Callable[[str, Any], None] | None = None,
+               on_battle: Callable[[int, int], None] | None = None, judge_max_tokens: int = 512) -> Played:
+    """Answers, then battles. `judge` is "correctness" or a model spec (the LLM judge, whose
+    replies are cut at `judge_max_tokens`)."""
+    tasks = load_tasks(task, limit, data_dir=data_dir)
+    if judge == "correctness" and any(t.answer is None for t in tasks):
+        raise ConfigError(f"judge correctness needs gold answers; {task} has items without one: "
+                          "use --judge MODEL")
+    prompts = load_judge_prompts(data_dir) if judge != "correctness" else None
+    arena = arena or canonical_spec(task)
+    runs = await answer_all(task, players, store_path, limit, data_dir, concurrency, cache, on_progress)
+    names = [p.name for p in players]
+    judge_model = None if judge == "correctness" else get_model(judge)
+    try:
+        with Store(store_path) as store:
+            decider = (CorrectnessJudge() if judge_model is None
+                       else LLMJudge(CachedModel(judge_model, store, read=cache), prompts, judge_max_tokens))
+            answers = load_answers(store, runs)
+            done = {(b.question_id, frozenset((b.model_a, b.model_b)))
+                    for b in store.battles(arena, decider.name)}
+            todo = [(t, a, b) for t in tasks for a, b in pairings(names, t.id, pairs, seed)
+                    if (t.id, frozenset((a, b))) not in done]
+            kept = sum(1 for t in tasks for a, b in pairings(names, t.id, pairs, seed)
+                       if (t.id, frozenset((a, b))) in done)
+            new = undecided = 0
+            for i, (t, a, b) in enumerate(todo):
+                decision = await _decide(decider, t, answers[a].get(t.id), answers[b].get(t.id), a, b)
+                if decision.winner is None:
+                    undecided += 1
+                else:
+                    store.add_battle(arena, Battle(t.id, a, b, decision.winner, decider.name, 1, decision.data))
+                    new += 1
+                if on_battle:
+                    on_battle(i + 1, len(todo))
+    finally:
+        if isinstance(judge_model, Closable):
+            await judge_model.aclose()
+    return Played(arena, decider.name, runs, new, kept, undecided)
+
+
+async def _decide(decider: Any, task: Task, a: Answer | None, b: Answer | None, name_a: str, name_b: str):
+    a = a or Answer(name_a, "", None, False if task.answer is not None else None)
+    b = b or Answer(name_b, "", None, False if task.answer is not None else None)
+    with call_scope(None, task.id):
+        return await decider.decide(task, a, b)
+
