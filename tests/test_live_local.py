@@ -70,6 +70,27 @@ async def test_concurrent_requests_are_decoded_together(model):
     assert stats.max_batch >= 2
 
 
+async def test_prompts_sharing_a_prefix_with_a_running_one_reuse_its_cells(model):
+    stats = model.engine.stats
+    base = ("Fruits in order: apple, banana, cherry, date, elderberry, fig, grape, honeydew, kiwi, lemon, "
+            "mango, nectarine, orange, papaya, quince. ")
+    reqs = [GenerationRequest.chat(base + f"Which fruit is number {i}? Reply with the fruit only.", max_tokens=8)
+            for i in (2, 3, 5)]
+    alone = [(await model.generate(r))[0] for r in reqs]  # one at a time: nothing to share
+    assert all(c.usage.prompt_tokens_evaluated == c.usage.prompt_tokens for c in alone)
+    before = stats.prompt_tokens_evaluated
+    together = [o[0] for o in await asyncio.gather(*(model.generate(r) for r in reqs))]
+    evaluated = stats.prompt_tokens_evaluated - before
+    assert [c.text for c in together] == [c.text for c in alone]
+    assert sum(c.usage.prompt_tokens_evaluated for c in together) == evaluated
+    prompt = together[0].usage.prompt_tokens
+    assert together[0].usage.prompt_tokens_evaluated == prompt
+    # a later request evaluates only the tail after the shared prefix (all of them, unless the
+    # first finished before the next was queued)
+    assert min(c.usage.prompt_tokens_evaluated for c in together[1:]) < 20, [c.usage for c in together]
+    assert evaluated < 3 * prompt - 40
+
+
 async def test_raw_prompt_without_chat_template(model):
     [c] = await model.generate(GenerationRequest(prompt="The capital of France is", max_tokens=5))
     assert "Paris" in c.text

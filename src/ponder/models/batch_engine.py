@@ -5,7 +5,10 @@ the loop: admit waiting jobs while sequence slots and KV cells allow; evaluate e
 prompt once as its first sequence and copy that prefix (`llama_memory_seq_cp`, which shares the
 cells) to the job's other sequences; then decode one token for every running sequence, of every
 job, in a single batch, each sequence with its own seeded sampler chain. So the n samples of a
-prompt pay for the prompt once, and concurrent requests are decoded together.
+prompt pay for the prompt once, and concurrent requests are decoded together. A new prompt that
+begins like the prompt of a sequence still running (the truncations of one chain in early
+answering, continuations of one context) shares that sequence's cells for the common prefix and
+evaluates only the rest.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class _Job:
     results: dict[int, Completion] = field(default_factory=dict)
     remaining: int = 0
     count: int = 0
+    reused: int = 0  # prompt tokens whose KV cells came from a running sequence's prompt
 
 
 @dataclass
@@ -115,6 +119,7 @@ class BatchEngine:
         self._free_ids = list(range(n_seq_max))
         self._reserved = 0
         self._closed = False
+        self.share_prefixes = True  # off only to measure what sharing saves (benchmarks/prefix_sharing.py)
         self._thread = threading.Thread(target=self._loop, name="ponder-llama", daemon=True)
         self._thread.start()
 
@@ -240,15 +245,19 @@ class BatchEngine:
         ids = [self._free_ids.pop(0) for _ in range(job.remaining)]
         tokens = spec.prompt_tokens
         first_seq = ids[0]
+        donor, shared = self._donor(tokens)
+        if shared:
+            L.llama_memory_seq_cp(self.mem, donor, first_seq, 0, shared)
+        job.reused = shared
         last_index = 0
-        for start in range(0, len(tokens), self.n_batch):
+        for start in range(shared, len(tokens), self.n_batch):
             chunk = tokens[start:start + self.n_batch]
             self.batch.n_tokens = len(chunk)
             for i, tok in enumerate(chunk):
                 self._put(i, tok, start + i, first_seq, start + i == len(tokens) - 1)
             self._decode()
             last_index = len(chunk) - 1
-        self.stats.prompt_tokens_evaluated += len(tokens)
+        self.stats.prompt_tokens_evaluated += len(tokens) - shared
         for sid in ids[1:]:
             L.llama_memory_seq_cp(self.mem, first_seq, sid, -1, -1)
         for j, sid in enumerate(ids):
@@ -256,6 +265,23 @@ class BatchEngine:
             seq = _Seq(sid, job, index, self._sampler(spec, index), pos=len(tokens))
             self._running.append(seq)
             self._accept(seq, last_index)
+
+    def _donor(self, tokens: list[int]) -> tuple[int, int]:
+        """The running sequence whose prompt shares the longest prefix with `tokens`, and the
+        length shared (at most all but the last token, whose logits are needed). Its KV cells for
+        that prefix are shared with the new sequence instead of evaluating the prefix again."""
+        best, shared = -1, 0
+        for seq in self._running if self.share_prefixes else ():
+            prompt = seq.job.spec.prompt_tokens
+            n = min(len(prompt), len(tokens) - 1)
+            if n <= shared:
+                continue
+            common = 0
+            while common < n and prompt[common] == tokens[common]:
+                common += 1
+            if common > shared:
+                best, shared = seq.seq_id, common
+        return best, shared
 
     def _sampler(self, spec: JobSpec, index: int):
         chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
@@ -344,7 +370,7 @@ class BatchEngine:
         if cut is not None:
             text = text[:cut]
         prompt = len(job.spec.prompt_tokens)
-        shared = prompt if seq.index != job.first_index else 0
+        shared = prompt if seq.index != job.first_index else job.reused
         job.results[seq.index] = Completion(
             text=text, finish_reason=reason,  # type: ignore[arg-type]
             usage=Usage(prompt, counted if counted is not None else len(seq.tokens), shared),
