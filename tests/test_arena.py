@@ -318,3 +318,35 @@ async def test_the_vote_endpoint_refuses_bad_and_replayed_votes(tmp_path, data_d
         assert [b.winner for b in store.battles("gsm8k:test", "human")] == ["tie"]
     with pytest.raises(ConfigError, match="nothing to vote on"):
         Ballot(tasks, {"only@x": answers["direct@x"]})
+
+
+async def test_direct_holds_an_mt_bench_conversation_and_turn_two_is_judged_with_both_turns(
+        tmp_path, monkeypatch, data_dir):
+    model = ScriptedModel([Step(["P1"]), Step(["P2"]), Step(["Q1"]), Step(["Q2"]),  # answers: 2 players x 2 turns
+                           Step(["[[A]]"]), Step(["[[B]]"]),  # turn 1, both orders: consistent
+                           Step(["[[A]]"]), Step(["[[A]]"])])  # turn 2: inconsistent -> tie
+    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
+    monkeypatch.setattr("ponder.arena.play.get_model", lambda spec: model)
+    players = parse_players("direct,direct[max_tokens=64]", "scripted")
+    store = tmp_path / "s.sqlite"
+    played = await play("mt-bench", players, "scripted", store, limit=1, data_dir=data_dir)
+    model.assert_done()
+    [item] = load_tasks("mt-bench", 1, data_dir)
+    second = model.requests[1]
+    assert [(m.role, m.content) for m in second.messages] == [
+        ("user", item.meta["turns"][0]), ("assistant", "P1"), ("user", item.meta["turns"][1])]
+    assert played.new == 2
+    with Store(store) as s:
+        battles = s.battles("mt-bench")
+    assert [(b.turn, b.judge) for b in battles] == [(1, "llm:scripted"), (2, "llm:scripted")]
+    assert battles[1].winner == "tie" and battles[1].data["prompt"] == "pair-v2-multi-turn"
+    turn2 = model.requests[6].messages[-1].content
+    assert all(x in turn2 for x in ("P1", "P2", "Q1", "Q2", item.meta["turns"][1]))
+    first_a = battles[0].model_a
+    assert battles[0].winner == "model_a" and first_a in {p.name for p in players}
+    # a player that does not hold conversations (cot) meets the others on turn 1 only
+    model.steps = [Step(["C1"]), Step(["[[C]]"]), Step(["[[C]]"]), Step(["[[B]]"]), Step(["[[A]]"])]
+    more = parse_players("direct,direct[max_tokens=64],cot", "scripted")
+    grown = await play("mt-bench", more, "scripted", store, limit=1, data_dir=data_dir)
+    model.assert_done()
+    assert (grown.new, grown.kept) == (2, 2)

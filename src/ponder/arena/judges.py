@@ -4,7 +4,8 @@
   right is a tie; both wrong is "tie (bothbad)".
 - `LLMJudge`: MT-Bench's pairwise judge prompts (Zheng et al. 2023, `judge_prompts.jsonl`):
   pair-v2, or pair-math-v1 with a reference answer where one is known (the gold answer of a
-  benchmark item, GPT-4's reference for MT-Bench maths, reasoning and coding). Each battle is
+  benchmark item, GPT-4's reference for MT-Bench maths, reasoning and coding); their multi-turn
+  versions for the second turn of a conversation. Each battle is
   judged in both orders; the verdict stands only when both orders agree, otherwise it is a tie,
   which cancels the judge's position bias. A reply without "[[A]]", "[[B]]" or "[[C]]" in one
   order is a tie when the other order has a verdict, and leaves the battle undecided (not stored,
@@ -37,6 +38,7 @@ class Answer:
     text: str
     answer: str | None = None
     correct: bool | None = None
+    turns: tuple[str, ...] = ()  # the replies to each turn, where the player held the conversation
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Decision:
 class CorrectnessJudge:
     name = "correctness"
 
-    async def decide(self, task: Task, a: Answer, b: Answer) -> Decision:
+    async def decide(self, task: Task, a: Answer, b: Answer, turn: int = 1) -> Decision:
         if a.correct is None or b.correct is None:
             raise ConfigError(f"judge correctness needs gold answers; item {task.id} has none")
         if a.correct != b.correct:
@@ -91,18 +93,31 @@ class LLMJudge:
     def name(self) -> str:
         return f"llm:{self.model.model_id}"
 
-    def request(self, task: Task, first: Answer, second: Answer) -> tuple[str, GenerationRequest]:
-        reference = task.meta.get("reference") or (f"The answer is {task.answer}." if task.answer else None)
-        name = "pair-math-v1" if reference else "pair-v2"
+    def request(self, task: Task, first: Answer, second: Answer, turn: int = 1) -> tuple[str, GenerationRequest]:
+        """The judge's request; turn 2 shows both turns of the conversation (the multi-turn prompts)."""
+        refs = task.meta.get("references") or ([task.meta["reference"]] if task.meta.get("reference") else [])
+        if not refs and task.answer:
+            refs = [f"The answer is {task.answer}."]
+        if turn == 1:
+            name = "pair-math-v1" if refs else "pair-v2"
+            fields = {"question": task.question, "answer_a": first.text, "answer_b": second.text,
+                      "ref_answer_1": refs[0] if refs else ""}
+        else:
+            name = "pair-math-v1-multi-turn" if refs else "pair-v2-multi-turn"
+            questions = task.meta["turns"]
+            fields = {"question_1": questions[0], "question_2": questions[1],
+                      "answer_a_1": first.turns[0], "answer_a_2": first.turns[1],
+                      "answer_b_1": second.turns[0], "answer_b_2": second.turns[1],
+                      "ref_answer_1": refs[0] if refs else "", "ref_answer_2": refs[1] if len(refs) > 1 else ""}
+        if name not in self.prompts:
+            raise DataError(f"judge prompts: no prompt named {name!r}")
         spec = self.prompts[name]
-        fields = {"question": task.meta.get("prompt", task.question), "answer_a": first.text,
-                  "answer_b": second.text, "ref_answer_1": reference or ""}
         user = spec["prompt_template"].format(**fields)
         return name, GenerationRequest.chat(user, system=spec["system_prompt"], max_tokens=self.max_tokens,
                                             temperature=0.0, seed=0)
 
-    async def decide(self, task: Task, a: Answer, b: Answer) -> Decision:
-        (name, ab), (_, ba) = self.request(task, a, b), self.request(task, b, a)
+    async def decide(self, task: Task, a: Answer, b: Answer, turn: int = 1) -> Decision:
+        (name, ab), (_, ba) = self.request(task, a, b, turn), self.request(task, b, a, turn)
         with call_purpose("judge"):
             [x], [y] = await asyncio.gather(self.model.generate(ab), self.model.generate(ba))
         first, second = parse_verdict(x.text), parse_verdict(y.text)

@@ -6,6 +6,7 @@ its new battles), then every chosen pair is judged once per item and the battle 
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -61,7 +62,8 @@ def load_answers(store: Store, runs: dict[str, int]) -> dict[str, dict[str, Answ
     out: dict[str, dict[str, Answer]] = {}
     for player, run_id in runs.items():
         out[player] = {r["task_id"]: Answer(player, r["reasoning"], r["answer"],
-                                            None if r["correct"] is None else bool(r["correct"]))
+                                            None if r["correct"] is None else bool(r["correct"]),
+                                            tuple(json.loads(r["data"]).get("meta", {}).get("turns") or ()))
                        for r in store.results(run_id)}
     return out
 
@@ -88,19 +90,19 @@ async def play(task: str, players: Sequence[Player], judge: str = "correctness",
             decider = (CorrectnessJudge() if judge_model is None
                        else LLMJudge(CachedModel(judge_model, store, read=cache), prompts, judge_max_tokens))
             answers = load_answers(store, runs)
-            done = {(b.question_id, frozenset((b.model_a, b.model_b)))
+            done = {(b.question_id, b.turn, frozenset((b.model_a, b.model_b)))
                     for b in store.battles(arena, decider.name)}
-            todo = [(t, a, b) for t in tasks for a, b in pairings(names, t.id, pairs, seed)
-                    if (t.id, frozenset((a, b))) not in done]
-            kept = sum(1 for t in tasks for a, b in pairings(names, t.id, pairs, seed)
-                       if (t.id, frozenset((a, b))) in done)
+            chosen = [(t, turn, a, b) for t in tasks for a, b in pairings(names, t.id, pairs, seed)
+                      for turn in _turns(t, answers[a].get(t.id), answers[b].get(t.id), judge)]
+            todo = [x for x in chosen if (x[0].id, x[1], frozenset(x[2:])) not in done]
+            kept = len(chosen) - len(todo)
             new = undecided = 0
-            for i, (t, a, b) in enumerate(todo):
-                decision = await _decide(decider, t, answers[a].get(t.id), answers[b].get(t.id), a, b)
+            for i, (t, turn, a, b) in enumerate(todo):
+                decision = await _decide(decider, t, turn, answers[a].get(t.id), answers[b].get(t.id), a, b)
                 if decision.winner is None:
                     undecided += 1
                 else:
-                    store.add_battle(arena, Battle(t.id, a, b, decision.winner, decider.name, 1, decision.data))
+                    store.add_battle(arena, Battle(t.id, a, b, decision.winner, decider.name, turn, decision.data))
                     new += 1
                 if on_battle:
                     on_battle(i + 1, len(todo))
@@ -110,9 +112,15 @@ async def play(task: str, players: Sequence[Player], judge: str = "correctness",
     return Played(arena, decider.name, runs, new, kept, undecided)
 
 
-async def _decide(decider: Any, task: Task, a: Answer | None, b: Answer | None, name_a: str, name_b: str):
+def _turns(task: Task, a: Answer | None, b: Answer | None, judge: str) -> list[int]:
+    """Turn 1 always; turn 2 too when both players held the item's conversation (a model judge)."""
+    both = a is not None and b is not None and len(a.turns) > 1 and len(b.turns) > 1
+    return [1, 2] if both and judge != "correctness" and len(task.meta.get("turns") or ()) > 1 else [1]
+
+
+async def _decide(decider: Any, task: Task, turn: int, a: Answer | None, b: Answer | None, name_a: str,
+                  name_b: str):
     a = a or Answer(name_a, "", None, False if task.answer is not None else None)
     b = b or Answer(name_b, "", None, False if task.answer is not None else None)
     with call_scope(None, task.id):
-        return await decider.decide(task, a, b)
-
+        return await decider.decide(task, a, b, turn)

@@ -97,7 +97,7 @@ def exemplar_answer(shot: Exemplar, kind: str) -> str | None:
 @dataclass
 class Direct(ChainPrompt):
     """Standard prompting: the answer only. With exemplars, they show answers without reasoning.
-    An open-ended question (kind "open") is asked as it is."""
+    An open-ended question (kind "open") is asked as it is, and all its turns in one conversation."""
 
     max_tokens: int = 32
     name: str = "direct"
@@ -109,3 +109,23 @@ class Direct(ChainPrompt):
 
     def shot_reply(self, shot: Exemplar, task: Task) -> str:
         return render("direct_exemplar.j2", answer=exemplar_answer(shot, task.kind))
+
+    async def run(self, task: Task, model) -> Result:
+        """An open-ended item with several turns (MT-Bench) is one conversation: each turn asked
+        after the model's reply to the previous one; the replies are in `meta["turns"]`."""
+        turns = task.meta.get("turns") or []
+        if task.kind != "open" or len(turns) < 2 or self.shots():
+            return await super().run(task, model)
+        rec = Recorder(model, self.budget)
+        messages, replies = list(self.messages(task)), []
+        for turn in turns:
+            if replies:
+                messages += [Message("assistant", replies[-1]), Message("user", turn)]
+            try:
+                [c] = await rec.generate(GenerationRequest(messages=tuple(messages), max_tokens=self.max_tokens,
+                                                           temperature=self.temperature, seed=self.seed))
+            except BudgetExhausted:
+                break
+            replies.append(c.text)
+        first = replies[0] if replies else ""
+        return rec.result(task, self.name, first.strip() or None, first, turns=replies)
