@@ -25,7 +25,7 @@ ArenaOpt = Annotated[Optional[str], Opt("--arena", help="Arena name (default: th
 
 @arena_app.command()
 def battle(
-    task: Annotated[str, typer.Argument(help=TASK_HELP.replace("Benchmark:", "Items: mt-bench,"))],
+    task: Annotated[str, typer.Argument(help=TASK_HELP)],
     players: Annotated[str, Opt("--players", help="Comma-separated STRATEGY[OPTIONS]@MODEL, e.g. 'direct,cot[exemplars=gsm8k],self-consistency[k=4]@local:qwen2.5-coder-1.5b'; without @MODEL, --model plays.")],
     judge: Annotated[str, Opt("--judge", help="correctness (items with gold answers) or a model spec (MT-Bench's pairwise judge prompt, both orders).")] = "correctness",
     model: Annotated[Optional[str], Opt("--model", "-m", help="Default model of the players (default: $PONDER_MODEL or 'local').")] = None,
@@ -162,7 +162,7 @@ def import_battles(
 
 @arena_app.command()
 def vote(
-    task: Annotated[str, typer.Argument(help=TASK_HELP.replace("Benchmark:", "Items: mt-bench,"))],
+    task: Annotated[str, typer.Argument(help=TASK_HELP)],
     players: Annotated[str, Opt("--players", help="Comma-separated STRATEGY[OPTIONS]@MODEL, as for `ponder arena battle`.")],
     model: Annotated[Optional[str], Opt("--model", "-m", help="Default model of the players (default: $PONDER_MODEL or 'local').")] = None,
     limit: Annotated[Optional[int], Opt("--limit", "-n", help="Only the first N items.")] = None,

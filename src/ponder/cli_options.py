@@ -17,7 +17,7 @@ Opt = typer.Option
 
 TASK_HELP = ("Benchmark: gsm8k[:train], svamp, aqua[:dev], date, sports, strategyqa, math500, "
              "last-letter[:WORDS], coin-flip[:FLIPS], gsm-symbolic[:p1|p2|noop], arc-agi-1[:train], "
-             "arc-agi-2[:train], jsonl:PATH.")
+             "arc-agi-2[:train], mt-bench (open-ended), jsonl:PATH.")
 STRATEGY_HELP = ("direct, cot, chain-of-draft, self-consistency, weighted-vote, best-of-n, "
                  "adaptive-consistency or beam-search.")
 

@@ -6,9 +6,10 @@ prompt once as its first sequence and copy that prefix (`llama_memory_seq_cp`, w
 cells) to the job's other sequences; then decode one token for every running sequence, of every
 job, in a single batch, each sequence with its own seeded sampler chain. So the n samples of a
 prompt pay for the prompt once, and concurrent requests are decoded together. A new prompt that
-begins like the prompt of a sequence still running (the truncations of one chain in early
-answering, continuations of one context) shares that sequence's cells for the common prefix and
-evaluates only the rest.
+begins like what a sequence's cells hold (a running sequence, or one of the last few that
+finished, kept until their slots or cells are needed) shares those cells for the common prefix
+and evaluates only the rest: the truncations of one chain in early answering, the answer read
+after a chain just generated, the same few-shot exemplars item after item.
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ class _Seq:
 
 
 @dataclass
+class _Kept:
+    seq_id: int
+    tokens: list[int]  # what the sequence's cells hold, positions 0..len-1
+
+
+@dataclass
 class EngineStats:
     prompt_tokens_evaluated: int = 0
     tokens_generated: int = 0
@@ -120,6 +127,8 @@ class BatchEngine:
         self._reserved = 0
         self._closed = False
         self.share_prefixes = True  # off only to measure what sharing saves (benchmarks/prefix_sharing.py)
+        self.keep_max, self.keep_cells = 8, n_ctx // 2  # finished sequences kept for their prefixes
+        self._kept: list[_Kept] = []  # oldest first
         self._thread = threading.Thread(target=self._loop, name="ponder-llama", daemon=True)
         self._thread.start()
 
@@ -233,6 +242,9 @@ class BatchEngine:
         self._waiting = [job for job in self._waiting if not job.future.cancelled()]
         while self._waiting:
             job = self._waiting[0]
+            while self._kept and (len(self._free_ids) < job.count or
+                                  self._reserved + self._kept_cells() + self._reservation(job) > self.n_ctx):
+                self._evict()
             if len(self._free_ids) < job.count or (self._reserved + self._reservation(job) > self.n_ctx
                                                     and self._running):
                 return
@@ -267,21 +279,49 @@ class BatchEngine:
             self._accept(seq, last_index)
 
     def _donor(self, tokens: list[int]) -> tuple[int, int]:
-        """The running sequence whose prompt shares the longest prefix with `tokens`, and the
-        length shared (at most all but the last token, whose logits are needed). Its KV cells for
-        that prefix are shared with the new sequence instead of evaluating the prefix again."""
+        """The sequence, running or kept after it finished, whose cells hold the longest prefix of
+        `tokens`, and the length shared (at most all but the last token, whose logits are
+        needed). Those cells are shared with the new sequence instead of evaluating the prefix again."""
         best, shared = -1, 0
-        for seq in self._running if self.share_prefixes else ():
-            prompt = seq.job.spec.prompt_tokens
-            n = min(len(prompt), len(tokens) - 1)
+        if not self.share_prefixes:
+            return best, shared
+        held = [(seq.seq_id, seq.job.spec.prompt_tokens, seq.tokens[:seq.pos - len(seq.job.spec.prompt_tokens)])
+                for seq in self._running] + [(k.seq_id, k.tokens, []) for k in self._kept]
+        for seq_id, head, tail in held:
+            known = head + tail if tail else head
+            n = min(len(known), len(tokens) - 1)
             if n <= shared:
                 continue
             common = 0
-            while common < n and prompt[common] == tokens[common]:
+            while common < n and known[common] == tokens[common]:
                 common += 1
             if common > shared:
-                best, shared = seq.seq_id, common
+                best, shared = seq_id, common
+        if best >= 0:
+            for i, k in enumerate(self._kept):
+                if k.seq_id == best:  # used again: now the most recent
+                    self._kept.append(self._kept.pop(i))
+                    break
         return best, shared
+
+    def _kept_cells(self) -> int:
+        return sum(len(k.tokens) for k in self._kept)
+
+    def _keep(self, seq: _Seq) -> bool:
+        """Keep a finished sequence's cells for later prompts that begin the same way (the first
+        sample of each request only); the oldest kept ones go when slots or cells run short."""
+        if not self.share_prefixes or self.keep_max <= 0 or seq.index != seq.job.first_index:
+            return False
+        prompt = seq.job.spec.prompt_tokens
+        self._kept.append(_Kept(seq.seq_id, prompt + seq.tokens[:seq.pos - len(prompt)]))
+        while len(self._kept) > self.keep_max or self._kept_cells() > self.keep_cells:
+            self._evict()
+        return True
+
+    def _evict(self) -> None:
+        k = self._kept.pop(0)
+        L.llama_memory_seq_rm(self.mem, k.seq_id, -1, -1)
+        self._free_ids.append(k.seq_id)
 
     def _sampler(self, spec: JobSpec, index: int):
         chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
@@ -376,18 +416,19 @@ class BatchEngine:
             usage=Usage(prompt, counted if counted is not None else len(seq.tokens), shared),
             logprobs=tuple(seq.logprobs) if job.spec.logprobs else None, index=seq.index,
             latency_s=time.perf_counter() - job.submitted)
-        self._release(seq)
+        self._release(seq, keep=True)
         job.remaining -= 1
         if job.remaining == 0:
             self._reserved -= self._reservation(job)
             if not job.future.done():
                 job.future.set_result([job.results[i] for i in sorted(job.results)])
 
-    def _release(self, seq: _Seq) -> None:
-        L.llama_memory_seq_rm(self.mem, seq.seq_id, -1, -1)
+    def _release(self, seq: _Seq, keep: bool = False) -> None:
         L.llama_sampler_free(seq.sampler)
         self._running.remove(seq)
-        self._free_ids.append(seq.seq_id)
+        if not (keep and self._keep(seq)):
+            L.llama_memory_seq_rm(self.mem, seq.seq_id, -1, -1)
+            self._free_ids.append(seq.seq_id)
 
     def _reservation(self, job: _Job) -> int:
         return len(job.spec.prompt_tokens) + job.count * job.spec.max_tokens
@@ -402,6 +443,7 @@ class BatchEngine:
                 job.future.set_exception(error)
         self._running.clear()
         self._waiting.clear()
+        self._kept.clear()
         L.llama_memory_clear(self.mem, True)
         self._free_ids = list(range(self.n_seq_max))
         self._reserved = 0
