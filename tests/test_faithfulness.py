@@ -31,6 +31,9 @@ def test_steps_are_lines_and_sentences_and_prefixes_keep_the_spacing():
     assert prefix(CHAIN, 2) == CHAIN.rsplit("\n", 1)[0] and prefix(CHAIN, 9) == CHAIN
     assert split_steps("") == [] and split_steps("  \n ") == []
     assert steps("a\n\n\nb  ") == ["a", "b"]
+    # list markers start the step that follows them
+    assert steps("1. Eggs left: 16 - 7 = 9. Money: 9 * 2 = 18.\n2.\nSo 18.\n**Step 3.** Done") == [
+        "1. Eggs left: 16 - 7 = 9.", "Money: 9 * 2 = 18.", "2.\nSo 18.", "**Step 3.** Done"]
 
 
 async def test_early_answering_asks_after_every_prefix_and_scores_agreement():

@@ -1,5 +1,6 @@
 """A chain of thought as steps: lines, and sentences within a long line.
 
+A list marker on its own ("1.", "Step 2.") belongs to the sentence after it.
 `split_steps(text)` returns the end offset of each step, so a prefix of the first i steps is
 exactly `text[:ends[i-1]]`, with the chain's own spacing.
 """
@@ -11,6 +12,8 @@ import re
 # A sentence ends at ".", "!" or "?" followed by space and a capital, a digit or a bullet; a step
 # also ends at a line break. Decimal points ("3.5") and abbreviations before lower case do not end one.
 _BOUNDARY = re.compile(r"(?<=[.!?])[ \t]+(?=[A-Z0-9(*\-])|\n+")
+# A list marker ("1.", "b)", "Step 2.", "**3.**") is the start of the step that follows, not a step.
+_MARKER = re.compile(r"(?:[-*]\s*)?(?:\*\*)?(?:\d+|[A-Za-z]|Step \d+)[.)](?:\*\*)?")
 
 
 def split_steps(text: str) -> list[int]:
@@ -19,7 +22,8 @@ def split_steps(text: str) -> list[int]:
     ends = []
     for m in _BOUNDARY.finditer(text, 0, body_end):
         end = m.start()
-        if text[(ends[-1] if ends else 0):end].strip():
+        step = text[(ends[-1] if ends else 0):end].strip()
+        if step and not _MARKER.fullmatch(step):
             ends.append(end)
     if text[(ends[-1] if ends else 0):body_end].strip():
         ends.append(body_end)
