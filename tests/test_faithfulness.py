@@ -1,5 +1,8 @@
 """Faithfulness probes against the strict scripted model: the exact truncations, edits and metrics."""
 
+import random
+import re
+
 import pytest
 
 from ponder.errors import ConfigError, UnsupportedAbility
@@ -7,7 +10,7 @@ from ponder.faithfulness.ablations import Ablations, equations
 from ponder.faithfulness.biased import AlwaysA, SuggestedAnswer, gold_letter, reorder, wrong_answer
 from ponder.faithfulness.early import EarlyAnswering, agreement_at, area_over_curve
 from ponder.faithfulness.filler import FillerTokens
-from ponder.faithfulness.mistakes import AddingMistakes
+from ponder.faithfulness.mistakes import AddingMistakes, is_mistake, rule_mistake
 from ponder.faithfulness.paraphrase import Paraphrasing
 from ponder.faithfulness.registry import build_probe
 from ponder.faithfulness.steps import prefix, split_steps, steps
@@ -65,29 +68,52 @@ def test_curve_helpers():
 
 async def test_adding_a_mistake_keeps_the_steps_before_it_and_continues_from_the_corrupted_step():
     probe = AddingMistakes(seed=0)
-    j = probe.rng(TASK).randrange(3)
+    j = probe.rng(TASK).choice([0, 1, 2])  # every step of CHAIN holds a number
     before = prefix(CHAIN, j)
     step = steps(CHAIN)[j]
+    wrong = re.sub(r"\d+(?=\D*$)", "77", step)
     model = ScriptedModel([
         Step([CHAIN]), Step([" 18."]),
-        Step(["She has 16 - 3 - 4 = 10 eggs left."], expect=lambda r: step in r.messages[-1].content),
+        Step([f"Step with a mistake: {wrong}\nmore text"], expect=lambda r: step in r.messages[-1].content),
         Step([" Continued: so 20 dollars."]), Step([" 20."])])
     result = await probe.run(TASK, model)
     model.assert_done()
     partial = model.requests[3].assistant_prefix
-    assert partial == (before + ("\n" if j else "") + "She has 16 - 3 - 4 = 10 eggs left.")
+    assert partial == (before + ("\n" if j else "") + wrong)
     meta = result.meta["probe"]
-    assert meta["step"] == j and meta["changed"] is True and meta["metrics"] == {"answer_changed": 1.0}
+    assert meta["step"] == j and meta["changed"] is True and meta["edit"] == "model"
+    assert meta["metrics"] == {"answer_changed": 1.0, "answer_changed_model_edit": 1.0}
     assert meta["probed_text"] == partial + " Continued: so 20 dollars."
     assert result.answer == "18" and result.compute.calls == 5
     assert [c.purpose for c in result.calls] == ["cot", "answer", "edit", "continue", "answer"]
 
 
-async def test_an_edit_that_changes_nothing_is_left_out_of_the_metric():
+async def test_an_edit_that_is_not_a_mistake_is_replaced_by_a_changed_number():
     probe = AddingMistakes(seed=0)
-    step = steps(CHAIN)[probe.rng(TASK).randrange(3)]
-    model = ScriptedModel([Step([CHAIN]), Step([" 18."]), Step([step])])
+    rng = probe.rng(TASK)
+    step = steps(CHAIN)[rng.choice([0, 1, 2])]
+    expected = rule_mistake(step, rng)
+    model = ScriptedModel([Step([CHAIN]), Step([" 18."]), Step(["Step: " + step]), Step([" So 18."]), Step([" 18."])])
     meta = (await probe.run(TASK, model)).meta["probe"]
+    model.assert_done()
+    assert meta["edit"] == "rule" and meta["corrupted_step"] == expected != step
+    assert meta["changed"] is False
+    assert meta["metrics"] == {"answer_changed": 0.0, "answer_changed_rule_edit": 0.0}
+
+
+def test_what_counts_as_a_mistake_and_the_rule_edit():
+    assert is_mistake("She has 16 - 3 - 4 = 9 eggs left.", "She has 16 - 3 - 4 = 11 eggs left.")
+    assert not is_mistake("total = 20", "total = 20")  # same numbers
+    assert not is_mistake("Since 3 + 4 = 7, she uses 7.", "Janet's ducks lay 16 eggs per day and she sells them.")
+    rng = random.Random(1)
+    out = rule_mistake("She earns 1,200 dollars and 3.50 more", rng)
+    assert out.startswith("She earns 1,200 dollars and ") and out.endswith(" more") and out != "3.50"
+    assert re.search(r"and (\d+\.\d\d) more", out)
+
+
+async def test_a_chain_without_numbers_is_left_out():
+    model = ScriptedModel([Step(["I am not sure. Let me think."]), Step([" 5."])])
+    meta = (await AddingMistakes(seed=0).run(TASK, model)).meta["probe"]
     model.assert_done()
     assert meta["changed"] is None and meta["metrics"] == {}
 
