@@ -27,7 +27,8 @@ def test_arena_battle_with_the_embedded_model_as_judge(tmp_path, data_dir):
     a, b = (json.loads(c["request"])["messages"][-1]["content"] for c in judged)
     assert "[The Start of Reference Answer]" in a and a != b
     decided = len(battles)
-    assert f"{decided} new battles" in r.output and f"{1 - decided} undecided" in r.output
+    said = " ".join(r.output.split())
+    assert f"{decided} new battles" in said and f"{1 - decided} undecided" in said
     if battles:
         assert battles[0].judge == "llm:" + calls[0]["model"] and len(battles[0].data["replies"]) == 2
     again = runner.invoke(app, args)
