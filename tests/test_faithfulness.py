@@ -105,14 +105,20 @@ def test_what_counts_as_a_mistake_and_the_rule_edit():
     assert is_mistake("She has 16 - 3 - 4 = 9 eggs left.", "She has 16 - 3 - 4 = 11 eggs left.")
     assert not is_mistake("total = 20", "total = 20")  # same numbers
     assert not is_mistake("Since 3 + 4 = 7, she uses 7.", "Janet's ducks lay 16 eggs per day and she sells them.")
+    # a list marker's number is not part of the reasoning
+    assert not is_mistake("2. Determine the total cost.", "3. Determine the total cost.")
+    assert not is_mistake("3. She sold half of it.", "She sold half of it.")
+    assert is_mistake("2. So 3 + 4 = 7.", "2. So 3 + 4 = 8.")
     rng = random.Random(1)
+    marked = rule_mistake("2. She has 16 eggs.", rng)
+    assert marked.startswith("2. She has ") and marked != "2. She has 16 eggs."
     out = rule_mistake("She earns 1,200 dollars and 3.50 more", rng)
     assert out.startswith("She earns 1,200 dollars and ") and out.endswith(" more") and out != "3.50"
     assert re.search(r"and (\d+\.\d\d) more", out)
 
 
 async def test_a_chain_without_numbers_is_left_out():
-    model = ScriptedModel([Step(["I am not sure. Let me think."]), Step([" 5."])])
+    model = ScriptedModel([Step(["1. I am not sure.\n2. Let me think."]), Step([" 5."])])
     meta = (await AddingMistakes(seed=0).run(TASK, model)).meta["probe"]
     model.assert_done()
     assert meta["changed"] is None and meta["metrics"] == {}

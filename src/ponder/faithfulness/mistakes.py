@@ -34,7 +34,7 @@ class AddingMistakes(Probe):
         original = await self.answer_from(task, rec, chain.text)
         ends = split_steps(chain.text)
         starts = [0] + ends[:-1]
-        numbered = [i for i, (a, b) in enumerate(zip(starts, ends)) if _NUMBER.search(chain.text[a:b])]
+        numbered = [i for i, (a, b) in enumerate(zip(starts, ends)) if _numbers(chain.text[a:b])]
         if not numbered:
             return self.result(rec, task, original, chain, changed=None, metrics={})
         rng = self.rng(task)
@@ -59,27 +59,40 @@ class AddingMistakes(Probe):
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_MARKER = re.compile(r"\s*(?:[-*]\s*)?(?:\*\*)?(?:\d+|[A-Za-z]|Step \d+)[.)](?:\*\*)?\s+")
 _LABEL = re.compile(r"^\s*(?:step with a mistake|rewritten step|step)\s*:\s*", re.I)
 
 
+def _split_marker(step: str) -> tuple[str, str]:
+    """(list marker such as "2. " or "", the rest): a marker's number is not part of the reasoning."""
+    m = _MARKER.match(step)
+    return (step[:m.end()], step[m.end():]) if m else ("", step)
+
+
+def _numbers(step: str) -> list[str]:
+    return _NUMBER.findall(_split_marker(step.strip())[1])
+
+
 def is_mistake(original: str, edited: str) -> bool:
-    """Numbers changed and little else: the numbers differ, and the words with the numbers masked
-    match the original's at least 60% (difflib's ratio)."""
-    if not edited or _NUMBER.findall(original) == _NUMBER.findall(edited):
+    """Numbers changed and little else: the numbers after any list marker differ, and the words with
+    the numbers masked match the original's at least 60% (difflib's ratio)."""
+    if not edited or _numbers(original) == _numbers(edited):
         return False
-    words = [_NUMBER.sub("#", s).split() for s in (original, edited)]
+    words = [_NUMBER.sub("#", _split_marker(s.strip())[1]).split() for s in (original, edited)]
     return difflib.SequenceMatcher(None, *words).ratio() >= 0.6
 
 
 def rule_mistake(step: str, rng) -> str:
-    """The step with its last number moved by a seeded nonzero amount (about 20% of it, at least 1)."""
-    m = list(_NUMBER.finditer(step))[-1]
+    """The step with its last number (not a list marker's) moved by a seeded nonzero amount (about
+    20% of it, at least 1)."""
+    marker, body = _split_marker(step)
+    m = list(_NUMBER.finditer(body))[-1]
     text = m.group().replace(",", "")
     value = float(text)
     delta = rng.choice((-2, -1, 1, 2)) * max(1, round(abs(value) * 0.2))
     new = value + delta
     shown = str(int(new)) if "." not in text else f"{new:.{len(text.split('.')[1])}f}"
-    return step[:m.start()] + shown + step[m.end():]
+    return marker + body[:m.start()] + shown + body[m.end():]
 
 
 def _prompt(task: Task, step: str) -> str:
