@@ -4,9 +4,11 @@ requests in flight at once, as the early-answering probe sends them. The prompts
 question and the chain up to each cut.
 
 Modes, each run --rounds times (medians reported):
-  shared      the engine shares a running sequence's cells for the common prompt prefix (default)
-  not shared  every prompt evaluated in full (sharing switched off)
-  sequential  the m requests one after another (nothing running to share with)
+  shared      in flight together; each prompt shares the cells of the prefix it has in common with a
+              running sequence (the default)
+  not shared  in flight together, every prompt evaluated in full (sharing switched off)
+  sequential  one after another; each prompt shares the cells kept from the finished ones
+Every mode starts with no cells kept from earlier requests.
 The script lists the replies that differ between modes (batches of different shapes can round
 differently in the last bits, which can flip a greedy choice).
 
@@ -45,6 +47,7 @@ def requests() -> list[GenerationRequest]:
 
 async def run(model, mode: str):
     engine = model.engine
+    engine.forget()  # every mode starts without cells kept from earlier requests
     engine.share_prefixes = mode != "not shared"
     before = engine.stats.prompt_tokens_evaluated
     reqs = requests()

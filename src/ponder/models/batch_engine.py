@@ -129,6 +129,7 @@ class BatchEngine:
         self.share_prefixes = True  # off only to measure what sharing saves (benchmarks/prefix_sharing.py)
         self.keep_max, self.keep_cells = 8, n_ctx // 2  # finished sequences kept for their prefixes
         self._kept: list[_Kept] = []  # oldest first
+        self._forget = False
         self._thread = threading.Thread(target=self._loop, name="ponder-llama", daemon=True)
         self._thread.start()
 
@@ -238,7 +239,15 @@ class BatchEngine:
             except Exception as e:  # a decode failure fails the jobs in flight, not the engine
                 self._fail_all(e if isinstance(e, ModelError) else FatalModelError(f"llama.cpp: {e}"))
 
+    def forget(self) -> None:
+        """Drop the kept sequences before the next job is admitted (benchmarks start cold with it)."""
+        self._forget = True
+
     def _admit(self) -> None:
+        if self._forget:
+            while self._kept:
+                self._evict()
+            self._forget = False
         self._waiting = [job for job in self._waiting if not job.future.cancelled()]
         while self._waiting:
             job = self._waiting[0]
