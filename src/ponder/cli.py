@@ -3,45 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TransferSpeedColumn)
+from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                           TransferSpeedColumn)
 from rich.table import Table
 
 from ponder.cli_options import (STRATEGY_HELP, TASK_HELP, TASK_OPTIONS, DataDirOpt, VerifierModelOpt,
                                 parse_strategy_list, run_flags, strategy_options)
-from ponder.errors import PonderError
+from ponder.cli_arena import arena_app
+from ponder.cli_common import _EvalProgress, _guard, _state, err, out
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Make language models reason better, and measure how well and at what cost.")
 models_app = typer.Typer(add_completion=False, help="List and install local models.")
 app.add_typer(models_app, name="models")
+app.add_typer(arena_app, name="arena")
 
-out = Console()
-err = Console(stderr=True)
-_state = {"debug": False}
 
 
 @app.callback()
 def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
     _state["debug"] = debug
-
-
-def _guard(fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except PonderError as e:
-        if _state["debug"]:
-            raise
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
 
 
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Model spec (default: $PONDER_MODEL or 'local').")]
@@ -95,29 +82,6 @@ def solve(
         out.print("budget: reached; the answer is what the strategy had by then", markup=False)
     out.print(f"{compute_line(result)}  ({result.meta.get('model')})", markup=False, highlight=False,
               soft_wrap=True)
-
-
-class _EvalProgress:
-    """A live bar per strategy: items done, running accuracy, tokens so far."""
-
-    def __init__(self) -> None:
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("acc {task.fields[acc]:.1%}"), TextColumn("{task.fields[tokens]:,} tokens"),
-                   TimeElapsedColumn())
-        self.bars = Progress(*columns, console=err, transient=False)
-        self.ids: dict[str, Any] = {}
-
-    def __enter__(self) -> _EvalProgress:
-        self.bars.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bars.__exit__(*exc)
-
-    def __call__(self, label: str, p: Any) -> None:
-        if label not in self.ids:
-            self.ids[label] = self.bars.add_task(escape(label), total=p.total, acc=0.0, tokens=0)
-        self.bars.update(self.ids[label], completed=p.done, acc=p.accuracy, tokens=p.tokens)
 
 
 def _run_plans(task: str, plans: list, run: dict, **how: Any) -> list:
@@ -316,10 +280,6 @@ def models_pull(name: Annotated[str, typer.Argument(help="Registry name, e.g. qw
     path = _guard(run)
     out.print(f"{name}: {path}")
 
-
-from ponder.cli_arena import arena_app  # noqa: E402  (it imports this module's helpers)
-
-app.add_typer(arena_app, name="arena")
 
 if __name__ == "__main__":
     app()

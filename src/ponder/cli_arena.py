@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ponder.cli import _EvalProgress, _guard, err, out
+from ponder.cli_common import _EvalProgress, _guard, err, out
 from ponder.cli_options import TASK_HELP
 
 Opt = typer.Option
