@@ -13,7 +13,7 @@ from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
                            TransferSpeedColumn)
 from rich.table import Table
 
-from ponder.cli_options import (STRATEGY_HELP, TASK_HELP, TASK_OPTIONS, DataDirOpt, VerifierModelOpt,
+from ponder.cli_options import (STRATEGY_HELP, TASK_HELP, TASK_OPTIONS, DataDirOpt, ModelOpt, StoreOpt, VerifierModelOpt,
                                 parse_strategy_list, run_flags, strategy_options)
 from ponder.cli_arena import arena_app
 from ponder.cli_common import _EvalProgress, _guard, _state, err, out
@@ -31,8 +31,6 @@ def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on
     _state["debug"] = debug
 
 
-ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Model spec (default: $PONDER_MODEL or 'local').")]
-StoreOpt = Annotated[Optional[Path], typer.Option("--store", help="SQLite store (default: $PONDER_STORE or ~/.local/share/ponder/ponder.sqlite).")]
 
 
 def compute_line(result) -> str:

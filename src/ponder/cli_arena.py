@@ -12,14 +12,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ponder.cli_common import _EvalProgress, _guard, err, out
-from ponder.cli_options import TASK_HELP
+from ponder.cli_options import TASK_HELP, DataDirOpt, StoreOpt
 
 Opt = typer.Option
 arena_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="Pairwise battles between players (strategy@model), judged by a model, by "
                              "correctness or by people; Elo and Bradley-Terry ratings with CIs.")
 
-StoreOpt = Annotated[Optional[Path], Opt("--store", help="SQLite store (default: $PONDER_STORE or ~/.local/share/ponder/ponder.sqlite).")]
 ArenaOpt = Annotated[Optional[str], Opt("--arena", help="Arena name (default: the task spec, e.g. gsm8k:test).")]
 
 
@@ -35,7 +34,7 @@ def battle(
     limit: Annotated[Optional[int], Opt("--limit", "-n", help="Only the first N items.")] = None,
     store: StoreOpt = None,
     arena: ArenaOpt = None,
-    data_dir: Annotated[Optional[Path], Opt(help="Folder of benchmark files (default: $PONDER_DATA_DIR).")] = None,
+    data_dir: DataDirOpt = None,
     concurrency: Annotated[int, Opt("--concurrency", "-c", help="Items in flight at once while players answer.")] = 1,
     cache: Annotated[bool, Opt("--cache/--no-cache", help="Reuse stored completions of identical requests.")] = True,
 ) -> None:
@@ -168,7 +167,7 @@ def vote(
     limit: Annotated[Optional[int], Opt("--limit", "-n", help="Only the first N items.")] = None,
     store: StoreOpt = None,
     arena: ArenaOpt = None,
-    data_dir: Annotated[Optional[Path], Opt(help="Folder of benchmark files (default: $PONDER_DATA_DIR).")] = None,
+    data_dir: DataDirOpt = None,
     host: Annotated[str, Opt("--host", help="Address to serve on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, Opt("--port", help="Port to serve on.")] = 8765,
     seed: Annotated[Optional[int], Opt("--seed", help="Seed of the battles drawn (default: random).")] = None,

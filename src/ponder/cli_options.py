@@ -92,6 +92,8 @@ strategy_options = _add_flags(FLAGS, "options")
 run_flags = _add_flags(RUN_FLAGS, "run")
 
 
+ModelOpt = Annotated[Optional[str], Opt("--model", "-m", help="Model spec (default: $PONDER_MODEL or 'local').")]
+StoreOpt = Annotated[Optional[Path], Opt("--store", help="SQLite store (default: $PONDER_STORE or ~/.local/share/ponder/ponder.sqlite).")]
 DataDirOpt = Annotated[Optional[Path], Opt(help="Folder of benchmark files (default: $PONDER_DATA_DIR).")]
 VerifierModelOpt = Annotated[Optional[str], Opt(help="Model spec of the judge (default: the solving model).")]
 
