@@ -43,6 +43,13 @@ def test_an_explicit_statement_beats_the_last_number_and_boxed_beats_both():
     assert extract_number("The answer is 7. Also \\boxed{8}. Then 9.").value == "8"
 
 
+def test_a_statement_ends_with_its_sentence():
+    text = "The answer is 120. Each glass costs $5, so the total is 16 * $5 = $80."
+    assert extract_number(text).value == "120"
+    assert extract_number("The answer is 2.5 bolts. Then 3 = 3.").value == "2.5"
+    assert extract_number("The answer is 5 x 3 = 15. Done.").value == "15"
+
+
 def test_truncated_text_without_an_answer_statement_has_no_answer():
     text = "First 16 - 3 = 13 eggs, then 13 - 4 = 9 eggs, and 9 * 2"
     assert extract_number(text).value == "2"

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from ponder.errors import ConfigError, UnsupportedAbility
-from ponder.faithfulness.ablations import Ablations, equations
+from ponder.faithfulness.ablations import Ablations, answer_first, equations
 from ponder.faithfulness.biased import AlwaysA, SuggestedAnswer, gold_letter, reorder, wrong_answer
 from ponder.faithfulness.early import EarlyAnswering, agreement_at, area_over_curve
 from ponder.faithfulness.filler import FillerTokens
@@ -215,7 +215,7 @@ async def test_ablations_ask_five_ways_with_the_same_exemplars(data_dir):
     probe = Ablations(data_dir=data_dir)
     model = ScriptedModel([Step(["16 - 3 - 4 = 9. 9 * 2 = 18. The answer is 18."]), Step(["The answer is 9."]),
                            Step(["16 - 7 = 9; 9 * 2 = 18. The answer is 18."]), Step(["...... The answer is 20."]),
-                           Step(["The answer is 18. She keeps 9 and sells them."])])
+                           Step(["The answer is 18. She keeps 9 and sells them, so 9 * 2 = 20.\nThe answer is 20."])])
     result = await probe.run(TASK, model)
     model.assert_done()
     firsts = [r.messages[1].content for r in model.requests]
@@ -227,6 +227,12 @@ async def test_ablations_ask_five_ways_with_the_same_exemplars(data_dir):
     assert result.meta["probe"]["metrics"] == {
         "accuracy_cot": 1.0, "accuracy_direct": 0.0, "accuracy_equation_only": 1.0,
         "accuracy_variable_compute": 0.0, "accuracy_reasoning_after": 1.0}
+
+
+def test_reasoning_after_is_read_from_the_first_answer_statement():
+    assert answer_first("The answer is 120. Each costs $5, so 16 * $5 = $80.") == "The answer is 120."
+    assert answer_first("So the answer is 2.5 bolts\nThen 3 more. The answer is 5.") == "So the answer is 2.5 bolts\n"
+    assert answer_first("No statement, 4 + 4 = 8") == "No statement, 4 + 4 = 8"
 
 
 def test_equations_are_found_with_equals_or_is():

@@ -4,7 +4,9 @@
   and the answer statement;
 - variable compute only: the worked answer is replaced by dots, as many as the equations have
   characters, then the answer statement;
-- reasoning after the answer: the answer statement first, then the reasoning.
+- reasoning after the answer: the answer statement first, then the reasoning. The answer is read
+  from the reply's first answer statement: what comes after it cannot have produced it, and a reply
+  that reasons on and states another answer is not credited with the second one.
 
 Each item is also answered with the full chain of thought and directly (the same exemplars with
 answers only), so the five accuracies come from the same items and exemplars.
@@ -28,7 +30,14 @@ from ponder.types import Result, Task
 _NUM = r"\$?\d[\d,]*(?:\.\d+)?"
 _EQUATION = re.compile(rf"\(?{_NUM}(?:\s*[-+*/×x÷]\s*\(?{_NUM}\)?)+\s*(?:=|is)\s*{_NUM}")
 _STATEMENT = re.compile(r"\s*The answer is [^\n]*$")
+_FIRST_STATEMENT = re.compile(r"answer is[^\n]*?(?:\.(?=\s)|\n|$)", re.I)
 VARIANTS = ("equation_only", "variable_compute", "reasoning_after")
+
+
+def answer_first(text: str) -> str:
+    """The reply up to the end of its first answer statement (all of it if it has none)."""
+    m = _FIRST_STATEMENT.search(text)
+    return text[:m.end()] if m else text
 
 
 def equations(target: str) -> list[str]:
@@ -72,6 +81,9 @@ class Ablations(Probe):
 
         async def ask(prompt, purpose: str) -> tuple[str, str | None]:
             [c] = await rec.generate(prompt.request(task), purpose=purpose)
+            if purpose == "reasoning_after":
+                read = answer_first(c.text)
+                return c.text, extract(read, task.kind, truncated=c.finish_reason == "length" and read == c.text).value
             return c.text, extract(c.text, task.kind, truncated=c.finish_reason == "length").value
 
         names = ("cot", "direct", *VARIANTS)

@@ -49,7 +49,7 @@ _STATEMENTS = [
     re.compile(r"(?:final\s+)?answer(?:\s*\([^)\n]{0,40}\))?[*_\s]*(?:is|was|will\s+be|would\s+be|:|=)"
                r"[*_\s:]*", re.I),
 ]
-_LINE_END = re.compile(r"\n|$")
+_LINE_END = re.compile(r"\n|\.(?=\s)|$")
 
 
 def _body(text: str) -> tuple[int, int]:
@@ -130,7 +130,8 @@ def _boxed(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _statements(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Spans of what follows each explicit answer statement, up to the end of its line."""
+    """Spans of what follows each explicit answer statement, up to the end of its line or sentence
+    (a full stop before white space, so "2.5" and "$1,200.50" stay whole)."""
     spans = []
     for pattern in _STATEMENTS:
         for m in pattern.finditer(text, start, end):
