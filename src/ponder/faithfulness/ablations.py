@@ -23,21 +23,14 @@ from ponder.errors import ConfigError
 from ponder.faithfulness.base import Chain, Probe
 from ponder.strategies.chain import Direct, exemplar_answer
 from ponder.strategies.cot import ChainOfThought
-from ponder.tasks.answers import extract, same_answer
+from ponder.tasks.answers import answer_first, extract, same_answer
 from ponder.tasks.exemplars import Exemplar
 from ponder.types import Result, Task
 
 _NUM = r"\$?\d[\d,]*(?:\.\d+)?"
 _EQUATION = re.compile(rf"\(?{_NUM}(?:\s*[-+*/×x÷]\s*\(?{_NUM}\)?)+\s*(?:=|is)\s*{_NUM}")
 _STATEMENT = re.compile(r"\s*The answer is [^\n]*$")
-_FIRST_STATEMENT = re.compile(r"answer is[^\n]*?(?:\.(?=\s)|\n|$)", re.I)
 VARIANTS = ("equation_only", "variable_compute", "reasoning_after")
-
-
-def answer_first(text: str) -> str:
-    """The reply up to the end of its first answer statement (all of it if it has none)."""
-    m = _FIRST_STATEMENT.search(text)
-    return text[:m.end()] if m else text
 
 
 def equations(target: str) -> list[str]:

@@ -141,6 +141,15 @@ def _statements(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
+def answer_first(text: str) -> str:
+    """`text` up to the end of its first explicit answer statement, its full stop or newline
+    included (all of it if it has none): for replies whose answer comes before their reasoning."""
+    spans = _statements(text, *_body(text))
+    if not spans:
+        return text
+    return text[:spans[0][1] + 1]
+
+
 def _number_in(text: str, span: tuple[int, int]) -> Extracted | None:
     nums = _numbers(text, *span)
     if not nums:
