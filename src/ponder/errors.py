@@ -5,8 +5,10 @@
      ├── DataError              a missing or malformed data file (names the file and line)
      ├── RequestError           an invalid GenerationRequest
      ├── StoreError             the SQLite store cannot be opened or written
+     ├── RunFailed              too many items of a run errored (exit status 1, not 2)
      └── ModelError             a backend failed
           ├── TransientModelError   timeouts, 429, 5xx, dropped connections: retried
+          │    └── MalformedReply   a reply whose shape is not the API's (names URL and field)
           └── FatalModelError       400, 401, 404, a missing ability: not retried
                ├── ModelUnavailable     server unreachable after retries, model file missing
                ├── ChecksumMismatch     an assembled model file that is not what the registry says
@@ -35,12 +37,23 @@ class StoreError(PonderError):
     pass
 
 
+class RunFailed(PonderError):
+    """A run stopped because more of its items errored than allowed (`--max-errors`). What was
+    answered is in the store; the command exits with status 1."""
+
+    exit_code = 1
+
+
 class ModelError(PonderError):
     pass
 
 
 class TransientModelError(ModelError):
     pass
+
+
+class MalformedReply(TransientModelError):
+    """The server answered 200 with a body that is not a valid reply of its API."""
 
 
 class FatalModelError(ModelError):

@@ -138,7 +138,11 @@ FinishReason = Literal["stop", "length", "error"]
 
 @dataclass(frozen=True)
 class Completion:
-    """One sample. `cached` is true when it came from ponder's cache, with the original usage."""
+    """One sample. `cached` is true when it came from ponder's cache, with the original usage.
+
+    `notes` says what the backend boundary changed in the reply before it became `text` (invalid
+    code points replaced, content parts joined), so the call's record shows it.
+    """
 
     text: str
     finish_reason: FinishReason
@@ -147,6 +151,7 @@ class Completion:
     index: int = 0
     latency_s: float = 0.0
     cached: bool = False
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -158,6 +163,7 @@ class Completion:
     def from_dict(cls, d: dict[str, Any]) -> Completion:
         d = dict(d)
         d["usage"] = Usage(**d["usage"])
+        d["notes"] = tuple(d.get("notes", ()))
         if d.get("logprobs") is not None:
             d["logprobs"] = tuple(TokenLogprob(t, lp, tuple(tuple(x) for x in top))
                                   for t, lp, top in d["logprobs"])
@@ -242,7 +248,12 @@ class Compute:
 
 @dataclass(frozen=True)
 class Result:
-    """What a strategy returns for a task: the answer, whether it is right, and the whole trace."""
+    """What a strategy returns for a task: the answer, whether it is right, and the whole trace.
+
+    `error` is set when the item could not be answered because its calls kept failing (the
+    backend gave up on them): such an item is counted as errored, not as wrong, and a resumed run
+    tries it again.
+    """
 
     task: Task
     strategy: str
@@ -252,3 +263,4 @@ class Result:
     calls: tuple[Call, ...]
     compute: Compute
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    error: str | None = None
