@@ -166,3 +166,106 @@ async def test_concurrency_is_bounded():
                           max_concurrency=3)
     await asyncio.gather(*(m.generate(GenerationRequest.chat(f"q{i}")) for i in range(10)))
     assert peak == 3
+
+
+def test_client_timeouts_default_to_300_s_read_and_10_s_connect():
+    m = OpenAICompatModel("m", "http://127.0.0.1:9/v1")
+    assert (m._client.timeout.read, m._client.timeout.connect) == (300.0, 10.0)
+    m = OpenAICompatModel("m", "http://127.0.0.1:9/v1", timeout_s=60, connect_timeout_s=2.5)
+    assert (m._client.timeout.read, m._client.timeout.write, m._client.timeout.connect) == (60.0, 60.0, 2.5)
+
+
+@pytest.mark.parametrize("kw", [{"timeout_s": 0}, {"timeout_s": -1}, {"connect_timeout_s": float("inf")},
+                                {"connect_timeout_s": float("nan")}, {"timeout_s": True}])
+def test_bad_timeouts_are_config_errors(kw):
+    with pytest.raises(ConfigError, match=next(iter(kw))):
+        OpenAICompatModel("m", "http://127.0.0.1:9/v1", **kw)
+
+
+@pytest.mark.parametrize("kw", [{"attempts": 0}, {"attempts": 1.5}, {"base_s": -1}, {"cap_s": float("nan")}])
+def test_bad_retry_policies_are_config_errors(kw):
+    with pytest.raises(ConfigError):
+        RetryPolicy(**kw)
+
+
+def test_spec_options_set_timeouts_and_retries_and_stay_out_of_the_identity():
+    m = get_model("openai:m@http://127.0.0.1:9/v1[timeout=60,connect_timeout=5,retries=8,backoff=0.5]")
+    assert m.model_id == "openai:m@http://127.0.0.1:9/v1"
+    assert (m.timeout_s, m.connect_timeout_s) == (60.0, 5.0)
+    assert (m._client.timeout.read, m._client.timeout.connect) == (60.0, 5.0)
+    assert (m.retry.attempts, m.retry.base_s) == (8, 0.5)
+    m = get_model("openai:m@http://127.0.0.1:9/v1[ backoff = 30 ]")
+    assert m.retry.base_s == 30 and m.retry.cap_s >= 30 and m.retry.attempts == RetryPolicy().attempts
+
+
+def test_keyword_options_override_the_spec_and_none_means_not_given():
+    spec = "openai:m@http://127.0.0.1:9/v1[timeout=60,connect_timeout=5]"
+    m = get_model(spec, timeout=7, connect_timeout=None)
+    assert (m.timeout_s, m.connect_timeout_s) == (7.0, 5.0)
+    m = get_model("openai:m@http://127.0.0.1:9/v1", timeout="12.5", retries=2, backoff=0.25)
+    assert (m.timeout_s, m.connect_timeout_s, m.retry.attempts, m.retry.base_s) == (12.5, 10.0, 2, 0.25)
+
+
+@pytest.mark.parametrize("url", ["http://[::1]:8000/v1", "http://[fe80::1%25eth0]:8000", "http://[::1]"])
+def test_ipv6_hosts_are_not_options(url):
+    m = get_model(f"openai:m@{url}")
+    assert m.model_id == f"openai:m@{url}"
+    m = get_model(f"openai:m@{url}[timeout=3]")
+    assert m.model_id == f"openai:m@{url}" and m.timeout_s == 3.0
+
+
+async def test_the_retries_option_bounds_the_tries():
+    script = Script(*[(500, {})] * 3)
+    m = get_model("openai:m@http://127.0.0.1:9/v1[retries=2,backoff=0.001]",
+                  transport=httpx.MockTransport(script))
+    with pytest.raises(TransientModelError, match="gave up after 2 tries"):
+        await m.generate(GenerationRequest.chat("q"))
+    assert m.http_requests == 2
+
+
+@pytest.mark.parametrize("spec, kw, option", [
+    ("[timeout=0]", {}, "timeout"),
+    ("[timeout=-3]", {}, "timeout"),
+    ("[timeout=nan]", {}, "timeout"),
+    ("[timeout=inf]", {}, "timeout"),
+    ("[timeout=]", {}, "timeout"),
+    ("[connect_timeout=soon]", {}, "connect_timeout"),
+    ("[retries=0]", {}, "retries"),
+    ("[retries=2.5]", {}, "retries"),
+    ("[retries=-1]", {}, "retries"),
+    ("[backoff=0]", {}, "backoff"),
+    ("", {"timeout": 0}, "timeout"),
+    ("", {"connect_timeout": "x"}, "connect_timeout"),
+    ("", {"retries": True}, "retries"),
+    ("", {"retries": 3.0}, "retries"),
+    ("", {"backoff": float("inf")}, "backoff"),
+])
+def test_bad_option_values_name_the_option_and_the_spec(spec, kw, option):
+    full = f"openai:m@http://127.0.0.1:9/v1{spec}"
+    with pytest.raises(ConfigError) as e:
+        get_model(full, **kw)
+    assert f"option {option}=" in str(e.value) and "openai:m@http://127.0.0.1:9/v1" in str(e.value)
+
+
+@pytest.mark.parametrize("spec", ["openai:m@http://127.0.0.1:9/v1[timout=3]",
+                                  "openai:m@http://127.0.0.1:9/v1[timeout=3,colour=red]"])
+def test_unknown_option_names_are_config_errors(spec):
+    with pytest.raises(ConfigError, match="known options are timeout, connect_timeout, retries, backoff"):
+        get_model(spec)
+
+
+def test_an_option_given_twice_is_a_config_error():
+    with pytest.raises(ConfigError, match="timeout is given twice"):
+        get_model("openai:m@http://127.0.0.1:9/v1[timeout=3,timeout=4]")
+
+
+@pytest.mark.parametrize("spec, kw", [("local", {"timeout": 5}), ("local", {"connect_timeout": 1}),
+                                      ("local:/no/such.gguf", {"timeout": 5}), ("local[timeout=5]", {}),
+                                      ("scripted", {"retries": 2})])
+def test_http_options_apply_to_openai_specs_only(spec, kw):
+    with pytest.raises(ConfigError, match="apply to openai: specs"):
+        get_model(spec, **kw)
+
+
+def test_none_options_are_ignored_for_other_specs():
+    assert get_model("scripted", timeout=None, connect_timeout=None).model_id == "scripted"

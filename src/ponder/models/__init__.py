@@ -7,15 +7,23 @@ Specs:
     openai:MODEL@BASE_URL   any OpenAI-compatible server; key from OPENAI_API_KEY
     scripted                the strict fake for tests (never a default)
 `PONDER_MODEL` sets the spec used when none is given.
+
+An `openai:` spec may end with options in brackets, `openai:MODEL@BASE_URL[timeout=60,
+connect_timeout=5,retries=8,backoff=0.5]` (read and connect timeouts in seconds, total tries, base
+backoff in seconds); the same names given to `get_model` as keywords override the spec's. Only a
+final bracket group whose names are all option names is options, so IPv6 hosts (`http://[::1]:8000`)
+stay part of the URL. Options are not part of a model's identity.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from typing import Protocol, runtime_checkable
+import re
+from typing import Any, Protocol, runtime_checkable
 
 from ponder.errors import ConfigError
+from ponder.redact import redact_spec
 from ponder.types import Completion, GenerationRequest
 
 
@@ -56,19 +64,55 @@ def default_spec() -> str:
     return os.environ.get("PONDER_MODEL") or DEFAULT_SPEC
 
 
-def get_model(spec: str | None = None, **options) -> Model:
-    """Build a backend from its spec string; raises ConfigError naming the spec when it is wrong."""
+# Options an `openai:` spec may carry in a final `[name=value,...]` group, or get_model as keywords.
+SPEC_OPTIONS = ("timeout", "connect_timeout", "retries", "backoff")
+
+_GROUP = re.compile(r"\[([^\[\]]*)\]$")
+
+
+def split_options(spec: str) -> tuple[str, dict[str, str]]:
+    """(spec without its options group, {name: value as written}). A spec whose final bracket
+    group is not all `name=value` items with option names is returned whole, with no options."""
+    match = _GROUP.search(spec)
+    if match is None:
+        return spec, {}
+    options: dict[str, str] = {}
+    for item in match.group(1).split(","):
+        name, eq, value = item.partition("=")
+        name = name.strip()
+        if not eq or name not in SPEC_OPTIONS:
+            return spec, {}
+        if name in options:
+            raise ConfigError(f"option {name} is given twice in model spec {redact_spec(spec)!r}")
+        options[name] = value.strip()
+    return spec[:match.start()], options
+
+
+def get_model(spec: str | None = None, **options: Any) -> Model:
+    """Build a backend from its spec string; raises ConfigError naming the spec when it is wrong.
+
+    Keyword options named in SPEC_OPTIONS override the spec's own (None means not given).
+    """
     spec = (spec or default_spec()).strip()
-    kind, _, rest = spec.partition(":")
+    shown = redact_spec(spec)
+    base, spec_options = split_options(spec)
+    given = {name: options.pop(name) for name in SPEC_OPTIONS if name in options}
+    http_options: dict[str, Any] = {**spec_options, **{k: v for k, v in given.items() if v is not None}}
+    kind, _, rest = base.partition(":")
     target = _BACKENDS.get(kind)
     if target is None:
         known = ", ".join(["local", "local:NAME", "local:/path/model.gguf", "openai:MODEL@BASE_URL",
                            "scripted"])
-        raise ConfigError(f"unknown model spec {spec!r}: expected one of {known}")
+        raise ConfigError(f"unknown model spec {shown!r}: expected one of {known}")
+    if http_options and kind != "openai":
+        names = ", ".join(n for n in SPEC_OPTIONS if n in http_options)
+        raise ConfigError(f"{names}: these options apply to openai: specs only, not to {shown!r}")
     module_name, _, func = target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
         hint = _INSTALL_HINT.get(kind, "")
-        raise ConfigError(f"model spec {spec!r} needs a missing package ({e.name}): {hint}") from e
+        raise ConfigError(f"model spec {shown!r} needs a missing package ({e.name}): {hint}") from e
+    if kind == "openai":
+        options = {**options, **http_options, "spec": spec}
     return getattr(module, func)(rest, **options)
