@@ -1,4 +1,5 @@
-"""The SQLite store: runs, results and every model call, written as they finish."""
+"""The SQLite store: runs, results and every model call, written as they finish, each write one
+transaction. `Store(path, readonly=True)` reads a store and writes nothing."""
 
 from ponder.store.db import default_store_path
 from ponder.store.results import Store

@@ -1,4 +1,8 @@
-"""Connection and append-only migrations. Never edit a migration: add a new one at the end."""
+"""Connection and append-only migrations. Never edit a migration: add a new one at the end.
+
+A writing connection waits up to BUSY_TIMEOUT_S for another process's write lock. A read-only one
+(`open_readonly`) writes nothing at all: no folder, no file beside the store, no migration.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,11 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from ponder.errors import StoreError
+
+BUSY_TIMEOUT_S = 30.0
 
 
 def default_store_path() -> Path:
@@ -106,45 +113,159 @@ def m003_battles(db: sqlite3.Connection) -> None:
     """)
 
 
+def m004_result_errors(db: sqlite3.Connection) -> None:
+    """`results.error`: NULL when the item was answered, the message when it errored (a later
+    result for the same item replaces an errored one)."""
+    db.execute("ALTER TABLE results ADD COLUMN error TEXT")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_runs_results_calls,
     m002_cache_and_verifier_compute,
     m003_battles,
+    m004_result_errors,
 ]
 
 
+def _applied(db: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in db.execute("SELECT name FROM _migrations")}
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
-    """Apply the migrations not yet applied, in order; return the names applied now."""
+    """Apply the migrations not yet applied, in order, each in its own IMMEDIATE transaction that
+    checks again whether another process applied it meanwhile; return the names applied now."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
-    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+    done = _applied(db)
     applied = []
     for fn in MIGRATIONS:
         if fn.__name__ in done:
             continue
-        db.execute("BEGIN")
+        db.execute("BEGIN IMMEDIATE")
         try:
-            fn(db)
-            db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (fn.__name__, time.time()))
+            if fn.__name__ not in _applied(db):
+                fn(db)
+                db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (fn.__name__, time.time()))
+                applied.append(fn.__name__)
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        applied.append(fn.__name__)
     return applied
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
+    """A writing connection: creates the folder and the file if needed, WAL mode, migrated."""
     path = Path(path) if str(path) != ":memory:" else path
     try:
         if isinstance(path, Path):
             path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        db = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
         db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
+        _wal_mode(db)
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
-        db.execute("PRAGMA busy_timeout=5000")
         migrate(db)
     except (sqlite3.Error, OSError) as e:
         raise StoreError(f"cannot open the store at {path}: {e}") from e
     return db
+
+
+def _wal_mode(db: sqlite3.Connection) -> None:
+    """Switch to WAL mode. Two connections switching a new file at once may be told 'locked' at
+    once, without the busy timeout (SQLite will not wait where waiting could deadlock): retry."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL").fetchall()
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+class FileState(NamedTuple):
+    """What tells whether a store file changed under a snapshot reader."""
+
+    wal: bool
+    mtime_ns: int
+    size: int
+
+
+def file_state(path: Path) -> FileState:
+    st = path.stat()
+    return FileState(Path(f"{path}-wal").exists(), st.st_mtime_ns, st.st_size)
+
+
+def open_readonly(path: Path | str) -> tuple[sqlite3.Connection, FileState | None]:
+    """A connection that reads an existing store and cannot write it; creates nothing, migrates nothing.
+
+    It opens with `mode=ro`, and reads what every writer committed, when the store has a -wal file
+    beside it or is not in WAL mode. A WAL-mode store without one is opened `immutable=1`, because
+    `mode=ro` would create the -wal and -shm files; so is any store `mode=ro` cannot open (a folder
+    it may not write, with no -shm file: the WAL's uncheckpointed pages are then not seen). For an
+    immutable snapshot the file's state is returned too: the caller checks it before each query
+    and reopens when it changed (a writer began or wrote), since such a connection never notices a
+    change; only a writer that starts and checkpoints within one query goes unseen. A store older
+    than this version reads as the current schema: a missing column as its default, a missing table
+    as empty.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"no store at {path}")
+    uri = path.absolute().as_uri() + "?mode=ro"
+    try:
+        state = file_state(path)
+        with path.open("rb") as f:
+            wal_mode = f.read(20)[18:20] == b"\x02\x02"
+        db = None
+        if state.wal or not wal_mode:
+            try:
+                db = _open_uri(uri)
+            except sqlite3.OperationalError:
+                pass
+        if db is None:
+            db = _open_uri(uri + "&immutable=1")
+        else:
+            state = None
+        try:
+            if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").fetchall():
+                raise StoreError(f"{path} is not a ponder store (it has no _migrations table)")
+            _present_current_schema(db)
+        except BaseException:
+            db.close()
+            raise
+    except (sqlite3.Error, OSError) as e:
+        raise StoreError(f"cannot read the store at {path}: {e}") from e
+    return db, state
+
+
+def _open_uri(uri: str) -> sqlite3.Connection:
+    db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
+    try:
+        db.row_factory = sqlite3.Row
+        db.execute("SELECT count(*) FROM sqlite_master").fetchall()
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
+
+
+def _present_current_schema(db: sqlite3.Connection) -> None:
+    """Shadow each table an older store lacks, or lacks columns of, by a TEMP view in the current shape."""
+    if {fn.__name__ for fn in MIGRATIONS} <= _applied(db):
+        return
+    current = sqlite3.connect(":memory:", isolation_level=None)
+    migrate(current)
+    tables = [r[0] for r in current.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name != '_migrations' ORDER BY name")]
+    for table in tables:
+        have = {r[1] for r in db.execute(f"PRAGMA main.table_info({table})")}
+        missing = [f"{r[4] or 'NULL'} AS {r[1]}" for r in current.execute(f"PRAGMA table_info({table})")
+                   if r[1] not in have]
+        if not have:
+            db.execute(f"CREATE TEMP VIEW {table} AS SELECT {', '.join(missing)} WHERE 0")
+        elif missing:
+            db.execute(f"CREATE TEMP VIEW {table} AS SELECT *, {', '.join(missing)} FROM main.{table}")
+    current.close()

@@ -1,4 +1,10 @@
-"""The only module that writes SQL. Every write commits before it returns."""
+"""The only module that writes SQL.
+
+Every write is one transaction (`Store._transaction`): BEGIN IMMEDIATE, so the write lock is taken
+first (waiting up to the busy timeout for another process's) and two processes never deadlock
+upgrading a read lock; then COMMIT, or ROLLBACK on any error, so nothing half-written stays and the
+connection is never left inside a transaction. Database errors come out as StoreError naming the store.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,41 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ponder.arena.battles import Battle
 from ponder.errors import StoreError
-from ponder.store.db import connect, default_store_path
+from ponder.store.db import FileState, connect, default_store_path, file_state, open_readonly
 from ponder.types import Completion, GenerationRequest, Result
+
+RESULT_COLUMNS = (
+    "run_id", "task_id", "answer", "correct", "reasoning", "prompt_tokens", "prompt_tokens_evaluated",
+    "completion_tokens", "calls", "cached_calls", "seconds", "cached_tokens", "verifier_calls",
+    "verifier_prompt_tokens", "verifier_completion_tokens", "data", "created_at", "error")
+
+
+def _config_json(config: dict[str, Any] | None) -> str:
+    return json.dumps(config or {}, sort_keys=True)
 
 
 class Store:
-    def __init__(self, path: Path | str | None = None) -> None:
+    """Runs, results, calls and battles in one SQLite file.
+
+    `Store(path, readonly=True)` reads an existing store without writing anything (see
+    `db.open_readonly`); a missing file is a StoreError, and so is every write.
+    """
+
+    def __init__(self, path: Path | str | None = None, readonly: bool = False) -> None:
         self.path = default_store_path() if path is None else path
-        self._db = connect(self.path)
+        self.readonly = readonly
+        self._snapshot: FileState | None = None
+        if readonly:
+            self._db, self._snapshot = open_readonly(self.path)
+        else:
+            self._db = connect(self.path)
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -30,24 +58,61 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.readonly:
+            raise StoreError(f"store {self.path} is open read-only: it cannot be written")
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as e:
+                raise StoreError(f"store {self.path}: {e}") from e
+
     def _write(self, sql: str, params: tuple | list = ()) -> int:
-        try:
-            with self._lock:
-                cur = self._db.execute(sql, params)
-                return cur.lastrowid or 0
-        except sqlite3.Error as e:
-            raise StoreError(f"store {self.path}: {e}") from e
+        with self._transaction() as db:
+            return db.execute(sql, params).lastrowid or 0
 
     def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
+        try:
+            with self._lock:
+                if self._snapshot is not None and file_state(Path(self.path)) != self._snapshot:
+                    self._db.close()
+                    self._db, self._snapshot = open_readonly(self.path)
+                return self._db.execute(sql, params).fetchall()
+        except (sqlite3.Error, OSError) as e:
+            raise StoreError(f"store {self.path}: {e}") from e
 
     # runs
     def start_run(self, kind: str, model: str, strategy: str | None = None,
                   config: dict[str, Any] | None = None) -> int:
         return self._write(
             "INSERT INTO runs (created_at, kind, model, strategy, config) VALUES (?, ?, ?, ?, ?)",
-            (time.time(), kind, model, strategy, json.dumps(config or {}, sort_keys=True)))
+            (time.time(), kind, model, strategy, _config_json(config)))
+
+    def find_or_start_run(self, kind: str, model: str, strategy: str | None = None,
+                          config: dict[str, Any] | None = None) -> int:
+        """The id of the run with this kind, model, strategy and config (config compared as JSON
+        with sorted keys; the oldest such run if there are several), set back to status 'running'
+        with no finished_at; or of a new run when the store has none. One IMMEDIATE transaction, so
+        two processes starting the same run at once get the same id."""
+        cfg = _config_json(config)
+        with self._transaction() as db:
+            row = db.execute(
+                """SELECT id FROM runs WHERE kind = ? AND model = ? AND strategy IS ? AND config = ?
+                   ORDER BY id LIMIT 1""", (kind, model, strategy, cfg)).fetchone()
+            if row is not None:
+                db.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?", (row[0],))
+                return int(row[0])
+            cur = db.execute("INSERT INTO runs (created_at, kind, model, strategy, config) VALUES (?, ?, ?, ?, ?)",
+                             (time.time(), kind, model, strategy, cfg))
+            return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, status: str = "done") -> None:
         self._write("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, time.time(), run_id))
@@ -63,32 +128,39 @@ class Store:
         return [dict(r) for r in self._read("SELECT * FROM runs ORDER BY id")]
 
     # results
-    def add_result(self, run_id: int, result: Result) -> int:
+    def add_result(self, run_id: int, result: Result) -> int | None:
+        """Store the result of one item of a run; return its row id, or None when nothing was
+        written because the run already holds an answered result for this item (another process
+        wrote it first): that one is kept. A stored errored result (`error` set) is replaced by
+        this one, keeping its row id."""
         c = result.compute
         data = {"strategy": result.strategy, "meta": result.meta, "question": result.task.question,
                 "gold": result.task.answer, "kind": result.task.kind, "task_meta": result.task.meta,
                 "calls": [{"request": call.request.to_dict(), "purpose": call.purpose,
                            "latency_s": call.latency_s,
                            "completions": [x.to_dict() for x in call.completions]} for call in result.calls]}
-        return self._write(
-            """INSERT INTO results (run_id, task_id, answer, correct, reasoning, prompt_tokens,
-               prompt_tokens_evaluated, completion_tokens, calls, cached_calls, seconds, cached_tokens,
-               verifier_calls, verifier_prompt_tokens, verifier_completion_tokens, data, created_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (run_id, result.task.id, result.answer,
-             None if result.correct is None else int(result.correct), result.reasoning,
-             c.prompt_tokens, c.prompt_tokens_evaluated, c.completion_tokens, c.calls, c.cached_calls,
-             c.seconds, c.cached_tokens, c.verifier_calls, c.verifier_prompt_tokens,
-             c.verifier_completion_tokens, json.dumps(data, default=str), time.time()))
+        values = (run_id, result.task.id, result.answer,
+                  None if result.correct is None else int(result.correct), result.reasoning,
+                  c.prompt_tokens, c.prompt_tokens_evaluated, c.completion_tokens, c.calls, c.cached_calls,
+                  c.seconds, c.cached_tokens, c.verifier_calls, c.verifier_prompt_tokens,
+                  c.verifier_completion_tokens, json.dumps(data, default=str), time.time(), result.error)
+        updates = ", ".join(f"{col} = excluded.{col}" for col in RESULT_COLUMNS[2:])
+        with self._transaction() as db:
+            rows = db.execute(
+                f"""INSERT INTO results ({", ".join(RESULT_COLUMNS)}) VALUES ({", ".join("?" * len(values))})
+                    ON CONFLICT (run_id, task_id) DO UPDATE SET {updates} WHERE results.error IS NOT NULL
+                    RETURNING id""", values).fetchall()
+        return int(rows[0][0]) if rows else None
 
     def results(self, run_id: int) -> list[dict[str, Any]]:
         return [dict(r) for r in self._read("SELECT * FROM results WHERE run_id = ? ORDER BY id", (run_id,))]
 
     def results_summary(self, run_id: int) -> list[dict[str, Any]]:
-        """The numeric columns of a run's results, without the traces (cheap for large runs)."""
+        """The numeric columns of a run's results and their errors, without the traces (cheap for
+        large runs)."""
         return [dict(r) for r in self._read(
             """SELECT task_id, answer, correct, prompt_tokens, prompt_tokens_evaluated,
-               completion_tokens, calls, cached_calls, seconds FROM results WHERE run_id = ?
+               completion_tokens, calls, cached_calls, seconds, error FROM results WHERE run_id = ?
                ORDER BY id""", (run_id,))]
 
     # battles
@@ -104,17 +176,12 @@ class Store:
         question, turn and ordered pair is skipped. Returns (added, skipped)."""
         rows = [(arena, b.question_id, b.turn, b.model_a, b.model_b, b.winner, b.judge,
                  json.dumps(b.data, default=str), time.time()) for b in battles]
-        try:
-            with self._lock:
-                before = self._db.total_changes
-                self._db.execute("BEGIN")
-                self._db.executemany(
-                    """INSERT OR IGNORE INTO battles (arena, question_id, turn, model_a, model_b, winner, judge,
-                       data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""", rows)
-                self._db.execute("COMMIT")
-                added = self._db.total_changes - before
-        except sqlite3.Error as e:
-            raise StoreError(f"store {self.path}: {e}") from e
+        with self._transaction() as db:
+            before = db.total_changes
+            db.executemany(
+                """INSERT OR IGNORE INTO battles (arena, question_id, turn, model_a, model_b, winner, judge,
+                   data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""", rows)
+            added = db.total_changes - before
         return added, len(rows) - added
 
     def battles(self, arena: str | None = None, judge: str | None = None) -> list[Battle]:
@@ -143,18 +210,13 @@ class Store:
         rows = [(run_id, task_id, model, key, first_index + i, req, c.text, json.dumps(c.to_dict()),
                  c.usage.prompt_tokens, c.usage.completion_tokens, c.usage.cached_prompt_tokens,
                  c.latency_s, int(c.cached), now, purpose) for i, c in enumerate(completions)]
-        try:
-            with self._lock:
-                self._db.execute("BEGIN")
-                self._db.executemany(
-                    """INSERT INTO calls (run_id, task_id, model, request_hash, sample_index, request,
-                       output, completion, prompt_tokens, completion_tokens, cached_prompt_tokens,
-                       latency_s, cached, created_at, purpose)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    rows)
-                self._db.execute("COMMIT")
-        except sqlite3.Error as e:
-            raise StoreError(f"store {self.path}: {e}") from e
+        with self._transaction() as db:
+            db.executemany(
+                """INSERT INTO calls (run_id, task_id, model, request_hash, sample_index, request,
+                   output, completion, prompt_tokens, completion_tokens, cached_prompt_tokens,
+                   latency_s, cached, created_at, purpose)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                rows)
 
     def cached_completions(self, key: str, count: int) -> dict[int, Completion]:
         """Original (non-cached) completions stored under `key`, by sample index < count."""
