@@ -159,3 +159,102 @@ def test_a_malformed_task_file_is_named_with_its_line_before_any_call(monkeypatc
 def test_a_bad_strategy_list_is_explained(tmp_path):
     res = runner.invoke(app, ["compare", "gsm8k", "--strategies", "cot[k]", "--store", str(tmp_path / "s.sqlite")])
     assert res.exit_code == 2 and "OPTION=VALUE" in res.output
+
+
+def _fake_evaluate(monkeypatch, errored=(0,)):
+    """Replace evaluate with a fake that records its arguments and returns one Outcome per plan."""
+    from ponder.eval.evaluate import Outcome
+    from ponder.eval.runner import Progress
+
+    seen = {}
+
+    async def fake(task, plans, *args, **kwargs):
+        seen.update(task=task, plans=plans, args=args, kwargs=kwargs)
+        outcomes = []
+        for i, (plan, bad) in enumerate(zip(plans, errored), 1):
+            progress = Progress(total=4, done=4 - bad, correct=1, tokens=1234)
+            progress.errored = bad
+            outcomes.append(Outcome(i, plan.label or plan.strategy, progress))
+        return outcomes
+
+    monkeypatch.setattr("ponder.eval.evaluate.evaluate", fake)
+    return seen
+
+
+def test_eval_passes_the_timeouts_and_error_policy_to_evaluate(monkeypatch):
+    seen = _fake_evaluate(monkeypatch)
+    res = runner.invoke(app, ["eval", "gsm8k", "-s", "direct", "-m", "openai:m@http://h/v1", "--timeout", "30",
+                              "--connect-timeout", "2.5", "--max-errors", "3", "--no-retry-errors"])
+    assert res.exit_code == 0, res.output
+    assert seen["kwargs"]["model_options"] == {"timeout": 30.0, "connect_timeout": 2.5}
+    assert seen["kwargs"]["max_errors"] == "3" and seen["kwargs"]["retry_errors"] is False
+    assert "run 1 direct: 1/4 correct (25.0%), 1,234 tokens" in res.stdout
+    assert res.stderr.strip() == ""
+
+
+def test_eval_defaults_give_no_model_options(monkeypatch):
+    seen = _fake_evaluate(monkeypatch)
+    res = runner.invoke(app, ["eval", "gsm8k", "-s", "direct", "-m", "scripted"])
+    assert res.exit_code == 0, res.output
+    assert seen["kwargs"]["model_options"] == {}
+    assert seen["kwargs"]["max_errors"] == "10%" and seen["kwargs"]["retry_errors"] is True
+
+
+def test_errored_items_are_counted_and_the_command_exits_1(monkeypatch):
+    _fake_evaluate(monkeypatch, errored=(2,))
+    res = runner.invoke(app, ["eval", "gsm8k", "-s", "direct", "-m", "scripted"])
+    assert res.exit_code == 1
+    assert "run 1 direct: 1/2 correct (50.0%), 1,234 tokens, 2 errored (rerun to retry them)" in res.stdout
+    assert res.stderr.strip() == "error: 2 item(s) errored; rerun the same command to retry them"
+
+
+def test_compare_writes_the_report_before_exiting_1_on_errored_items(monkeypatch, tmp_path):
+    _fake_evaluate(monkeypatch, errored=(0, 1))
+    written = []
+    monkeypatch.setattr("ponder.cli._write_report", lambda run_ids, *rest: written.append(run_ids))
+    res = runner.invoke(app, ["compare", "gsm8k", "--strategies", "direct,cot", "-m", "scripted",
+                              "--no-retry-errors"])
+    assert res.exit_code == 1 and written == [[1, 2]]
+    assert "run 2 cot: 1/3 correct (33.3%), 1,234 tokens, 1 errored (rerun with --retry-errors to retry them)" \
+        in res.stdout
+    assert res.stderr.strip() == ("error: 1 item(s) errored; rerun the same command with --retry-errors "
+                                  "to retry them")
+
+
+def test_an_error_with_its_own_exit_code_keeps_it():
+    import typer
+
+    from ponder.cli_common import _guard
+    from ponder.errors import ConfigError, RunFailed
+
+    def fail(e):
+        def raiser():
+            raise e
+        return raiser
+
+    for error, code in ((RunFailed("too many"), 1), (ConfigError("bad"), 2)):
+        try:
+            _guard(fail(error))
+        except typer.Exit as e:
+            assert e.exit_code == code
+
+
+def test_answers_strategy_names_and_store_text_are_printed_as_text(monkeypatch, tmp_path):
+    from ponder.types import Compute, Result, Task
+
+    async def fake_solve(*args, **kwargs):
+        return Result(Task("t", "q"), "cot[/x]", "[/b]42[red]", "steps [/i] here", None, (), Compute(),
+                      {"model": "m[/x]", "votes": {"[/v]": 2}})
+
+    monkeypatch.setattr("ponder.solve.solve", fake_solve)
+    res = runner.invoke(app, ["solve", "q", "-m", "scripted"])
+    assert res.exit_code == 0, res.output
+    assert "answer: [/b]42[red]" in res.stdout and "reasoning (cot[/x])" in res.stdout
+    assert "steps [/i] here" in res.stdout and "votes: [/v]: 2" in res.stdout
+
+    store = tmp_path / "s.sqlite"
+    with Store(store) as s:
+        s.start_run("eval", "openai:m@http://[::1]:8000/v1", "cot", {"task": "jsonl:/d/[/x].jsonl"})
+    res = runner.invoke(app, ["runs", "--store", str(store)])
+    assert res.exit_code == 0, res.output
+    assert "[/x].jsonl" in res.stdout.replace("\n", "") or "[/x]" in res.stdout

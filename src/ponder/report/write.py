@@ -31,12 +31,22 @@ class Written:
 
 
 def write_report(store_path: Path | str | None, run_ids: list[int], out_dir: Path | str) -> Written:
+    """Write the report of `run_ids` into `out_dir`; a folder that cannot be written is a
+    ConfigError naming it."""
     if not run_ids:
         raise ConfigError("no runs to report: give run ids (see `ponder runs`)")
     with Store(store_path) as store:
         runs = load_runs(store, run_ids)
         where = str(store.path)
     out = Path(out_dir)
+    try:
+        return _write(runs, where, out)
+    except OSError as e:
+        failed = f" ({e.filename})" if e.filename and str(e.filename) != str(out) else ""
+        raise ConfigError(f"cannot write the report to {out}: {e.strerror or e}{failed}") from None
+
+
+def _write(runs: list[RunSummary], where: str, out: Path) -> Written:
     out.mkdir(parents=True, exist_ok=True)
     figures = []
     for name, caption, png in (

@@ -7,12 +7,11 @@ see `strategies/attempts.py`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ponder.errors import DataError
 from ponder.tasks.answers import grid_text
-from ponder.tasks.data import data_file
+from ponder.tasks.data import data_file, read_json
 from ponder.types import Task
 
 FILES = {"arc-agi-1": "arc_agi/arc_agi1_fchollet_aa922be.json",
@@ -40,10 +39,7 @@ def prompt(train: list[dict], test_input: list[list[int]]) -> str:
 
 def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None = None) -> list[Task]:
     path = data_file(FILES[name], data_dir)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    doc = read_json(path)
     split = variant or "eval"
     tasks_in = doc.get(split) if isinstance(doc, dict) else None
     if not isinstance(tasks_in, dict):

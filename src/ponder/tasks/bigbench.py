@@ -7,12 +7,11 @@ with a seeded generator per item (seed 0 + item index), the same on every run.
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
 from ponder.errors import DataError
-from ponder.tasks.data import data_file
+from ponder.tasks.data import data_file, read_json
 from ponder.types import Task
 
 FILES = {"date": "bigbench/date_understanding_task.json",
@@ -22,10 +21,7 @@ LETTERS = "ABCDEF"
 
 
 def _examples(path: Path) -> list[dict]:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    doc = read_json(path)
     examples = doc.get("examples") if isinstance(doc, dict) else None
     if not isinstance(examples, list):
         raise DataError(f"{path}: expected a BIG-bench task file with an 'examples' list")

@@ -22,6 +22,8 @@ def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None =
     if scorer not in SCORERS:
         raise ConfigError(f"unknown scorer {scorer!r}: expected {' or '.join(SCORERS)}")
     path = Path(variant or "").expanduser()
+    if path.is_dir():
+        raise DataError(f"task file {path} is a folder, not a file")
     if not path.is_file():
         raise DataError(f"task file {path} does not exist")
     tasks = []

@@ -27,24 +27,86 @@ def data_dir(explicit: Path | str | None = None) -> Path:
 
 def data_file(relative: str, explicit: Path | str | None = None) -> Path:
     path = data_dir(explicit) / relative
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a file: {HOW_TO}")
     if not path.is_file():
         raise DataError(f"{path} is missing from the data folder: {HOW_TO}")
     return path
 
 
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes; a missing file, a folder or an unreadable file is a DataError naming it."""
+    try:
+        return Path(path).read_bytes()
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, not a file") from None
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
+
+
+def decode(raw: bytes, where: str, lineno: int = 1) -> str:
+    """`raw` as UTF-8 text; other bytes are a DataError naming `where`, the line and the byte."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line_start = raw.rfind(b"\n", 0, e.start) + 1
+        line = lineno + raw.count(b"\n", 0, e.start)
+        column = len(raw[line_start:e.start].decode("utf-8", errors="replace")) + 1
+        raise DataError(f"{where}:{line}: not UTF-8 (byte 0x{raw[e.start]:02x} at column {column})") from None
+
+
+def read_text(path: Path) -> str:
+    """The whole file as UTF-8 text (a leading byte-order mark dropped); an empty file, a folder,
+    a missing file or bytes that are not UTF-8 are a DataError naming the file."""
+    text = decode(read_bytes(path), str(path)).removeprefix("\ufeff")
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty")
+    return text
+
+
+def read_json(path: Path) -> Any:
+    """The file's JSON document; anything that is not one is a DataError naming file and line."""
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+
+
+_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false",
+          type(None): "null"}
+
+
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-empty line; a bad line is a DataError naming file and line."""
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    """(line number, object) for each non-empty line; a bad line is a DataError naming file and
+    line, and so is a file that is empty, a folder, missing, or not UTF-8."""
+    if Path(path).is_dir():
+        raise DataError(f"{path}: is a folder, not a file")
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read ({e.strerror or e})") from None
+    seen = False
+    with f:
+        for lineno, raw in enumerate(f, 1):
+            line = decode(raw, str(path), lineno)
+            if lineno == 1:
+                line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
+            seen = True
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise DataError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
             if not isinstance(obj, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object")
+                raise DataError(f"{path}:{lineno}: expected a JSON object, got {_KINDS.get(type(obj), 'a value')}")
             yield lineno, obj
+    if not seen:
+        raise DataError(f"{path}: the file is empty (no JSON lines)")
 
 
 def jsonl_rows(relative: str, explicit: Path | str | None = None,

@@ -8,13 +8,12 @@ JSON file `{"exemplars": [{"question": …, "target": …, "answer": …}]}` or 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ponder.errors import DataError
-from ponder.tasks.data import data_file
+from ponder.tasks.data import data_file, read_json, read_text
 
 SETS = {
     "gsm8k": "cot_exemplars/wei2022_gsm8k_8shot.json",
@@ -58,16 +57,15 @@ def load_exemplars(name: str, data_dir: Path | str | None = None) -> tuple[Exemp
     if name in BUILT:
         return BUILT[name](data_dir)
     path = data_file(SETS[name], data_dir) if name in SETS else Path(name).expanduser()
+    if name not in SETS and path.is_dir():
+        raise DataError(f"exemplar set {path} is a folder, not a .json or .yaml file")
     if name not in SETS and not path.is_file():
         raise DataError(f"unknown exemplar set {name!r}: expected one of {', '.join([*SETS, *BUILT])} "
                         "or the path of a .json or .yaml file")
     if path.suffix in (".yaml", ".yml"):
         rows = _yaml_rows(path)
     else:
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+        doc = read_json(path)
         rows = doc.get("exemplars") if isinstance(doc, dict) else doc
     if not isinstance(rows, list) or not rows:
         raise DataError(f"{path}: expected a non-empty list of exemplars")
@@ -84,12 +82,13 @@ def _yaml_rows(path: Path) -> list[dict]:
     import yaml
 
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.safe_load(read_text(path))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         raise DataError(f"{path}{where}: not valid YAML") from None
-    samples = ((doc or {}).get("fewshot_config") or {}).get("samples")
+    config = doc.get("fewshot_config") if isinstance(doc, dict) else None
+    samples = config.get("samples") if isinstance(config, dict) else None
     if not isinstance(samples, list):
         raise DataError(f"{path}: expected fewshot_config.samples (an lm-eval task file)")
     return [{"question": s.get("input"), "target": s.get("target")} if isinstance(s, dict) else {}

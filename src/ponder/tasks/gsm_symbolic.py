@@ -14,7 +14,6 @@ out, and the loader says which.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
@@ -24,7 +23,7 @@ from pathlib import Path
 from ponder.errors import DataError
 from ponder.tasks.answers import normalise_number
 from ponder.tasks.data import data_dir as resolve_data_dir
-from ponder.tasks.data import HOW_TO
+from ponder.tasks.data import HOW_TO, read_json
 from ponder.tasks.symbolic_template import TemplateError, draw, parse, render
 from ponder.tasks.symbolic_vocab import NAMES, VOCAB
 from ponder.types import Task
@@ -74,10 +73,9 @@ def _instances(folder: str, variant: str, count: int) -> tuple[Task, ...]:
     skipped = []
     for path in sorted(Path(folder).glob("*.json")):
         tid = path.stem
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+        doc = read_json(path)
+        if not isinstance(doc, dict):
+            raise DataError(f"{path}: expected a JSON object with fields question, answer, question_annotated")
         for field in ("question", "answer", "question_annotated"):
             if not isinstance(doc.get(field), str):
                 raise DataError(f"{path}: field {field!r} is missing or not text")

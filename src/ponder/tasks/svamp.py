@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ponder.errors import DataError
 from ponder.tasks.answers import normalise_number
-from ponder.tasks.data import data_file
+from ponder.tasks.data import data_file, read_json
 from ponder.types import Task
 
 FILE = "svamp/SVAMP.json"
@@ -15,10 +14,7 @@ FILE = "svamp/SVAMP.json"
 
 def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None = None) -> list[Task]:
     path = data_file(FILE, data_dir)
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    rows = read_json(path)
     if not isinstance(rows, list):
         raise DataError(f"{path}: expected a JSON list of problems")
     tasks = []
