@@ -147,3 +147,89 @@ async def test_arc_items_get_two_attempts_and_pass_when_either_is_right(tmp_path
     html = write_report(tmp_path / "s.sqlite", [outcome.run_id], tmp_path / "r").html.read_text()
     assert "arc-agi-1/eval/00576224/0 solved" in html
     assert html.count('class="grid"') == 4 + 1 + 2 + 1  # two examples, test input, attempts, answer
+
+
+async def test_an_item_whose_calls_keep_failing_is_errored_and_the_others_are_answered(tmp_path):
+    from ponder.errors import TransientModelError
+    from ponder.eval.runner import parse_max_errors
+
+    gave_up = TransientModelError("http://x/v1/chat/completions: HTTP 503: busy (gave up after 5 tries)")
+    model = ScriptedModel([Step(["0"]), Step(error=gave_up), Step(["4"]), Step(["6"]), Step(["8"])])
+    with Store(tmp_path / "s.sqlite") as store:
+        run = open_run(store, RunSpec("scripted", "toy", "direct", {}))
+        progress = await run_tasks(Direct(), model, TASKS, store, run, max_errors=parse_max_errors("1"))
+        rows = {r["task_id"]: r for r in store.results(run)}
+        assert len(rows) == 5 and rows["t1"]["answer"] is None and "HTTP 503" in rows["t1"]["error"]
+        assert rows["t1"]["correct"] is None
+        assert all(rows[t]["error"] is None for t in ("t0", "t2", "t3", "t4"))
+        assert (progress.done, progress.errored, progress.correct) == (4, 1, 4)
+        assert "HTTP 503" in progress.last_error
+
+        # Without retrying, the errored item is counted and nothing is asked.
+        kept = await run_tasks(Direct(), ScriptedModel([]), TASKS, store, run, retry_errors=False,
+                               max_errors=parse_max_errors("1"))
+        assert (kept.done, kept.errored, kept.resumed) == (4, 1, 5)
+
+        # Retrying asks for the errored item only and replaces its row.
+        again = ScriptedModel([Step(["2"], expect=lambda r: "1 + 1" in r.messages[-1].content)])
+        retried = await run_tasks(Direct(), again, TASKS, store, run)
+        again.assert_done()
+        assert (retried.done, retried.errored, retried.correct) == (5, 0, 5)
+        rows = store.results(run)
+        assert len(rows) == 5 and all(r["error"] is None for r in rows)
+
+
+async def test_a_run_stops_once_more_items_errored_than_allowed(tmp_path):
+    from ponder.errors import RunFailed, TransientModelError
+    from ponder.eval.runner import parse_max_errors
+
+    down = TransientModelError("connection dropped (gave up after 5 tries)")
+    model = ScriptedModel([Step(error=down)] * 3)
+    with Store(tmp_path / "s.sqlite") as store:
+        run = open_run(store, RunSpec("scripted", "toy", "direct", {}))
+        with pytest.raises(RunFailed, match=r"3 of 5 items errored \(--max-errors 2\).*connection dropped"):
+            await run_tasks(Direct(), model, TASKS, store, run, max_errors=parse_max_errors("2"))
+        model.assert_done()
+        assert [r["task_id"] for r in store.results(run)] == ["t0", "t1", "t2"]
+
+
+async def test_an_unexpected_exception_errors_its_item_and_a_fatal_error_stops_the_run(tmp_path):
+    from ponder.errors import FatalModelError
+    from ponder.eval.runner import parse_max_errors
+
+    model = ScriptedModel([Step(["0"]), Step(error=KeyError("choices")), Step(["4"]),
+                           Step(error=FatalModelError("http://x/v1: HTTP 401: bad key"))])
+    with Store(tmp_path / "s.sqlite") as store:
+        run = open_run(store, RunSpec("scripted", "toy", "direct", {}))
+        with pytest.raises(FatalModelError, match="401"):
+            await run_tasks(Direct(), model, TASKS, store, run, max_errors=parse_max_errors("50%"))
+        rows = store.results(run)
+        assert [r["task_id"] for r in rows] == ["t0", "t1", "t2"]
+        assert rows[1]["error"] == "KeyError: 'choices'"
+
+
+@pytest.mark.parametrize("text, total, allowed", [
+    ("0", 100, 0), ("20", 5, 20), ("10%", 5, 1), ("10%", 200, 20), ("10%", 201, 21), ("0%", 50, 0),
+    ("100%", 7, 7), (" 12.5% ", 8, 1), (3, 10, 3)])
+def test_max_errors_reads_a_count_or_a_share(text, total, allowed):
+    from ponder.eval.runner import parse_max_errors
+
+    assert parse_max_errors(text).of(total) == allowed
+
+
+@pytest.mark.parametrize("text", ["-1", "", "abc", "101%", "1.5", "%", "10 %%", "1e3"])
+def test_a_bad_max_errors_names_the_flag(text):
+    from ponder.errors import ConfigError
+    from ponder.eval.runner import parse_max_errors
+
+    with pytest.raises(ConfigError, match="--max-errors"):
+        parse_max_errors(text)
+
+
+async def test_timeouts_for_a_model_that_is_not_served_over_http_are_refused(tmp_path, data_dir):
+    from ponder.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--timeout apply to openai"):
+        await evaluate("gsm8k", [Plan("direct", {})], "local", tmp_path / "s.sqlite", limit=1,
+                       data_dir=data_dir, model_options={"timeout": 5})
+    assert not (tmp_path / "s.sqlite").exists()

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ponder.eval.runner import Progress, RunSpec, open_run, run_tasks
-from ponder.models import Closable, get_model
+from ponder.errors import ConfigError
+from ponder.eval.runner import DEFAULT_MAX_ERRORS, Progress, RunSpec, open_run, parse_max_errors, run_tasks
+from ponder.models import Closable, default_spec, get_model
 from ponder.models.cached import CachedModel
 from ponder.store import Store
 from ponder.strategies.attempts import Attempts
@@ -30,6 +31,25 @@ class Outcome:
     run_id: int
     label: str
     progress: Progress
+    status: str = "done"
+
+
+HTTP_KINDS = ("openai",)
+
+
+def _models(model_spec: str | None, verifier_model: str | None,
+            model_options: dict[str, Any] | None) -> tuple[Any, Any]:
+    """The model and the judge; `model_options` (HTTP timeouts) go to the specs of HTTP backends,
+    and are refused when neither is one."""
+    options = {k: v for k, v in (model_options or {}).items() if v is not None}
+    specs = [model_spec or default_spec()] + ([verifier_model] if verifier_model else [])
+    is_http = [s.strip().partition(":")[0] in HTTP_KINDS for s in specs]
+    if options and not any(is_http):
+        flags = ", ".join("--" + k.replace("_", "-") for k in sorted(options))
+        raise ConfigError(f"{flags} apply to openai:MODEL@URL models, not {specs[0]!r}")
+    model = get_model(specs[0], **(options if is_http[0] else {}))
+    judge = get_model(specs[1], **(options if is_http[1] else {})) if verifier_model else None
+    return model, judge
 
 
 async def evaluate(task: str, plans: Sequence[Plan], model_spec: str | None = None,
@@ -38,20 +58,24 @@ async def evaluate(task: str, plans: Sequence[Plan], model_spec: str | None = No
                    verifier_model: str | None = None, task_options: dict[str, Any] | None = None,
                    on_progress: Callable[[str, Progress], None] | None = None,
                    build: Callable[..., Any] = build_strategy, allowed: dict[str, set] = ALLOWED,
-                   kind: str = "eval") -> list[Outcome]:
+                   kind: str = "eval", model_options: dict[str, Any] | None = None,
+                   max_errors: str = DEFAULT_MAX_ERRORS, retry_errors: bool = True) -> list[Outcome]:
     """Run each plan over the same tasks, one plan after the other; every result is stored as it
     finishes and a rerun resumes. Bad task files and bad options fail before any model call.
 
     `build(name, **options)` makes what each plan names (strategies by default; the faithfulness
-    probes pass their own) and `allowed` says which options each takes; `kind` marks the runs."""
+    probes pass their own) and `allowed` says which options each takes; `kind` marks the runs.
+    `model_options`: timeouts for HTTP backends. Items that error are stored as such and the run
+    goes on (status "errored" at the end) unless more than `max_errors` (`20` items or `10%`)
+    error, which raises RunFailed; `retry_errors` tries a resumed run's errored items again."""
+    limit_errors = parse_max_errors(max_errors)
     tasks = load_tasks(task, limit, data_dir=data_dir, **(task_options or {}))
     bench, _ = parse_spec(task)
     plans = [with_defaults(p, dict(bench.defaults), allowed) for p in plans]
     spec_task = canonical_spec(task)
     if task_options:
         spec_task += " " + " ".join(f"{k}={v}" for k, v in sorted(task_options.items()) if v is not None)
-    model = get_model(model_spec)
-    judge = get_model(verifier_model) if verifier_model else None
+    model, judge = _models(model_spec, verifier_model, model_options)
     outcomes = []
     try:
         with Store(store_path) as store:
@@ -69,12 +93,15 @@ async def evaluate(task: str, plans: Sequence[Plan], model_spec: str | None = No
                 try:
                     progress = await run_tasks(
                         strategy, model, tasks, store, run_id, concurrency, cache,
-                        (lambda p, label=label: on_progress(label, p)) if on_progress else None)
+                        (lambda p, label=label: on_progress(label, p)) if on_progress else None,
+                        limit_errors, retry_errors)
                 except BaseException:
                     store.finish_run(run_id, "failed")
                     raise
-                store.finish_run(run_id, "done" if progress.done == len(tasks) else "partial")
-                outcomes.append(Outcome(run_id, label, progress))
+                status = ("errored" if progress.errored else
+                          "done" if progress.done == len(tasks) else "partial")
+                store.finish_run(run_id, status)
+                outcomes.append(Outcome(run_id, label, progress, status))
     finally:
         for m in (model, judge):
             if isinstance(m, Closable):

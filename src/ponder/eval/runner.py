@@ -7,6 +7,12 @@ part of the identity: a larger `--limit` later extends the same run.
 
 Every result is written (and committed) as soon as its task finishes, before the next one is
 taken up; every model call is logged under its run and task as it returns.
+
+An item whose calls keep failing (the backend gave up retrying a transient error or a malformed
+reply) or whose strategy raised an unexpected exception is stored as errored, with the error, and
+the other items go on; a resumed run tries errored items again (`retry_errors`). The run fails as
+a whole only when more items errored than `ErrorLimit` allows, or on a fatal error (a refused
+request, a missing model, a store that cannot be written), which stops it at once.
 """
 
 from __future__ import annotations
@@ -14,11 +20,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ponder.errors import ContextOverflow
+from ponder.errors import ConfigError, ContextOverflow, PonderError, RunFailed, TransientModelError
 from ponder.models.cached import CachedModel, call_scope
 from ponder.store import Store
 from ponder.types import Compute, Result, Task
@@ -44,6 +52,37 @@ def _plain(options: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps({k: v for k, v in options.items() if v is not None}, default=str))
 
 
+@dataclass(frozen=True)
+class ErrorLimit:
+    """How many errored items a run tolerates: a count, or a share of the run's items."""
+
+    count: int | None = None
+    share: float | None = None
+    text: str = ""
+
+    def of(self, total: int) -> int:
+        """The most errored items allowed in a run of `total` items (a share is rounded up)."""
+        if self.count is not None:
+            return self.count
+        return math.ceil((self.share or 0.0) * total - 1e-9)
+
+
+DEFAULT_MAX_ERRORS = "10%"
+_MAX_ERRORS = re.compile(r"\s*(\d+)\s*|\s*(\d+(?:\.\d+)?)\s*%\s*")
+
+
+def parse_max_errors(text: str | int) -> ErrorLimit:
+    """`20` (items) or `10%` (of the run's items) → ErrorLimit; anything else is a ConfigError
+    naming --max-errors."""
+    m = _MAX_ERRORS.fullmatch(str(text))
+    if m is None or (m.group(2) is not None and float(m.group(2)) > 100):
+        raise ConfigError(f"--max-errors {text!r}: expected a number of items (e.g. 20) or a "
+                          "percentage of the run's items from 0% to 100% (e.g. 10%)")
+    if m.group(1) is not None:
+        return ErrorLimit(count=int(m.group(1)), text=str(text).strip())
+    return ErrorLimit(share=float(m.group(2)) / 100, text=str(text).strip())
+
+
 def find_run(store: Store, spec: RunSpec) -> int | None:
     config = spec.config()
     for run in store.runs():
@@ -55,22 +94,26 @@ def find_run(store: Store, spec: RunSpec) -> int | None:
 
 def open_run(store: Store, spec: RunSpec) -> int:
     """The run for this spec, created if the store has none."""
-    found = find_run(store, spec)
-    if found is not None:
-        store.reopen_run(found)
-        return found
-    return store.start_run(spec.kind, spec.model, spec.strategy, spec.config())
+    return store.find_or_start_run(spec.kind, spec.model, spec.strategy, spec.config())
 
 
 @dataclass
 class Progress:
-    """Running totals a progress display reads after every result."""
+    """Running totals a progress display reads after every result. `done` counts answered items
+    (accuracy is over them); `errored` the items that could not be answered, `last_error` the
+    message of the latest."""
 
     total: int
     done: int = 0
     correct: int = 0
     tokens: int = 0
     resumed: int = 0
+    errored: int = 0
+    last_error: str | None = None
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.errored
 
     @property
     def accuracy(self) -> float:
@@ -82,25 +125,49 @@ class Progress:
         self.tokens += tokens
 
 
+def _item_error(e: BaseException) -> str | None:
+    """The message under which an item is stored as errored, or None when `e` must stop the run:
+    a transient failure the backend gave up on, or an unexpected exception inside the strategy.
+    Fatal model errors, bad configuration, store failures, assertions (the scripted test model)
+    and cancellation stop the run."""
+    if isinstance(e, TransientModelError):
+        return str(e)
+    if isinstance(e, (PonderError, AssertionError)) or not isinstance(e, Exception):
+        return None
+    return f"{type(e).__name__}: {e}"
+
+
 async def run_tasks(strategy: Any, model: Any, tasks: Sequence[Task], store: Store, run_id: int,
                     concurrency: int = 1, cache: bool = True,
-                    on_result: Callable[[Progress], None] | None = None) -> Progress:
+                    on_result: Callable[[Progress], None] | None = None,
+                    max_errors: ErrorLimit | None = None, retry_errors: bool = True) -> Progress:
     """Answer every task of `tasks` that has no result in the run yet; return the totals.
 
     Up to `concurrency` tasks are in flight at once. An item too long for the model's context is
-    stored as unanswered with the error in `meta["error"]`; any other error stops the run after
-    the results already written.
+    stored as unanswered with the error in `meta["error"]`. An item whose calls keep failing is
+    stored as errored (`Result.error`) and the others go on; with `retry_errors`, items stored as
+    errored by an earlier invocation are tried again. When more items have errored than
+    `max_errors` allows (default: none), the items in flight are cancelled and RunFailed is
+    raised; any other fatal error stops the run after the results already written.
     """
     finished = {r["task_id"]: r for r in store.results_summary(run_id)}
+    if retry_errors:
+        finished = {k: r for k, r in finished.items() if r.get("error") is None}
     progress = Progress(total=len(tasks))
     for task in tasks:
         if task.id in finished:
             r = finished[task.id]
-            progress.add(r["correct"], r["prompt_tokens"] + r["completion_tokens"])
+            if r.get("error") is not None:
+                progress.errored += 1
+                progress.last_error = r["error"]
+            else:
+                progress.add(r["correct"], r["prompt_tokens"] + r["completion_tokens"])
             progress.resumed += 1
     pending = [t for t in tasks if t.id not in finished]
+    allowed = (max_errors or ErrorLimit(count=0)).of(len(tasks))
     if on_result:
         on_result(progress)
+    _check_errors(progress, allowed, max_errors, run_id)
     if not pending:
         return progress
     wrapped = CachedModel(model, store, read=cache)
@@ -116,11 +183,21 @@ async def run_tasks(strategy: Any, model: Any, tasks: Sequence[Task], store: Sto
                     result = await strategy.run(task, wrapped)
                 except ContextOverflow as e:
                     result = failed_result(task, strategy.name, str(e))
+                except Exception as e:
+                    message = _item_error(e)
+                    if message is None:
+                        raise
+                    result = errored_result(task, strategy.name, message)
             result = dataclasses.replace(result, meta={**result.meta, "model": model.model_id})
             store.add_result(run_id, result)
-            progress.add(result.correct, result.compute.tokens)
+            if result.error is not None:
+                progress.errored += 1
+                progress.last_error = result.error
+            else:
+                progress.add(result.correct, result.compute.tokens)
             if on_result:
                 on_result(progress)
+            _check_errors(progress, allowed, max_errors, run_id)
 
     workers = [asyncio.create_task(worker()) for _ in range(max(1, min(concurrency, len(pending))))]
     try:
@@ -132,6 +209,19 @@ async def run_tasks(strategy: Any, model: Any, tasks: Sequence[Task], store: Sto
         raise
     return progress
 
+
+
+def _check_errors(progress: Progress, allowed: int, limit: ErrorLimit | None, run_id: int) -> None:
+    if progress.errored > allowed:
+        how = f"--max-errors {limit.text}" if limit is not None and limit.text else "none allowed"
+        raise RunFailed(f"run {run_id} stopped: {progress.errored} of {progress.total} items errored "
+                        f"({how}); the last error: {progress.last_error}")
+
+
+def errored_result(task: Task, strategy: str, error: str) -> Result:
+    """An item that could not be answered: no answer, not scored, the error kept for the retry."""
+    return Result(task=task, strategy=strategy, answer=None, reasoning="", correct=None, calls=(),
+                  compute=Compute(), error=error)
 
 
 def failed_result(task: Task, strategy: str, error: str) -> Result:
