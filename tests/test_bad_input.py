@@ -134,6 +134,11 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("unknown command", ["evaluate"], "evaluate"),
         ("ratings method", ["arena", "ratings", "--method", "[/x]"], "--method '[/x]'"),
         ("timeout on a local model", [*EVAL, "--timeout", "5"], "--timeout"),
+        ("non-UTF-8 exemplars", [*EVAL, "-s", "cot", "--exemplars", str(tmp / "shots.json")],
+         f"{tmp / 'shots.json'}:1: not UTF-8 (byte 0xff at column 2)"),
+        ("non-UTF-8 exemplars of a sampler", ["compare", "gsm8k", "--strategies",
+                                             f"self-consistency[exemplars={tmp / 'shots.json'}]", *M],
+         f"{tmp / 'shots.json'}:1: not UTF-8"),
     ]
     return cases
 
@@ -148,6 +153,7 @@ def _files(tmp: Path) -> None:
     (tmp / "string.jsonl").write_text('"a question"\n')
     (tmp / "folder.jsonl").mkdir()
     (tmp / "plain.txt").write_text("not a folder")
+    (tmp / "shots.json").write_bytes(b'[\xff]')
     (tmp / "data" / "svamp").mkdir(parents=True)
     (tmp / "data" / "svamp" / "SVAMP.json").write_bytes(b'[\n  {\n"ID\xfe": 1}\n]\n')
 

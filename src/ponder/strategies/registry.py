@@ -58,7 +58,9 @@ def _prompt(name: str, budget: Budget, opts: dict[str, Any]) -> ChainPrompt:
         if name != "cot":
             raise ConfigError(f"extract_call applies to the cot prompt, not {name!r}")
         kw["extract_call"] = opts["extract_call"]
-    return cls(budget=budget, **kw)
+    prompt = cls(budget=budget, **kw)
+    prompt.shots()  # a missing or malformed exemplar file fails here, before any run is made
+    return prompt
 
 
 def checked_options(what: str, name: str, allowed: dict[str, set[str]],
