@@ -31,6 +31,13 @@ def test_players_parse_with_options_and_models():
         "openai:gpt-x@http://127.0.0.1:8080/v1"
 
 
+def test_a_players_name_holds_no_credentials_but_its_model_does():
+    [secret, _] = parse_players("cot@openai:gpt-x@http://me:hunter22@127.0.0.1:8080/v1?key=abc123,direct", "local")
+    assert "hunter22" not in secret.name and "abc123" not in secret.name
+    assert secret.name.startswith("cot@openai:gpt-x@http://") and "127.0.0.1:8080/v1" in secret.name
+    assert secret.model == "openai:gpt-x@http://me:hunter22@127.0.0.1:8080/v1?key=abc123"
+
+
 @pytest.mark.parametrize("text,message", [("cot", "at least two"), ("cot,cot", "named twice"),
                                           ("cot,direct@", "nothing after"), ("cot[wdth=2],direct", "OPTION=VALUE")])
 def test_bad_players_are_named(text, message):

@@ -141,8 +141,14 @@ def test_compare_runs_each_strategy_then_writes_the_report(monkeypatch, tmp_path
 
 
 def test_report_reads_only_the_store(tmp_path):
+    res = runner.invoke(app, ["report", "3", "--store", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2 and f"no store at {tmp_path / 'none.sqlite'}" in res.output
+    assert not (tmp_path / "none.sqlite").exists()
+    Store(tmp_path / "empty.sqlite").close()
+    before = sorted(p.name for p in tmp_path.iterdir())
     res = runner.invoke(app, ["report", "3", "--store", str(tmp_path / "empty.sqlite"), "--out", str(tmp_path / "r")])
     assert res.exit_code == 2 and "run 3 is not in the store" in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
 def test_a_malformed_task_file_is_named_with_its_line_before_any_call(monkeypatch, tmp_path):

@@ -75,6 +75,7 @@ async def test_the_html_page_embeds_the_plots_and_the_table(report):
 async def test_a_missing_run_is_named(tmp_path):
     from ponder.errors import ConfigError
 
+    Store(tmp_path / "s.sqlite").close()
     with pytest.raises(ConfigError, match="run 7"):
         write_report(tmp_path / "s.sqlite", [7], tmp_path / "r")
 

@@ -240,7 +240,7 @@ def runs_command(store: StoreOpt = None) -> None:
     from ponder.store import Store
 
     def rows() -> list:
-        with Store(store) as s:
+        with Store(store, readonly=True) as s:
             return [(r, len(s.results_summary(r["id"]))) for r in s.runs()]
 
     table = Table(title="runs")

@@ -90,7 +90,7 @@ def ratings(
     def run():
         if method not in ("bt", "elo"):
             raise ConfigError(f"--method {method!r}: use bt or elo")
-        with Store(store) as s:
+        with Store(store, readonly=True) as s:
             battles = s.battles(arena, judge)
         rated = report.rate(battles, method, rounds, seed, k)
         try:
@@ -120,7 +120,7 @@ def list_arenas(store: StoreOpt = None) -> None:
     from ponder.store import Store
 
     def rows():
-        with Store(store) as s:
+        with Store(store, readonly=True) as s:
             return s.arenas()
 
     table = Table(title="arenas")
@@ -146,7 +146,7 @@ def export(
     from ponder.store import Store
 
     def run() -> int:
-        with Store(store) as s:
+        with Store(store, readonly=True) as s:
             battles = s.battles(arena, judge)
         try:
             return write_jsonl(battles, path)
@@ -206,7 +206,7 @@ def vote(
         tasks = load_tasks(task, limit, data_dir=data_dir)
         with _EvalProgress() as bars:
             runs = asyncio.run(answer_all(task, found, store, limit, data_dir, on_progress=bars))
-        with Store(store) as s:
+        with Store(store, readonly=True) as s:
             answers = load_answers(s, runs)
         name = arena or canonical_spec(task)
         return name, create_app(store, name, Ballot(tasks, answers, seed))

@@ -104,4 +104,5 @@ class _EvalProgress:
             self.started = True
         if label not in self.ids:
             self.ids[label] = self.bars.add_task(escape(label), total=p.total, acc=0.0, tokens=0)
-        self.bars.update(self.ids[label], completed=p.done, acc=p.accuracy, tokens=p.tokens)
+        self.bars.update(self.ids[label], completed=p.finished, acc=p.accuracy,
+                         tokens=p.tokens)

@@ -64,7 +64,7 @@ def load_answers(store: Store, runs: dict[str, int]) -> dict[str, dict[str, Answ
         out[player] = {r["task_id"]: Answer(player, r["reasoning"], r["answer"],
                                             None if r["correct"] is None else bool(r["correct"]),
                                             tuple(json.loads(r["data"]).get("meta", {}).get("turns") or ()))
-                       for r in store.results(run_id)}
+                       for r in store.results(run_id) if r["error"] is None}
     return out
 
 

@@ -1,7 +1,8 @@
 """A player is a strategy (with its options) on a model: `STRATEGY[OPTIONS]@MODEL`, e.g.
 `cot[exemplars=gsm8k]@local` or `self-consistency[k=4]@local:qwen2.5-coder-1.5b`. Without `@MODEL`
 the arena's default model plays. The player's name is its spec with the model spelled out, so
-the same player keeps its name (and its battles) across runs."""
+the same player keeps its name (and its battles) across runs; credentials in a model's URL are
+redacted from the name (the model keeps the real spec)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from ponder.cli_options import parse_strategy_list, split_top_level
 from ponder.errors import ConfigError
+from ponder.redact import redact_spec
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ def parse_players(text: str, default_model: str) -> list[Player]:
         if not model.strip():
             raise ConfigError(f"player {piece!r}: nothing after '@'; give a model spec, e.g. cot@local")
         [(label, strategy, options)] = parse_strategy_list(head)
-        players.append(Player(f"{label}@{model.strip()}", model.strip(), strategy, tuple(sorted(options.items()))))
+        players.append(Player(f"{label}@{redact_spec(model.strip())}", model.strip(), strategy,
+                              tuple(sorted(options.items()))))
     if len({p.name for p in players}) != len(players):
         raise ConfigError(f"players {text!r}: the same player is named twice")
     if len(players) < 2:

@@ -35,7 +35,7 @@ def write_report(store_path: Path | str | None, run_ids: list[int], out_dir: Pat
     ConfigError naming it."""
     if not run_ids:
         raise ConfigError("no runs to report: give run ids (see `ponder runs`)")
-    with Store(store_path) as store:
+    with Store(store_path, readonly=True) as store:
         runs = load_runs(store, run_ids)
         where = str(store.path)
     out = Path(out_dir)
