@@ -1,4 +1,6 @@
+import asyncio
 import json
+import threading
 from fractions import Fraction
 from pathlib import Path
 
@@ -6,11 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ponder.tasks.answers import (KINDS, canonical, extract, extract_choice, extract_number, extract_yes_no,
-                                  normalise_number, same_answer)
+from ponder.tasks import answers
+from ponder.tasks.answers import (ASYNC_THRESHOLD, GRID_LIMIT, KINDS, MAX_EXPONENT, answer_first, canonical, extract,
+                                  extract_async, extract_choice, extract_number, extract_yes_no, normalise_number,
+                                  parse_grid, same_answer)
 
 
-@pytest.mark.parametrize("text, expected", [
+NUMBER_CASES = [
     ("16 - 3 - 4 = 9 eggs, 9 * 2 = 18.\nThe answer is 18.", "18"),
     ("So she makes $1,250.00 in total.", "1250"),
     ("Janet sells 9 eggs.\n#### 18", "18"),
@@ -33,7 +37,10 @@ from ponder.tasks.answers import (KINDS, canonical, extract, extract_choice, ext
     ("The answer is 18 dollars per day.", "18"),
     ("I cannot tell.", None),
     ("", None),
-])
+]
+
+
+@pytest.mark.parametrize("text, expected", NUMBER_CASES)
 def test_extraction_of_numbers(text, expected):
     assert extract_number(text).value == expected
 
@@ -177,3 +184,119 @@ def test_grids_from_lines_or_json_compare_cell_by_cell():
     assert same_answer("0 1\n2 3", "[[0, 1], [2, 3]]", "grid")
     assert not same_answer("01\n23", "01\n24", "grid")
     assert extract("no grid here", "grid").value is None
+
+
+RUN_ON = "\n\n{start} What is 3+9?\nAnswer: {answer}"
+
+
+@pytest.mark.parametrize("start", ["Question:", "Q:", "Problem:", "Input:"])
+@pytest.mark.parametrize("kind, first, then", [
+    ("number", "The answer is 7.", "12"),
+    ("choice", "So the answer is (B).", "(D)"),
+    ("yesno", "So the answer is yes.", "no"),
+    ("text", 'The answer is "nk".', "ya"),
+])
+def test_a_completion_that_runs_on_into_a_new_exemplar_reads_the_first_answer(start, kind, first, then):
+    text = "Reasoning first. " + first + RUN_ON.format(start=start, answer=then)
+    expected = {"number": "7", "choice": "B", "yesno": "yes", "text": "nk"}[kind]
+    found = extract(text, kind)
+    assert found.value == expected and found.explicit
+    assert extract(text, kind, truncated=True).value == expected
+
+
+def test_the_exemplar_cut_needs_an_earlier_statement_and_a_line_of_its_own():
+    assert extract("The answer is 7.\n\nQuestion: What is 3+9?\nAnswer: 12").value == "7"
+    assert extract("\\boxed{7}\nQ: What is 3+9?\nA: \\boxed{12}").value == "7"
+    # nothing stated before the new exemplar: nothing to keep, nothing cut
+    assert extract("Let me see.\nQuestion: What is 3+9?\nAnswer: 12").value == "12"
+    # not at the start of a line: not an exemplar
+    assert extract("The answer is 7. Question: is it? Answer: 12").value == "12"
+    assert answer_first("The answer is 7.\nQ: next\nAnswer: 12") == "The answer is 7."
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("The answer is 1e3.", "1000"),
+    ("The answer is 2.5e-3", "0.0025"),
+    ("It grows to 1.2E+5 cells.", "120000"),
+    ("about 3e-7 m", "0.0000003"),
+    ("The answer is 3e", "3"),              # no exponent: the number 3, as before
+    ("e5", None),                           # no mantissa
+    ("0x1e3", "0"),                         # hexadecimal: only the 0 before the x is a number
+    ("abc1e3", None),                       # inside an identifier
+    ("1e3x", "1"),                          # an identifier again: the exponent is not read
+    (f"1e{MAX_EXPONENT}", "1" + "0" * MAX_EXPONENT),
+    (f"1e{MAX_EXPONENT + 1}", None),        # beyond the bound: no number
+    ("1e999999999", None),
+    ("1e-999999999", None),
+])
+def test_scientific_notation(text, expected):
+    assert extract_number(text).value == expected
+
+
+def test_scientific_notation_compares_by_value():
+    assert normalise_number("1e3") == "1000" and same_answer("1000", "1e3") and same_answer("0.0025", "2.5e-3")
+    assert normalise_number("1e999999999 then 4") == "4"
+
+
+def test_numbers_too_long_for_a_float_or_for_python_do_not_raise():
+    big = Fraction(10 ** 400) + Fraction(1, 2)
+    assert canonical(big) == f"{big.numerator}/{big.denominator}"
+    assert extract("The answer is " + "1" * 400 + ".5", "math").value == "2" * 399 + "3/2"
+    assert extract_number("7" * 5000 + " and then 3").value == "3"
+    assert extract_number(f"1{'0' * 4290}e50").value is None
+
+
+def test_alignment_of_statements_numbers_and_quotes_is_kept():
+    """Cases where a backward search could pair things differently from a forward one."""
+    assert extract_number("######\n5") == answers.Extracted("5", (7, 8), False)
+    assert extract_number("#####5") == answers.Extracted("5", (5, 6), True)
+    assert extract_number("the answer (our answer: 3) is 5").value == "5"
+    assert extract_number("\\boxed{\\boxed{1} 2} then \\boxed{3").value == "1"
+    assert extract_number("\\boxed{3 then \\boxed{4}") == answers.Extracted("4", (21, 22), False)
+    assert extract_number("1.1.1.1").value == "1.1" and extract_number("1,234,5678").value == "1234567"
+    assert extract('say "ab"cd"ef"gh" now', "text").value == "ef"
+    assert extract('“ab"cd"', "text").value == "ab"
+    assert extract("answer: option is (b), so the answer is C", "choice").value == "C"
+
+
+@pytest.mark.parametrize("text, expected", NUMBER_CASES)
+def test_text_beyond_ascii_reads_numbers_the_same(text, expected):
+    """Text that is not ASCII is searched another way (by regex, from its digits or from what
+    comes before them, whichever is rarer)."""
+    assert extract_number("é " + text).value == expected
+    assert extract_number("é" + "1" * 60 + "\n" + text).value == expected  # digits after a letter: no number
+
+
+def test_digits_a_number_cannot_start_with_are_passed_over_in_any_script():
+    for prefix in ("", "é"):
+        assert extract_number(prefix + "x1 " * 500 + "then 7 or a1").value == "7"
+        assert extract_number(prefix + "The answer is 4. " + "b2.3 " * 500).value == "4"
+        assert extract_number(prefix + "$.5 and " + "a1.1" * 300).value == "0.5"
+        assert normalise_number(prefix + "a1 " * 300 + "−3") == "-3"
+
+
+def test_grids_beyond_the_bound_are_not_read():
+    rows = "\n".join("01" for _ in range(GRID_LIMIT))
+    assert extract(rows, "grid").value == rows
+    assert extract(rows + "\n01", "grid").value is None
+    assert parse_grid("1" * (GRID_LIMIT + 1)) is None
+
+
+def test_extract_async_reads_long_texts_in_a_worker_thread(monkeypatch):
+    threads = []
+    real = answers.extract
+
+    def spy(text, kind="number", truncated=False):
+        threads.append(threading.get_ident())
+        return real(text, kind, truncated)
+
+    monkeypatch.setattr(answers, "extract", spy)
+    long_text = "x " * ASYNC_THRESHOLD + "The answer is 7."
+
+    async def main():
+        return (threading.get_ident(), await extract_async("The answer is 5."),
+                await extract_async(long_text, "number", truncated=True))
+
+    loop_thread, short, long = asyncio.run(main())
+    assert short.value == "5" and long.value == "7"
+    assert threads[0] == loop_thread and threads[1] != loop_thread
