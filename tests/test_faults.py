@@ -191,3 +191,24 @@ def test_two_evals_on_one_store_both_finish_with_one_result_per_item(tmp_path, d
     assert integrity(store) == "ok"
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+
+
+def test_credentials_in_the_base_url_are_in_no_stored_or_printed_text(tmp_path, data_dir):
+    store = tmp_path / "s.sqlite"
+    with fault_server(tmp_path, "auth") as base:
+        secret_base = base.replace("http://", "http://me:hunter22@") + "?key=sekrit99"
+        res = run_cli(eval_argv(secret_base, store, data_dir, 2, "-s", "direct", spec="retries=2"))
+        assert res.returncode == 0, res.stderr
+        down = run_cli(eval_argv(secret_base.replace(base.split("//")[1].split("/")[0], "127.0.0.1:9"), store,
+                                 data_dir, 1, "-s", "direct", spec="retries=1,connect_timeout=1"))
+    assert down.returncode != 0 and "127.0.0.1:9" in down.stderr
+    report = run_cli([sys.executable, "-m", "ponder.cli", "report", "1", "--store", str(store),
+                      "--out", str(tmp_path / "report")])
+    assert report.returncode == 0, report.stderr
+    runs = run_cli([sys.executable, "-m", "ponder.cli", "runs", "--store", str(store)])
+    texts = [res.stdout, res.stderr, down.stdout, down.stderr, report.stdout, runs.stdout]
+    texts += [p.read_bytes().decode("latin-1") for p in (tmp_path / "report").iterdir()]
+    texts += [p.read_bytes().decode("latin-1") for p in tmp_path.glob("s.sqlite*")]
+    assert "127.0.0.1" in "".join(texts)
+    for secret in ("hunter22", "sekrit99"):
+        assert not any(secret in t for t in texts), secret

@@ -11,6 +11,7 @@ from ponder.errors import ConfigError
 from ponder.eval.runner import DEFAULT_MAX_ERRORS, Progress, RunSpec, open_run, parse_max_errors, run_tasks
 from ponder.models import Closable, default_spec, get_model
 from ponder.models.cached import CachedModel
+from ponder.redact import redact_spec
 from ponder.store import Store
 from ponder.strategies.attempts import Attempts
 from ponder.strategies.registry import ALLOWED, build_strategy
@@ -46,7 +47,7 @@ def _models(model_spec: str | None, verifier_model: str | None,
     is_http = [s.strip().partition(":")[0] in HTTP_KINDS for s in specs]
     if options and not any(is_http):
         flags = ", ".join("--" + k.replace("_", "-") for k in sorted(options))
-        raise ConfigError(f"{flags} apply to openai:MODEL@URL models, not {specs[0]!r}")
+        raise ConfigError(f"{flags} apply to openai:MODEL@URL models, not {redact_spec(specs[0])!r}")
     model = get_model(specs[0], **(options if is_http[0] else {}))
     judge = get_model(specs[1], **(options if is_http[1] else {})) if verifier_model else None
     return model, judge

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ponder.strategies import render
 from ponder.strategies.base import Budget, BudgetExhausted, Recorder
-from ponder.tasks.answers import Extracted, extract
+from ponder.tasks.answers import Extracted, extract, extract_async
 from ponder.tasks.exemplars import Exemplar, load_exemplars
 from ponder.types import GenerationRequest, Message, Result, Task
 
@@ -68,8 +68,9 @@ class ChainPrompt:
             assistant_prefix=prefix, stop=stop)
 
     async def answer(self, task: Task, text: str, truncated: bool, rec: Recorder) -> Extracted:
-        """The answer a chain gives; may make calls (through `rec`) where the method says so."""
-        return extract(text, task.kind, truncated=truncated)
+        """The answer a chain gives; may make calls (through `rec`) where the method says so. A
+        long text is read in a worker thread, so other items in flight are not held up."""
+        return await extract_async(text, task.kind, truncated=truncated)
 
     def answer_tokens(self) -> int:
         """Most tokens `answer` may generate per chain (held back from a task budget for it)."""

@@ -15,7 +15,7 @@ from ponder.models import PREFIX
 from ponder.strategies import render
 from ponder.strategies.base import BudgetExhausted, Recorder
 from ponder.strategies.chain import ChainPrompt
-from ponder.tasks.answers import Extracted, extract
+from ponder.tasks.answers import Extracted, extract_async
 from ponder.types import GenerationRequest, Task
 
 # Answer-extraction triggers of Kojima et al. 2022 (Table 9), by answer kind.
@@ -55,7 +55,7 @@ class ChainOfThought(ChainPrompt):
 
     async def answer(self, task: Task, text: str, truncated: bool, rec: Recorder) -> Extracted:
         if self.shots() or not self.extract_call or task.kind == "open":
-            return extract(text, task.kind, truncated=truncated)
+            return await extract_async(text, task.kind, truncated=truncated)
         trigger = kojima_trigger(task)
         if PREFIX in rec.model.abilities:
             request = self.request(task, n=1, temperature=0.0, max_tokens=EXTRACT_TOKENS,
@@ -67,7 +67,7 @@ class ChainOfThought(ChainPrompt):
         try:
             [c] = await rec.generate(request, purpose="extract")
         except BudgetExhausted:
-            return extract(text, task.kind, truncated=True)
-        found = extract(f"{trigger} {c.text}", task.kind)
+            return await extract_async(text, task.kind, truncated=True)
+        found = await extract_async(f"{trigger} {c.text}", task.kind)
         # The answer lives in the extraction reply, not in the chain: no span in the chain.
         return Extracted(found.value, None, found.explicit)
