@@ -29,10 +29,8 @@ def test_a_failing_migration_leaves_nothing_behind(tmp_path, monkeypatch):
 
     db = connect(tmp_path / "s.sqlite")
     monkeypatch.setattr("ponder.store.db.MIGRATIONS", MIGRATIONS + [m999_broken])
-    try:
+    with pytest.raises(sqlite3.OperationalError, match="boom"):
         migrate(db)
-    except sqlite3.OperationalError:
-        pass
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "half" not in tables
     assert "m999_broken" not in {r[0] for r in db.execute("SELECT name FROM _migrations")}

@@ -198,7 +198,7 @@ class TokenLogprob:
     top: tuple[tuple[str, float], ...] = ()
 
 
-FinishReason = Literal["stop", "length", "error"]
+FinishReason = Literal["stop", "length"]
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,8 @@ class Call:
 class Task:
     """One problem: an id, the question (or other input), and the gold answer when known.
 
-    `kind` says how answers are extracted and compared: "number", "choice" or "yesno".
+    `kind` says how answers are extracted and compared: one of `ponder.tasks.answers.KINDS`
+    ("number", "choice", "yesno", "math", "text", "grid", "open").
     """
 
     id: str

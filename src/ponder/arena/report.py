@@ -13,15 +13,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import jinja2
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ponder.arena.battles import Battle, outcomes  # noqa: E402
-from ponder.arena.ratings import Rated, leaderboard, observed_matrix, predicted_matrix  # noqa: E402
-from ponder.errors import ConfigError  # noqa: E402
+from ponder.arena.battles import Battle, outcomes
+from ponder.arena.ratings import Rated, leaderboard, observed_matrix, predicted_matrix
+from ponder.errors import ConfigError
 
 _TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                                 autoescape=True, undefined=jinja2.StrictUndefined)
@@ -52,13 +49,13 @@ def rate(battles: Sequence[Battle], method: str = "bt", rounds: int = 1000, seed
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
 
 
 def ratings_plot(r: Ratings, title: str) -> bytes:
     rows = list(reversed(r.rows))
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.5))
+    fig = Figure(figsize=(7, 0.45 * len(rows) + 1.5))
+    ax = fig.subplots()
     y = np.arange(len(rows))
     ax.errorbar([x.rating for x in rows], y, xerr=[[x.rating - x.lower for x in rows],
                                                    [x.upper - x.rating for x in rows]],
@@ -73,7 +70,8 @@ def ratings_plot(r: Ratings, title: str) -> bytes:
 
 def matrix_plot(m: np.ndarray, players: Sequence[str], title: str) -> bytes:
     n = len(players)
-    fig, ax = plt.subplots(figsize=(1.1 * n + 2.5, 0.9 * n + 2))
+    fig = Figure(figsize=(1.1 * n + 2.5, 0.9 * n + 2))
+    ax = fig.subplots()
     image = ax.imshow(np.ma.masked_invalid(m), cmap="RdBu", vmin=0, vmax=1)
     for i in range(n):
         for j in range(n):

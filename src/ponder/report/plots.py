@@ -1,28 +1,26 @@
-"""The report's figures as PNG bytes (matplotlib, no display needed)."""
+"""The report's figures as PNG bytes: matplotlib `Figure` objects drawn without pyplot, so no
+backend is chosen and no display is needed."""
 
 from __future__ import annotations
 
 import io
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from ponder.eval.metrics import pareto_front  # noqa: E402
-from ponder.report.data import RunSummary  # noqa: E402
+from ponder.eval.metrics import pareto_front
+from ponder.report.data import RunSummary
 
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
 
 
 def accuracy_vs_tokens(runs: list[RunSummary]) -> bytes:
     """Accuracy (with its 95% CI) against tokens per item; the Pareto frontier joined by a line."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     points = [(r.tokens, r.accuracy) for r in runs]
     for r in runs:
         ax.errorbar(r.tokens, r.accuracy * 100, yerr=[[max(0.0, (r.accuracy - r.ci[0]) * 100)],
@@ -46,7 +44,8 @@ def maj_at_k(runs: list[RunSummary]) -> bytes | None:
     sampled = [r for r in runs if r.maj]
     if not sampled:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     for r in sampled:
         ks = list(range(1, len(r.maj) + 1))
         line, = ax.plot(ks, [m * 100 for m in r.maj], "o-", label=f"maj@k {r.label}")
@@ -65,7 +64,8 @@ def overthinking(runs: list[RunSummary]) -> bytes | None:
     shown = [r for r in runs if r.length_buckets]
     if not shown:
         return None
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    left, right = fig.subplots(1, 2)
     for r in shown:
         xs = [b["bucket"] for b in r.length_buckets]
         left.plot(xs, [b["completion_tokens"] for b in r.length_buckets], "o-", label=r.label)
@@ -89,7 +89,8 @@ def symbolic_sets(runs: list[RunSummary]) -> bytes | None:
     shown = [r for r in runs if r.symbolic]
     if not shown:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
     for r in shown:
         sym = r.symbolic
         bars = ax.hist([x * 100 for x in sym["per_set"]], bins=min(10, max(3, sym["sets"])), alpha=0.5,
@@ -110,7 +111,8 @@ def early_answering(runs: list[RunSummary]) -> bytes | None:
     shown = [r for r in runs if r.early_curve]
     if not shown:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
     for r in shown:
         xs, ys = zip(*r.early_curve)
         ax.plot([x * 100 for x in xs], [y * 100 for y in ys], "o-", drawstyle="steps-post",
