@@ -330,3 +330,35 @@ class Result:
     compute: Compute
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     error: str | None = None
+
+
+WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
+_SCORE = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "tie (bothbad)": 0.5}
+
+
+@dataclass(frozen=True)
+class Battle:
+    """One arena verdict: on one question (and turn), between two players, by a judge."""
+
+    question_id: str
+    model_a: str
+    model_b: str
+    winner: str
+    judge: str
+    turn: int = 1
+    data: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.winner not in WINNERS:
+            raise ValueError(f"winner {self.winner!r}: expected one of {', '.join(WINNERS)}")
+        if self.model_a == self.model_b:
+            raise ValueError(f"a battle needs two players; both are {self.model_a!r}")
+
+    @property
+    def outcome(self) -> tuple[str, str, float]:
+        """(model_a, model_b, score of model_a) for the ratings."""
+        return self.model_a, self.model_b, _SCORE[self.winner]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.data, "question_id": self.question_id, "turn": self.turn, "model_a": self.model_a,
+                "model_b": self.model_b, "winner": self.winner, "judge": self.judge}

@@ -1,4 +1,5 @@
-"""A battle and its JSONL form, which is Chatbot Arena's public battle format: one object per line
+"""Battles (the `Battle` record lives in `ponder.types`, where the store reads it too) and their
+JSONL form, which is Chatbot Arena's public battle format: one object per line
 with model_a, model_b, winner (model_a, model_b, tie or "tie (bothbad)"), judge, turn and
 question_id; anything else on the line is kept in `data`."""
 
@@ -6,42 +7,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ponder.errors import DataError
 from ponder.tasks.data import read_jsonl as read_rows
+from ponder.types import WINNERS, Battle
 
-WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
-_SCORE = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "tie (bothbad)": 0.5}
+__all__ = ["WINNERS", "Battle", "outcomes", "read_jsonl", "write_jsonl"]
+
 _FIELDS = ("question_id", "turn", "model_a", "model_b", "winner", "judge")
-
-
-@dataclass(frozen=True)
-class Battle:
-    question_id: str
-    model_a: str
-    model_b: str
-    winner: str
-    judge: str
-    turn: int = 1
-    data: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.winner not in WINNERS:
-            raise ValueError(f"winner {self.winner!r}: expected one of {', '.join(WINNERS)}")
-        if self.model_a == self.model_b:
-            raise ValueError(f"a battle needs two players; both are {self.model_a!r}")
-
-    @property
-    def outcome(self) -> tuple[str, str, float]:
-        """(model_a, model_b, score of model_a) for the ratings."""
-        return self.model_a, self.model_b, _SCORE[self.winner]
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.data, "question_id": self.question_id, "turn": self.turn, "model_a": self.model_a,
-                "model_b": self.model_b, "winner": self.winner, "judge": self.judge}
 
 
 def outcomes(battles: Iterable[Battle]) -> list[tuple[str, str, float]]:

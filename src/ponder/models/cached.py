@@ -12,8 +12,8 @@ import contextvars
 import dataclasses
 import time
 from contextlib import contextmanager
+from typing import Protocol
 
-from ponder.store import Store
 from ponder.types import Completion, GenerationRequest, cache_key
 
 _scope: contextvars.ContextVar[tuple[int | None, str | None]] = contextvars.ContextVar(
@@ -41,8 +41,18 @@ def call_purpose(purpose: str):
         _purpose.reset(token)
 
 
+class CallLog(Protocol):
+    """Where calls are logged and looked up (the store's calls table): what the cache needs of it."""
+
+    def cached_completions(self, key: str, count: int) -> dict[int, Completion]: ...
+
+    def add_calls(self, model: str, key: str, request: GenerationRequest, completions: list[Completion],
+                  first_index: int = 0, run_id: int | None = None, task_id: str | None = None,
+                  purpose: str = "generate") -> None: ...
+
+
 class CachedModel:
-    def __init__(self, inner, store: Store, read: bool = True) -> None:
+    def __init__(self, inner, store: CallLog, read: bool = True) -> None:
         self.inner = inner
         self.store = store
         self.read = read

@@ -17,10 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ponder.arena.battles import Battle
 from ponder.errors import StoreError
 from ponder.store.db import FileState, connect, default_store_path, file_state, open_readonly
-from ponder.types import Completion, GenerationRequest, Result
+from ponder.types import Battle, Completion, GenerationRequest, Result
 
 RESULT_COLUMNS = (
     "run_id", "task_id", "answer", "correct", "reasoning", "prompt_tokens", "prompt_tokens_evaluated",
