@@ -15,7 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ponder.cli import app
-from ponder.cli_options import BOUNDS, FLAGS, RUN_FLAGS, Bounds, max_errors_problem
+from ponder.cli_options import BOUNDS, FLAGS, RUN_FLAGS, Bounds
+from ponder.errors import ConfigError
+from ponder.eval.limits import parse_max_errors
 from ponder.store import Store
 
 runner = CliRunner()
@@ -274,4 +276,8 @@ def test_bounds(bounds, good, bad):
                                       ("2.5%", True), (" 7 ", True), ("100.5%", False), ("-1", False),
                                       ("1.5", False), ("%", False), ("ten", False), ("", False)])
 def test_max_errors_text(text, ok):
-    assert (max_errors_problem(text) is None) == ok
+    if ok:
+        parse_max_errors(text)
+    else:
+        with pytest.raises(ConfigError, match="--max-errors"):
+            parse_max_errors(text)

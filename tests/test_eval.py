@@ -151,7 +151,7 @@ async def test_arc_items_get_two_attempts_and_pass_when_either_is_right(tmp_path
 
 async def test_an_item_whose_calls_keep_failing_is_errored_and_the_others_are_answered(tmp_path):
     from ponder.errors import TransientModelError
-    from ponder.eval.runner import parse_max_errors
+    from ponder.eval.limits import parse_max_errors
 
     gave_up = TransientModelError("http://x/v1/chat/completions: HTTP 503: busy (gave up after 5 tries)")
     model = ScriptedModel([Step(["0"]), Step(error=gave_up), Step(["4"]), Step(["6"]), Step(["8"])])
@@ -181,7 +181,7 @@ async def test_an_item_whose_calls_keep_failing_is_errored_and_the_others_are_an
 
 async def test_a_run_stops_once_more_items_errored_than_allowed(tmp_path):
     from ponder.errors import RunFailed, TransientModelError
-    from ponder.eval.runner import parse_max_errors
+    from ponder.eval.limits import parse_max_errors
 
     down = TransientModelError("connection dropped (gave up after 5 tries)")
     model = ScriptedModel([Step(error=down)] * 3)
@@ -195,7 +195,7 @@ async def test_a_run_stops_once_more_items_errored_than_allowed(tmp_path):
 
 async def test_an_unexpected_exception_errors_its_item_and_a_fatal_error_stops_the_run(tmp_path):
     from ponder.errors import FatalModelError
-    from ponder.eval.runner import parse_max_errors
+    from ponder.eval.limits import parse_max_errors
 
     model = ScriptedModel([Step(["0"]), Step(error=KeyError("choices")), Step(["4"]),
                            Step(error=FatalModelError("http://x/v1: HTTP 401: bad key"))])
@@ -212,7 +212,7 @@ async def test_an_unexpected_exception_errors_its_item_and_a_fatal_error_stops_t
     ("0", 100, 0), ("20", 5, 20), ("10%", 5, 1), ("10%", 200, 20), ("10%", 201, 21), ("0%", 50, 0),
     ("100%", 7, 7), (" 12.5% ", 8, 1), (3, 10, 3)])
 def test_max_errors_reads_a_count_or_a_share(text, total, allowed):
-    from ponder.eval.runner import parse_max_errors
+    from ponder.eval.limits import parse_max_errors
 
     assert parse_max_errors(text).of(total) == allowed
 
@@ -220,7 +220,7 @@ def test_max_errors_reads_a_count_or_a_share(text, total, allowed):
 @pytest.mark.parametrize("text", ["-1", "", "abc", "101%", "1.5", "%", "10 %%", "1e3"])
 def test_a_bad_max_errors_names_the_flag(text):
     from ponder.errors import ConfigError
-    from ponder.eval.runner import parse_max_errors
+    from ponder.eval.limits import parse_max_errors
 
     with pytest.raises(ConfigError, match="--max-errors"):
         parse_max_errors(text)

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 
 from ponder.errors import ConfigError
+from ponder.eval.limits import DEFAULT_MAX_ERRORS, parse_max_errors
 
 Opt = typer.Option
 
@@ -90,23 +91,14 @@ def checked(bounds: Bounds) -> Callable[..., Any]:
     return callback
 
 
-DEFAULT_MAX_ERRORS = "10%"
-_MAX_ERRORS = re.compile(r"(\d+)|(\d+(?:\.\d+)?)%")
-
-
-def max_errors_problem(text: str) -> str | None:
-    """None when `text` is N (a whole number, 0 or more) or P% (a percentage from 0 to 100)."""
-    match = _MAX_ERRORS.fullmatch(text.strip())
-    if match and (match.group(1) is not None or float(match.group(2)) <= 100):
-        return None
-    return f"must be a whole number of items (e.g. 5) or a percentage from 0 to 100 (e.g. 10%), got {text!r}"
-
-
 def _check_max_errors(param: typer.CallbackParam, value: Any) -> Any:
-    problem = None if value is None else max_errors_problem(value)
-    if problem:
-        raise ConfigError(f"{_flag_name(param)} {problem}")
-    return None if value is None else value.strip()
+    if value is None:
+        return None
+    try:
+        return parse_max_errors(value).text
+    except ConfigError as e:
+        raise ConfigError(f"{_flag_name(param)}: {str(e).partition(': ')[2]}") from None
+
 
 TASK_HELP = ("Benchmark: gsm8k[:train], svamp, aqua[:dev], date, sports, strategyqa, math500, "
              "last-letter[:WORDS], coin-flip[:FLIPS], gsm-symbolic[:p1|p2|noop], arc-agi-1[:train], "

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ponder.errors import ConfigError
-from ponder.eval.runner import DEFAULT_MAX_ERRORS, Progress, RunSpec, open_run, parse_max_errors, run_tasks
+from ponder.eval.limits import DEFAULT_MAX_ERRORS, parse_max_errors
+from ponder.eval.runner import Progress, RunSpec, open_run, run_tasks
 from ponder.models import Closable, default_spec, get_model
 from ponder.models.cached import CachedModel
 from ponder.redact import redact_spec
