@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ponder.cli_options import parse_strategy_list, split_top_level
 from ponder.errors import ConfigError
 from ponder.redact import redact_spec
+from ponder.strategies.options import parse_strategy_list, split_top_level
 
 
 @dataclass(frozen=True)
