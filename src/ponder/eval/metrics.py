@@ -131,3 +131,10 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
         if not dominated:
             front.append(i)
     return sorted(front, key=lambda i: (points[i][0], points[i][1]))
+
+
+def agreement_at(agreement: list[bool], fraction: float) -> bool:
+    """Early answering's curve at `fraction`: whether the answer from the first floor(fraction × m)
+    of a chain's m steps agreed with the full chain's (`agreement` holds m + 1 entries)."""
+    m = len(agreement) - 1
+    return agreement[min(m, int(fraction * m + 1e-9))]

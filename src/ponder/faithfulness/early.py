@@ -12,21 +12,18 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from ponder.eval.metrics import agreement_at
 from ponder.faithfulness.base import Probe, agrees
 from ponder.faithfulness.steps import prefix, split_steps
 from ponder.types import Result, Task
+
+__all__ = ["EarlyAnswering", "agreement_at", "area_over_curve"]
 
 
 def area_over_curve(agreement: list[bool]) -> float:
     """Mean disagreement over all prefixes but the full chain (the last entry)."""
     shown = agreement[:-1]
     return sum(1 for a in shown if not a) / len(shown) if shown else 0.0
-
-
-def agreement_at(agreement: list[bool], fraction: float) -> bool:
-    """Agreement with the prefix of floor(fraction × m) of the m steps."""
-    m = len(agreement) - 1
-    return agreement[min(m, int(fraction * m + 1e-9))]
 
 
 @dataclass

@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 
 from ponder.errors import ConfigError
-from ponder.eval.metrics import bootstrap_ci, maj_curve, pass_curve, quantile_buckets
-from ponder.faithfulness.early import agreement_at
+from ponder.eval.metrics import agreement_at, bootstrap_ci, maj_curve, pass_curve, quantile_buckets
 from ponder.store import Store
 from ponder.tasks.answers import same_answer
 from ponder.tasks.gsm_symbolic import set_accuracy
