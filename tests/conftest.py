@@ -45,10 +45,27 @@ def _isolated_paths(tmp_path, monkeypatch, request):
 
 @pytest.fixture
 def data_dir():
-    """The benchmark data folder: $PONDER_DATA_DIR, else ../shared/data beside the checkout."""
+    """The benchmark files that ship inside ponder, as a data folder: no outside folder needed."""
+    from ponder.tasks.data import shipped_dir
+
+    return shipped_dir()
+
+
+@pytest.fixture
+def symbolic_data_dir():
+    """A data folder holding GSM-Symbolic, which does not ship: $PONDER_DATA_DIR, else ../shared/data
+    beside the checkout (CI has it; a missing one fails, never skips)."""
     import os
     from pathlib import Path
 
     path = Path(os.environ.get("PONDER_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
-    assert path.is_dir(), f"benchmark data folder {path} is missing; set PONDER_DATA_DIR"
+    assert (path / "gsm_symbolic" / "templates").is_dir(), (
+        f"GSM-Symbolic templates are missing from {path}: set PONDER_DATA_DIR to a folder holding "
+        "gsm_symbolic/templates/")
     return path
+
+
+@pytest.fixture
+def without_shipped_data(monkeypatch):
+    """Loaders see no shipped copy, as with an install that lacks ponder.data (folder, then hub)."""
+    monkeypatch.setattr("ponder.tasks.data.shipped", lambda relative: None)

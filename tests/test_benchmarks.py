@@ -130,7 +130,7 @@ def test_specs_are_checked_and_made_canonical():
     assert set(BENCHMARKS) >= {"gsm8k", "svamp", "aqua", "date", "sports", "strategyqa", "math500"}
 
 
-def test_a_missing_file_says_both_ways_to_get_the_data(tmp_path):
+def test_a_missing_file_says_both_ways_to_get_the_data(tmp_path, without_shipped_data):
     with pytest.raises(DataError, match=r"gsm8k/test.jsonl is missing.*PONDER_DATA_DIR.*"
                                         r"(install `datasets` and be online to fetch openai/gsm8k|from the hub failed)"):
         load_tasks("gsm8k", data_dir=tmp_path)
@@ -138,7 +138,7 @@ def test_a_missing_file_says_both_ways_to_get_the_data(tmp_path):
         load_tasks("sports", data_dir=tmp_path)
 
 
-def test_the_hub_copy_is_used_where_the_folder_lacks_the_file(tmp_path, monkeypatch):
+def test_the_hub_copy_is_used_where_the_folder_lacks_the_file(tmp_path, monkeypatch, without_shipped_data):
     import sys
     import types
 

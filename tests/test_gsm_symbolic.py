@@ -69,12 +69,12 @@ def test_an_unsatisfiable_template_gives_none_and_a_bad_one_is_named():
         render(t, draw(t, random.Random(0))[0])
 
 
-def test_the_real_templates_give_reproducible_instances_and_the_originals(data_dir):
-    tasks = load_tasks("gsm-symbolic", count=3, data_dir=data_dir)
+def test_the_real_templates_give_reproducible_instances_and_the_originals(symbolic_data_dir):
+    tasks = load_tasks("gsm-symbolic", count=3, data_dir=symbolic_data_dir)
     assert len(tasks) == 100 * 4
-    assert tasks == load_tasks("gsm-symbolic", count=3, data_dir=data_dir)
+    assert tasks == load_tasks("gsm-symbolic", count=3, data_dir=symbolic_data_dir)
     originals = [t for t in tasks if t.meta["instance"] == "original"]
-    gsm = {int(t.id.rsplit("/", 1)[1]): t for t in load_tasks("gsm8k", data_dir=data_dir)}
+    gsm = {int(t.id.rsplit("/", 1)[1]): t for t in load_tasks("gsm8k", data_dir=symbolic_data_dir)}
     for t in originals:
         assert t.question == gsm[t.meta["original_id"]].question and t.answer == gsm[t.meta["original_id"]].answer
     instances = [t for t in tasks if t.meta["instance"] != "original"]
@@ -84,10 +84,10 @@ def test_the_real_templates_give_reproducible_instances_and_the_originals(data_d
     assert sum(t.question != gsm[t.meta["original_id"]].question for t in instances) > 0.95 * len(instances)
 
 
-def test_an_instance_answer_recomputed_from_its_question(data_dir):
+def test_an_instance_answer_recomputed_from_its_question(symbolic_data_dir):
     # template 0006: "{name} has {x} {area}s of {fruit} field. There are {k} {fruit}s per {area}. {name} can
     # harvest his {fruit}s every {n} months. How many {fruit}s can {name} harvest within a year?"
-    harvests = [t for t in load_tasks("gsm-symbolic", count=5, data_dir=data_dir)
+    harvests = [t for t in load_tasks("gsm-symbolic", count=5, data_dir=symbolic_data_dir)
                 if t.meta["template"] == "0006" and t.meta["instance"] != "original"]
     assert len(harvests) == 5
     for t in harvests:
@@ -95,9 +95,9 @@ def test_an_instance_answer_recomputed_from_its_question(data_dir):
         assert t.answer == str(x * k * (12 // n))
 
 
-def test_noop_adds_one_irrelevant_clause_before_the_question_and_keeps_the_answer(data_dir):
-    plain = load_tasks("gsm-symbolic", count=2, data_dir=data_dir)
-    noop = load_tasks("gsm-symbolic:noop", count=2, data_dir=data_dir)
+def test_noop_adds_one_irrelevant_clause_before_the_question_and_keeps_the_answer(symbolic_data_dir):
+    plain = load_tasks("gsm-symbolic", count=2, data_dir=symbolic_data_dir)
+    noop = load_tasks("gsm-symbolic:noop", count=2, data_dir=symbolic_data_dir)
     assert [t.answer for t in plain] == [t.answer for t in noop]
     for a, b in zip(plain, noop):
         if a.meta["instance"] == "original":
@@ -120,8 +120,8 @@ def test_set_accuracy_worked_example():
     assert set_accuracy([({"instance": "original"}, True)]) is None
 
 
-async def test_the_report_shows_sets_and_the_drop(tmp_path, data_dir):
-    tasks = load_tasks("gsm-symbolic", count=2, data_dir=data_dir)[:6]  # two templates: original + 2 each
+async def test_the_report_shows_sets_and_the_drop(tmp_path, symbolic_data_dir):
+    tasks = load_tasks("gsm-symbolic", count=2, data_dir=symbolic_data_dir)[:6]  # two templates: original + 2 each
     replies = [t.answer if t.meta["instance"] != 1 else "-1" for t in tasks]
     with Store(tmp_path / "s.sqlite") as store:
         run = open_run(store, RunSpec("scripted", "gsm-symbolic:symbolic", "direct", {}))

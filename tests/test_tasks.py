@@ -21,7 +21,7 @@ def test_the_data_folder_comes_from_the_environment(data_dir, monkeypatch):
         resolve_data_dir()
 
 
-def test_a_bad_line_is_named_by_file_and_line(tmp_path):
+def test_a_bad_line_is_named_by_file_and_line(tmp_path, without_shipped_data):
     (tmp_path / "gsm8k").mkdir()
     (tmp_path / "gsm8k" / "test.jsonl").write_text(
         '{"question": "1+1?", "answer": "2 #### 2"}\n{"question": "broken"\n')

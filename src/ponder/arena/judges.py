@@ -25,7 +25,7 @@ from ponder.models.cached import call_purpose
 from ponder.tasks.data import data_file, read_jsonl
 from ponder.types import GenerationRequest, Task
 
-JUDGE_PROMPTS = Path("mt_bench") / "judge_prompts.jsonl"
+JUDGE_PROMPTS = "mt_bench/judge_prompts.jsonl"  # in the data folder, else the copy ponder ships
 _VERDICT = re.compile(r"\[\[([ABC])\]\]")
 _LOOSE = re.compile(r"\[([ABC])\]")
 
@@ -70,8 +70,9 @@ def parse_verdict(text: str) -> str | None:
 
 
 def load_judge_prompts(data_dir: Path | str | None = None) -> dict[str, dict[str, Any]]:
-    """MT-Bench's judge prompts by name, from `mt_bench/judge_prompts.jsonl` in the data folder."""
-    path = data_file(str(JUDGE_PROMPTS), data_dir)
+    """MT-Bench's judge prompts by name, from `mt_bench/judge_prompts.jsonl`: the data folder's
+    where it has one, else the copy that ships with ponder."""
+    path = data_file(JUDGE_PROMPTS, data_dir)
     prompts = {}
     for lineno, row in read_jsonl(path):
         if not all(isinstance(row.get(k), str) for k in ("name", "system_prompt", "prompt_template")):

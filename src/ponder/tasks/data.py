@@ -1,37 +1,87 @@
-"""Where benchmark files are found: `--data-dir`, else `PONDER_DATA_DIR`. Never copied into ponder."""
+"""Where benchmark files are found. A data folder given with `--data-dir`, else `PONDER_DATA_DIR`,
+comes first, file by file: a file it holds is read from it; a file it lacks is read from the copy
+that ships inside ponder (`ponder.data`, the permissively licensed benchmarks with their licences),
+found through importlib.resources. GSM-Symbolic does not ship: a data folder or the hub."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 from collections.abc import Iterator
+from contextlib import ExitStack
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ponder.errors import DataError
 
-HOW_TO = ("pass --data-dir DIR or set PONDER_DATA_DIR to a folder holding the benchmark files "
-          "(in this project's CI: ../shared/data)")
+SHIPPED = "ponder.data"
+HOW_TO = "pass --data-dir DIR or set PONDER_DATA_DIR to a folder holding the benchmark files"
 HUB_HOW_TO = "or install `datasets` and be online to fetch {name} from the Hugging Face hub"
+_extracted = ExitStack()  # shipped files copied out of a zipped install, removed at exit
+_copies: dict[str, Path] = {}
+atexit.register(_extracted.close)
 
 
-def data_dir(explicit: Path | str | None = None) -> Path:
+def given_dir(explicit: Path | str | None = None) -> Path | None:
+    """The data folder given by `explicit`, else by PONDER_DATA_DIR; None when neither is set.
+    A folder that is given but does not exist is a DataError."""
     chosen = explicit or os.environ.get("PONDER_DATA_DIR")
     if not chosen:
-        raise DataError(f"no data folder given: {HOW_TO}")
+        return None
     path = Path(chosen).expanduser()
     if not path.is_dir():
         raise DataError(f"data folder {path} does not exist: {HOW_TO}")
     return path
 
 
-def data_file(relative: str, explicit: Path | str | None = None) -> Path:
-    path = data_dir(explicit) / relative
-    if path.is_dir():
-        raise DataError(f"{path} is a folder, not a file: {HOW_TO}")
-    if not path.is_file():
-        raise DataError(f"{path} is missing from the data folder: {HOW_TO}")
+def data_dir(explicit: Path | str | None = None) -> Path:
+    """The data folder given by `explicit` or PONDER_DATA_DIR; a DataError when there is none."""
+    path = given_dir(explicit)
+    if path is None:
+        raise DataError(f"no data folder given: {HOW_TO}")
     return path
+
+
+def shipped(relative: str) -> Path | None:
+    """The copy of `relative` (e.g. "gsm8k/test.jsonl") that ships inside ponder; None if none."""
+    try:
+        resource = resources.files(SHIPPED).joinpath(*relative.split("/"))
+    except ModuleNotFoundError:
+        return None
+    if not resource.is_file():
+        return None
+    if isinstance(resource, Path):
+        return resource
+    if relative not in _copies:
+        _copies[relative] = _extracted.enter_context(resources.as_file(resource))
+    return _copies[relative]
+
+
+def shipped_dir() -> Path:
+    """The folder of the shipped benchmark files, laid out like a data folder."""
+    folder = resources.files(SHIPPED)
+    if not isinstance(folder, Path):
+        raise DataError(f"ponder's shipped data is not a folder on disk ({folder}): pass --data-dir DIR")
+    return folder
+
+
+def data_file(relative: str, explicit: Path | str | None = None) -> Path:
+    """`relative` in the given data folder where it is there, else ponder's shipped copy."""
+    folder = given_dir(explicit)
+    if folder is not None:
+        path = folder / relative
+        if path.is_dir():
+            raise DataError(f"{path} is a folder, not a file: {HOW_TO}")
+        if path.is_file():
+            return path
+    found = shipped(relative)
+    if found is not None:
+        return found
+    if folder is None:
+        raise DataError(f"{relative} does not ship with ponder and no data folder is given: {HOW_TO}")
+    raise DataError(f"{path} is missing from the data folder: {HOW_TO}")
 
 
 def read_bytes(path: Path) -> bytes:
@@ -111,20 +161,21 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def jsonl_rows(relative: str, explicit: Path | str | None = None,
                hub: tuple[str, str | None, str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
-    """("file:line", row) for each row of a JSONL benchmark file in the data folder. Where the
-    folder lacks it and `hub` names the same data on the Hugging Face hub (dataset, config,
-    split), rows come from there when `datasets` is installed and the hub is reachable."""
+    """("file:line", row) for each row of a JSONL benchmark file (see `data_file`). Where neither
+    the data folder nor ponder has it and `hub` names the same data on the Hugging Face hub
+    (dataset, config, split), rows come from there when `datasets` is installed and the hub is
+    reachable."""
     try:
         path = data_file(relative, explicit)
     except DataError as missing:
         if hub is None:
             raise
-        rows = _hub_rows(*hub, missing)
+        rows = hub_rows(*hub, missing)
         return ((f"{hub[0]}[{hub[2]}] row {i}", row) for i, row in enumerate(rows, 1))
     return ((f"{path}:{lineno}", row) for lineno, row in read_jsonl(path))
 
 
-def _hub_rows(name: str, config: str | None, split: str, missing: DataError) -> list[dict[str, Any]]:
+def hub_rows(name: str, config: str | None, split: str, missing: DataError) -> list[dict[str, Any]]:
     how = HUB_HOW_TO.format(name=name)
     try:
         import datasets

@@ -1,4 +1,5 @@
-"""Few-shot exemplar sets, read from the data folder: data, not code.
+"""Few-shot exemplar sets: data, not code. A named set is read from the data folder where it has
+the file, else from the copy that ships with ponder.
 
 A set is named (`gsm8k`, `date_understanding`, `sports_understanding`, or `aqua_dev`: the first
 AQuA-RAT dev problems with their rationales) or given as a path to a

@@ -10,6 +10,12 @@ Per template: the original GSM8K problem (instance "original") and `count` insta
 template forms set j; the report gives accuracy per set (mean and spread over sets) and the drop
 from the originals. A template whose conditions no draw satisfies within the try limit is left
 out, and the loader says which.
+
+The templates do not ship with ponder (CC BY-NC-ND 4.0): they are read from a data folder
+(`--data-dir`/`PONDER_DATA_DIR`, `gsm_symbolic/templates/`). Without one, the instances Apple
+released on the Hugging Face hub (`apple/GSM-Symbolic`, 50 per template; `noop` adds its clause to
+them) are used where `datasets` is installed and the hub is reachable; their ids say `hub-J`, so
+they never mix with instances drawn here.
 """
 
 from __future__ import annotations
@@ -22,14 +28,16 @@ from pathlib import Path
 
 from ponder.errors import DataError
 from ponder.tasks.answers import normalise_number
-from ponder.tasks.data import data_dir as resolve_data_dir
-from ponder.tasks.data import HOW_TO, read_json
+from ponder.tasks.data import given_dir, hub_rows, read_json
 from ponder.tasks.symbolic_template import TemplateError, draw, parse, render
 from ponder.tasks.symbolic_vocab import NAMES, VOCAB
 from ponder.types import Task
 
 log = logging.getLogger(__name__)
 FOLDERS = {"symbolic": "symbolic", "p1": "p1", "p2": "p2", "noop": "symbolic"}
+HUB, HUB_CONFIGS = "apple/GSM-Symbolic", {"symbolic": "main", "p1": "p1", "p2": "p2", "noop": "main"}
+NOT_SHIPPED = ("GSM-Symbolic (CC BY-NC-ND 4.0) does not ship with ponder: pass --data-dir DIR or set "
+               "PONDER_DATA_DIR to a folder holding gsm_symbolic/templates/")
 DEFAULT_COUNT = 10
 NOOP_CLAUSES = (
     "Note that {k} of them are a bit smaller than average.",
@@ -61,10 +69,52 @@ def noop(question: str, rng: random.Random, env: dict) -> str:
 def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None = None,
                    count: int = DEFAULT_COUNT) -> list[Task]:
     variant = variant or "symbolic"
-    folder = resolve_data_dir(data_dir) / "gsm_symbolic" / "templates" / FOLDERS[variant]
-    if not folder.is_dir():
-        raise DataError(f"{folder} is missing from the data folder: {HOW_TO}")
-    return list(_instances(str(folder), variant, count))
+    root = given_dir(data_dir)
+    if root is None:
+        missing = DataError(f"no data folder given, and {NOT_SHIPPED}")
+    else:
+        folder = root / "gsm_symbolic" / "templates" / FOLDERS[variant]
+        if folder.is_dir():
+            return list(_instances(str(folder), variant, count))
+        missing = DataError(f"{folder} is missing from the data folder; {NOT_SHIPPED}")
+    return list(_hub_instances(hub_rows(HUB, HUB_CONFIGS[variant], "test", missing), variant, count))
+
+
+def _gold(solution: str) -> str | None:
+    return normalise_number(solution.rsplit("####", 1)[-1])
+
+
+def _hub_instances(rows: list[dict], variant: str, count: int) -> list[Task]:
+    """Per template of Apple's released rows: the original GSM8K problem, then instances 0..count-1."""
+    source = f"{HUB}[{HUB_CONFIGS[variant]}]"
+    by_template: dict[int, dict[int, dict]] = {}
+    for i, row in enumerate(rows, 1):
+        texts = ("question", "answer", "original_question", "original_answer")
+        if not (isinstance(row.get("id"), int) and isinstance(row.get("instance"), int)
+                and all(isinstance(row.get(f), str) for f in texts)):
+            raise DataError(f"{source} row {i}: expected integer 'id' and 'instance' and the strings "
+                            "'question', 'answer', 'original_question' and 'original_answer'")
+        for field in ("answer", "original_answer"):
+            if _gold(row[field]) is None:
+                raise DataError(f"{source} row {i}: field {field!r} has no number after '####'")
+        by_template.setdefault(row["id"], {})[row["instance"]] = row
+    tasks = []
+    for tid, instances in sorted(by_template.items()):
+        if any(j not in instances for j in range(count)):
+            raise DataError(f"{source}: template {tid} has {len(instances)} instances, fewer than the "
+                            f"{count} asked for (--count)")
+        name, first = f"{tid:04d}", instances[min(instances)]
+        meta = {"template": name, "original_id": first.get("original_id")}
+        tasks.append(Task(f"gsm-symbolic/{variant}/{name}/original", first["original_question"].strip(),
+                          _gold(first["original_answer"]), "number", meta={**meta, "instance": "original"}))
+        for j in range(count):
+            question = instances[j]["question"].strip()
+            if variant == "noop":
+                names = {w: w for w in re.findall(r"[A-Z][a-z]+", question) if w in NAMES}
+                question = noop(question, random.Random(f"gsm-symbolic/noop/{name}/{j}"), names)
+            tasks.append(Task(f"gsm-symbolic/{variant}/{name}/hub-{j}", question, _gold(instances[j]["answer"]),
+                              "number", meta={**meta, "instance": j, "source": HUB}))
+    return tasks
 
 
 @lru_cache(maxsize=8)

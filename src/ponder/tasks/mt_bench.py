@@ -1,13 +1,15 @@
 """MT-Bench (Zheng et al. 2023): 80 open-ended questions in 8 categories, two turns each, no gold
-answer (kind "open"); GPT-4's reference answers, where the data folder has them (maths,
-reasoning, coding), go to the judge. The item is the first turn; both turns are in `meta`."""
+answer (kind "open"); GPT-4's reference answers (maths, reasoning, coding) go to the judge. They
+come from where the questions came from (a data folder, else ponder's shipped copy), so questions
+and references always belong together: a data folder with questions and no references gives none.
+The item is the first turn; both turns are in `meta`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ponder.errors import DataError
-from ponder.tasks.data import data_dir as root, data_file, read_jsonl
+from ponder.tasks.data import data_file, given_dir, read_jsonl, shipped
 from ponder.types import Task
 
 QUESTIONS = "mt_bench/question.jsonl"
@@ -16,7 +18,9 @@ REFERENCES = "mt_bench/reference_answer_gpt-4.jsonl"
 
 def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None = None) -> list[Task]:
     path = data_file(QUESTIONS, data_dir)
-    references = _references(root(data_dir) / REFERENCES)
+    folder = given_dir(data_dir)
+    from_folder = folder is not None and path == folder / QUESTIONS
+    references = _references(folder / REFERENCES if from_folder else shipped(REFERENCES))
     tasks = []
     for lineno, row in read_jsonl(path):
         turns = row.get("turns")
@@ -33,8 +37,8 @@ def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None =
     return tasks
 
 
-def _references(path: Path) -> dict[object, list[str]]:
-    if not path.is_file():
+def _references(path: Path | None) -> dict[object, list[str]]:
+    if path is None or not path.is_file():
         return {}
     out = {}
     for lineno, row in read_jsonl(path):
