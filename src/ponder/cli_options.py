@@ -127,7 +127,7 @@ RUN_FLAGS: list[tuple] = [
     ("store", Optional[Path], Opt(help="SQLite store (default: $PONDER_STORE or ~/.local/share/ponder/ponder.sqlite).")),
     ("limit", Optional[int], Opt("--limit", "-n", help="Only the first N items.")),
     ("concurrency", int, Opt("--concurrency", "-c", help="Items in flight at once."), 1),
-    ("data_dir", Optional[Path], Opt(help="Folder of benchmark files (default: $PONDER_DATA_DIR).")),
+    ("data_dir", Optional[Path], Opt(help="Folder of benchmark files overriding the shipped ones file by file (default: $PONDER_DATA_DIR); GSM-Symbolic comes from here.")),
     ("verifier_model", Optional[str], Opt(help="Model spec of the judge (default: the solving model).")),
     ("cache", bool, Opt("--cache/--no-cache", help="Reuse stored completions of identical requests."), True),
 
@@ -150,5 +150,5 @@ run_flags = _add_flags(RUN_FLAGS, "run")
 
 ModelOpt = Annotated[Optional[str], Opt("--model", "-m", help="Model spec (default: $PONDER_MODEL or 'local').")]
 StoreOpt = Annotated[Optional[Path], Opt("--store", help="SQLite store (default: $PONDER_STORE or ~/.local/share/ponder/ponder.sqlite).")]
-DataDirOpt = Annotated[Optional[Path], Opt(help="Folder of benchmark files (default: $PONDER_DATA_DIR).")]
+DataDirOpt = Annotated[Optional[Path], Opt(help="Folder of benchmark files overriding the shipped ones file by file (default: $PONDER_DATA_DIR); GSM-Symbolic comes from here.")]
 VerifierModelOpt = Annotated[Optional[str], Opt(help="Model spec of the judge (default: the solving model).")]
