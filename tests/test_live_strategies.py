@@ -16,11 +16,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def task(request):
-    import os
-    from pathlib import Path
-
-    folder = os.environ.get("PONDER_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data"
-    [t] = gsm8k.load("test", limit=2, data_dir=folder)[1:]
+    [t] = gsm8k.load("test", limit=2)[1:]
     assert t.answer == "3"  # "A robe takes 2 bolts of blue fiber and half that much white fiber…"
     return t
 
