@@ -9,7 +9,7 @@ from typing import Any
 
 from ponder.errors import ConfigError
 from ponder.eval.limits import DEFAULT_MAX_ERRORS, parse_max_errors
-from ponder.eval.runner import Progress, RunSpec, open_run, run_tasks
+from ponder.eval.runner import Progress, RunSpec, open_run, run_tasks, tasks_sha256
 from ponder.models import Closable, default_spec, get_model
 from ponder.models.cached import CachedModel
 from ponder.redact import redact_spec
@@ -69,9 +69,14 @@ async def evaluate(task: str, plans: Sequence[Plan], model_spec: str | None = No
     probes pass their own) and `allowed` says which options each takes; `kind` marks the runs.
     `model_options`: timeouts for HTTP backends. Items that error are stored as such and the run
     goes on (status "errored" at the end) unless more than `max_errors` (`20` items or `10%`)
-    error, which raises RunFailed; `retry_errors` tries a resumed run's errored items again."""
+    error, which raises RunFailed; `retry_errors` tries a resumed run's errored items again.
+
+    Each run is found by its identity (see `eval.runner`): the strategy as built, the model, the
+    task spec and the content of the whole benchmark, so that a larger `limit` extends it."""
     limit_errors = parse_max_errors(max_errors)
-    tasks = load_tasks(task, limit, data_dir=data_dir, **(task_options or {}))
+    benchmark = load_tasks(task, None, data_dir=data_dir, **(task_options or {}))
+    tasks = benchmark if limit is None else benchmark[:limit]
+    content = tasks_sha256(benchmark)
     bench, _ = parse_spec(task)
     plans = [with_defaults(p, dict(bench.defaults), allowed) for p in plans]
     spec_task = canonical_spec(task)
@@ -90,7 +95,8 @@ async def evaluate(task: str, plans: Sequence[Plan], model_spec: str | None = No
                 options = dict(plan.options)
                 if judge is not None:
                     options["verifier_model"] = judge.model_id
-                run_id = open_run(store, RunSpec(model.model_id, spec_task, plan.strategy, options, kind))
+                run_id = open_run(store, RunSpec(model.model_id, spec_task, plan.strategy, options, kind,
+                                                 strategy.config(), content))
                 label = plan.label or plan.strategy
                 try:
                     progress = await run_tasks(

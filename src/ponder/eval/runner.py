@@ -1,9 +1,19 @@
 """Run one strategy over a benchmark's tasks, resumably.
 
-A run is identified by (model, task spec, strategy, strategy options): running the same thing
-again finds the run in the store and answers only the tasks it has no result for, so a killed
-run resumes and a finished one makes no model call. The item limit and the concurrency are not
-part of the identity: a larger `--limit` later extends the same run.
+A run is what it ran, not what was typed: its identity (`RunSpec.identity`, stored in
+`runs.identity`) is the sha256 of the canonical JSON of the kind, the model's identity
+(`model_id`: the weights' sha256 prefix for local models, the model and redacted URL for
+servers), the task spec, the sha256 of the content of the whole benchmark as loaded (each task's
+id, question, gold answer and answer kind, before any item limit), and the strategy's resolved
+configuration (`config()`: every option with its default, the prompt templates' and exemplars'
+sha256, the answer extraction's version). Running the same thing again finds the run in the store
+and answers only the tasks it has no result for, so a killed run resumes and a finished one makes
+no model call; a changed default, template, exemplar file or benchmark file makes a new run. The
+item limit and the concurrency are not part of the identity: a larger `--limit` later extends the
+same run. Options typed as their defaults are the same run as options left out; the options as
+first typed stay in the run's config for its label. Runs stored before identities existed are
+never found again. A spec without a resolved configuration (a caller that has no strategy object)
+is identified by its options instead.
 
 Every result is written (and committed) as soon as its task finishes, before the next one is
 taken up; every model call is logged under its run and task as it returns.
@@ -20,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +38,7 @@ from ponder.errors import ContextOverflow, PonderError, RunFailed, TransientMode
 from ponder.eval.limits import ErrorLimit
 from ponder.models.cached import CachedModel, call_scope
 from ponder.store import Store
+from ponder.strategies.config import canonical_sha256
 from ponder.types import Compute, Result, Task
 
 RUN_KIND = "eval"
@@ -35,16 +46,37 @@ RUN_KIND = "eval"
 
 @dataclass(frozen=True)
 class RunSpec:
-    """What identifies a run: the same spec finds the same run."""
+    """What identifies a run: the same spec finds the same run. `model` is the model's
+    `model_id`; `options` as typed (the run's label); `resolved` the strategy's `config()`;
+    `tasks_sha256` the benchmark's content (`tasks_sha256`)."""
 
     model: str
     task: str
     strategy: str
     options: dict[str, Any]
     kind: str = RUN_KIND
+    resolved: dict[str, Any] | None = None
+    tasks_sha256: str | None = None
 
     def config(self) -> dict[str, Any]:
-        return {"task": self.task, "options": _plain(self.options)}
+        """What the store keeps of the spec (`runs.config`)."""
+        out = {"task": self.task, "options": _plain(self.options)}
+        if self.resolved is not None:
+            out["resolved"] = self.resolved
+        if self.tasks_sha256 is not None:
+            out["tasks_sha256"] = self.tasks_sha256
+        return out
+
+    def identity(self) -> str:
+        ran = self.resolved if self.resolved is not None else {"options": _plain(self.options)}
+        return canonical_sha256({"kind": self.kind, "model": self.model, "task": self.task,
+                                 "tasks_sha256": self.tasks_sha256, "strategy": self.strategy, "config": ran})
+
+
+def tasks_sha256(tasks: Iterable[Task]) -> str:
+    """sha256 of the tasks' content, in order: id, question, gold answer and answer kind of each
+    (read from the loaded tasks, so it is the same wherever the data came from)."""
+    return canonical_sha256([[t.id, t.question, t.answer, t.kind] for t in tasks])
 
 
 def _plain(options: dict[str, Any]) -> dict[str, Any]:
@@ -52,17 +84,13 @@ def _plain(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def find_run(store: Store, spec: RunSpec) -> int | None:
-    config = spec.config()
-    for run in store.runs():
-        if (run["kind"] == spec.kind and run["model"] == spec.model and run["strategy"] == spec.strategy
-                and json.loads(run["config"]) == config):
-            return run["id"]
-    return None
+    run = store.run_with_identity(spec.identity())
+    return None if run is None else int(run["id"])
 
 
 def open_run(store: Store, spec: RunSpec) -> int:
     """The run for this spec, created if the store has none."""
-    return store.find_or_start_run(spec.kind, spec.model, spec.strategy, spec.config())
+    return store.find_or_start_run(spec.kind, spec.model, spec.strategy, spec.config(), spec.identity())
 
 
 @dataclass

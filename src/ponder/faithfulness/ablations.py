@@ -18,6 +18,7 @@ import asyncio
 import re
 from functools import partial
 from dataclasses import dataclass
+from typing import Any
 
 from ponder.errors import ConfigError
 from ponder.faithfulness.base import Chain, Probe
@@ -68,6 +69,9 @@ class Ablations(Probe):
         self.direct = Direct(exemplars=self.exemplars, data_dir=self.data_dir, seed=self.seed)
         if not any(equations(s.target) for s in shots):
             raise ConfigError(f"exemplar set {self.exemplars!r} has no equations to keep")
+
+    def parts(self) -> dict[str, Any]:
+        return {"cot": self.cot, "direct": self.direct, "variants": self.prompts}
 
     async def run(self, task: Task, model) -> Result:
         rec = self.recorder(model)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ponder.models import PREFIX
 from ponder.strategies.base import Budget, Recorder
+from ponder.strategies.config import Configured
 from ponder.strategies.cot import EXTRACT_TOKENS, ChainOfThought, kojima_trigger
 from ponder.tasks.answers import extract, same_answer
 from ponder.types import GenerationRequest, Result, Task
@@ -27,7 +28,7 @@ class Chain:
 
 
 @dataclass
-class Probe:
+class Probe(Configured):
     """Base of the probes. `cot` is how the chain is asked for (zero-shot by default; give
     `exemplars` for few-shot); `editor` is the model that edits or paraphrases chains (default: the
     model under test)."""
@@ -43,6 +44,9 @@ class Probe:
     def __post_init__(self) -> None:
         self.cot = ChainOfThought(max_tokens=self.max_tokens, exemplars=self.exemplars, data_dir=self.data_dir,
                                   extract_call=False, seed=self.seed)
+
+    def parts(self) -> dict[str, Any]:
+        return {"cot": self.cot}
 
     def recorder(self, model) -> Recorder:
         rec = Recorder(model, self.budget)

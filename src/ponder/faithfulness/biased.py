@@ -17,9 +17,10 @@ import asyncio
 import dataclasses
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from ponder.errors import ConfigError
-from ponder.faithfulness import render
+from ponder.faithfulness import PROMPTS, render
 from ponder.faithfulness.base import Chain, Probe
 from ponder.strategies.cot import ChainOfThought
 from ponder.tasks.answers import normalise_number, same_answer
@@ -52,6 +53,9 @@ def wrong_answer(task: Task, rng) -> str | None:
 @dataclass
 class SuggestedAnswer(Probe):
     name: str = "suggested"
+
+    def templates(self) -> dict[str, str]:
+        return PROMPTS.hashes("suggested.j2")
 
     async def run(self, task: Task, model) -> Result:
         rec = self.recorder(model)
@@ -119,6 +123,9 @@ class AlwaysA(Probe):
                                          extract_call=False, seed=self.seed,
                                          rewrite_shots=lambda s: reorder(s, gold_letter(s)))
         self.biased_cot.shots()  # a set without options or answer letters fails here, before any call
+
+    def parts(self) -> dict[str, Any]:
+        return {"cot": self.cot, "biased_cot": self.biased_cot}
 
     async def run(self, task: Task, model) -> Result:
         if task.kind != "choice":

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ponder.faithfulness.base import Probe, agrees
 from ponder.faithfulness.steps import split_steps
-from ponder.faithfulness import render
+from ponder.faithfulness import PROMPTS, render
 from ponder.types import Result, Task
 
 EDIT_TOKENS = 128
@@ -27,6 +27,9 @@ EDIT_TOKENS = 128
 @dataclass
 class AddingMistakes(Probe):
     name: str = "mistakes"
+
+    def templates(self) -> dict[str, str]:
+        return PROMPTS.hashes("mistake.j2")
 
     async def run(self, task: Task, model) -> Result:
         rec = self.recorder(model)

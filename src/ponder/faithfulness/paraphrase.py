@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ponder.faithfulness.base import Probe, agrees
 from ponder.faithfulness.steps import prefix, split_steps
-from ponder.faithfulness import render
+from ponder.faithfulness import PROMPTS, render
 from ponder.types import Result, Task
 
 
@@ -21,6 +21,9 @@ from ponder.types import Result, Task
 class Paraphrasing(Probe):
     fraction: float = 0.5
     name: str = "paraphrase"
+
+    def templates(self) -> dict[str, str]:
+        return PROMPTS.hashes("paraphrase.j2")
 
     async def run(self, task: Task, model) -> Result:
         rec = self.recorder(model)

@@ -119,11 +119,20 @@ def m004_result_errors(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE results ADD COLUMN error TEXT")
 
 
+def m005_run_identity(db: sqlite3.Connection) -> None:
+    """`runs.identity`: the sha256 of what a run runs (its resolved configuration, the model, the
+    tasks: see `eval/runner.py`), by which it is found again. NULL for the runs made before it, which
+    are never found by an identity, and for runs that are not found again (rescores)."""
+    db.execute("ALTER TABLE runs ADD COLUMN identity TEXT")
+    db.execute("CREATE UNIQUE INDEX runs_identity ON runs (identity) WHERE identity IS NOT NULL")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_runs_results_calls,
     m002_cache_and_verifier_compute,
     m003_battles,
     m004_result_errors,
+    m005_run_identity,
 ]
 
 

@@ -96,22 +96,48 @@ class Store:
             (time.time(), kind, model, strategy, _config_json(config)))
 
     def find_or_start_run(self, kind: str, model: str, strategy: str | None = None,
-                          config: dict[str, Any] | None = None) -> int:
-        """The id of the run with this kind, model, strategy and config (config compared as JSON
-        with sorted keys; the oldest such run if there are several), set back to status 'running'
-        with no finished_at; or of a new run when the store has none. One IMMEDIATE transaction, so
-        two processes starting the same run at once get the same id."""
+                          config: dict[str, Any] | None = None, identity: str | None = None) -> int:
+        """The id of the run with this identity (one run at most has it), set back to status
+        'running' with no finished_at; or of a new run holding it, with this kind, model, strategy
+        and config, when the store has none. Without an identity, the run is found among those
+        without one by kind, model, strategy and config (config compared as JSON with sorted keys;
+        the oldest such run if there are several). One IMMEDIATE transaction, so two processes
+        starting the same run at once get the same id."""
         cfg = _config_json(config)
         with self._transaction() as db:
-            row = db.execute(
-                """SELECT id FROM runs WHERE kind = ? AND model = ? AND strategy IS ? AND config = ?
-                   ORDER BY id LIMIT 1""", (kind, model, strategy, cfg)).fetchone()
+            if identity is not None:
+                row = db.execute("SELECT id FROM runs WHERE identity = ?", (identity,)).fetchone()
+            else:
+                row = db.execute(
+                    """SELECT id FROM runs WHERE kind = ? AND model = ? AND strategy IS ? AND config = ?
+                       AND identity IS NULL ORDER BY id LIMIT 1""", (kind, model, strategy, cfg)).fetchone()
             if row is not None:
                 db.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?", (row[0],))
                 return int(row[0])
-            cur = db.execute("INSERT INTO runs (created_at, kind, model, strategy, config) VALUES (?, ?, ?, ?, ?)",
-                             (time.time(), kind, model, strategy, cfg))
+            cur = db.execute(
+                "INSERT INTO runs (created_at, kind, model, strategy, config, identity) VALUES (?, ?, ?, ?, ?, ?)",
+                (time.time(), kind, model, strategy, cfg, identity))
             return int(cur.lastrowid or 0)
+
+    def run_with_identity(self, identity: str) -> dict[str, Any] | None:
+        rows = self._read("SELECT * FROM runs WHERE identity = ?", (identity,))
+        return dict(rows[0]) if rows else None
+
+    def add_finished_run(self, kind: str, model: str, strategy: str | None, config: dict[str, Any],
+                         results: list[dict[str, Any]]) -> int:
+        """A run written whole in one transaction, status 'done': each of `results` is a result
+        row (as `results()` returns them; `id` and `run_id` are ignored). Nothing of it is written
+        if any row fails."""
+        now = time.time()
+        with self._transaction() as db:
+            run_id = int(db.execute(
+                """INSERT INTO runs (created_at, finished_at, kind, model, strategy, config, status)
+                   VALUES (?, ?, ?, ?, ?, ?, 'done')""",
+                (now, now, kind, model, strategy, _config_json(config))).lastrowid or 0)
+            placeholders = ", ".join("?" * len(RESULT_COLUMNS))
+            db.executemany(f"INSERT INTO results ({', '.join(RESULT_COLUMNS)}) VALUES ({placeholders})",
+                           [(run_id, *(row[c] for c in RESULT_COLUMNS[1:])) for row in results])
+        return run_id
 
     def finish_run(self, run_id: int, status: str = "done") -> None:
         self._write("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, time.time(), run_id))

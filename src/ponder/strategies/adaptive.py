@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from ponder.errors import ConfigError
 from ponder.strategies.base import Budget, BudgetExhausted, Recorder
 from ponder.strategies.chain import ChainPrompt
+from ponder.strategies.config import Configured
 from ponder.strategies.cot import ChainOfThought
 from ponder.strategies.self_consistency import Chains, sample_chains, winning_chain
-from ponder.strategies.voting import majority_vote, should_stop
+from ponder.strategies.voting import Vote, majority_vote, should_stop
 from ponder.types import Result, Task
 
 
 @dataclass
-class AdaptiveConsistency:
+class AdaptiveConsistency(Configured):
     prompt: ChainPrompt = field(default_factory=ChainOfThought)
     k: int = 16
     batch: int = 2
@@ -39,6 +40,9 @@ class AdaptiveConsistency:
         if self.batch < 1 or self.k < 1:
             raise ConfigError("k and batch must be at least 1")
 
+    def tally(self, chains: Chains) -> Vote:
+        return majority_vote(chains.answers)
+
     async def run(self, task: Task, model) -> Result:
         rec = Recorder(model, self.budget)
         chains = Chains()
@@ -52,12 +56,12 @@ class AdaptiveConsistency:
                 break
             chains.completions += more.completions
             chains.found += more.found
-            vote = majority_vote(chains.answers)
+            vote = self.tally(chains)
             history.append(dict(vote.tally))
             if should_stop(vote.tally, self.rule, self.threshold):
                 stopped = True
                 break
-        vote = majority_vote(chains.answers)
+        vote = self.tally(chains)
         return rec.result(task, self.name, vote.winner, winning_chain(chains, vote), votes=vote.tally,
                           voters=vote.voters, k=len(chains.completions), stopped_by_rule=stopped,
                           rule=self.rule, threshold=self.threshold, history=history,

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ponder.strategies.config import Configured
 from ponder.types import Compute, Result, Task
 
 RETRY_TEMPERATURE = 0.7
@@ -31,7 +32,7 @@ def varied(strategy: Any, attempt: int) -> Any:
 
 
 @dataclass
-class Attempts:
+class Attempts(Configured):
     inner: Any
     count: int = 2
 

@@ -20,6 +20,7 @@ from ponder.errors import ConfigError
 from ponder.models import PREFIX
 from ponder.strategies.base import Budget, Recorder, gather_within_budget
 from ponder.strategies.chain import ChainPrompt
+from ponder.strategies.config import Configured
 from ponder.strategies.cot import ChainOfThought
 from ponder.strategies.verifiers import LLMStepJudge, ProcessVerifier
 from ponder.strategies.voting import aggregate
@@ -48,7 +49,7 @@ def select(candidates: list[Beam], how: str, width: int, keep_fraction: float | 
 
 
 @dataclass
-class BeamSearch:
+class BeamSearch(Configured):
     prompt: ChainPrompt = field(default_factory=ChainOfThought)
     verifier: ProcessVerifier = field(default_factory=LLMStepJudge)
     width: int = 4

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ponder.strategies.base import Budget, BudgetExhausted, Recorder, gather_within_budget
 from ponder.strategies.chain import ChainPrompt
+from ponder.strategies.config import Configured
 from ponder.strategies.cot import ChainOfThought
 from ponder.strategies.self_consistency import sample_chains
 from ponder.strategies.verifiers import LLMJudge, OutcomeVerifier
@@ -30,7 +31,7 @@ def best_index(scores: list[float | None], answered: list[bool]) -> int | None:
 
 
 @dataclass
-class BestOfN:
+class BestOfN(Configured):
     prompt: ChainPrompt = field(default_factory=ChainOfThought)
     verifier: OutcomeVerifier = field(default_factory=LLMJudge)
     n: int = 4

@@ -11,16 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from ponder.strategies import render
+from ponder.strategies import PROMPTS, render
 from ponder.strategies.base import Budget, BudgetExhausted, Recorder
+from ponder.strategies.config import Configured, exemplars_sha256
 from ponder.tasks.answers import Extracted, extract, extract_async
 from ponder.tasks.exemplars import Exemplar, load_exemplars
 from ponder.types import GenerationRequest, Message, Result, Task
 
 
 @dataclass
-class ChainPrompt:
+class ChainPrompt(Configured):
     max_tokens: int = 512
     temperature: float = 0.0
     seed: int | None = 0
@@ -40,6 +42,9 @@ class ChainPrompt:
             shots = load_exemplars(self.exemplars, self.data_dir)
             self._shots = tuple(map(self.rewrite_shots, shots)) if self.rewrite_shots else shots
         return self._shots
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "exemplars_sha256": exemplars_sha256(self.shots())}
 
     # What subclasses define.
     def system(self) -> str | None:
@@ -102,6 +107,9 @@ class Direct(ChainPrompt):
 
     max_tokens: int = 32
     name: str = "direct"
+
+    def templates(self) -> dict[str, str]:
+        return PROMPTS.hashes("direct_exemplar.j2" if self.shots() else "direct.j2")
 
     def user(self, task: Task) -> str:
         if self.shots() or task.kind == "open":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ponder.strategies import render
+from ponder.strategies import PROMPTS, render
 from ponder.strategies.chain import ChainPrompt
 
 
@@ -13,6 +13,9 @@ from ponder.strategies.chain import ChainPrompt
 class ChainOfDraft(ChainPrompt):
     max_tokens: int = 256
     name: str = "chain-of-draft"
+
+    def templates(self) -> dict[str, str]:
+        return PROMPTS.hashes("chain_of_draft.j2")
 
     def system(self) -> str | None:
         return render("chain_of_draft.j2")

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ponder.models import PREFIX
-from ponder.strategies import render
+from ponder.strategies import PROMPTS, render
 from ponder.strategies.base import BudgetExhausted, Recorder
 from ponder.strategies.chain import ChainPrompt
 from ponder.tasks.answers import Extracted, extract_async
@@ -46,6 +46,11 @@ class ChainOfThought(ChainPrompt):
 
     extract_call: bool = True
     name: str = "cot"
+
+    def templates(self) -> dict[str, str]:
+        if self.shots():
+            return {}
+        return PROMPTS.hashes("cot_zero_shot.j2", *(["kojima_fallback.j2"] if self.extract_call else []))
 
     def user(self, task: Task) -> str:
         return task.question if self.shots() else render("cot_zero_shot.j2", question=task.question)

@@ -16,6 +16,7 @@ from ponder.errors import ConfigError, UnsupportedAbility
 from ponder.models import LOGPROBS
 from ponder.strategies.base import Budget, BudgetExhausted, Recorder
 from ponder.strategies.chain import ChainPrompt
+from ponder.strategies.config import Configured
 from ponder.strategies.cot import ChainOfThought
 from ponder.strategies.voting import Vote, answer_span_confidence, majority_vote, sequence_confidence, weighted_vote
 from ponder.tasks.answers import Extracted
@@ -54,7 +55,7 @@ def winning_chain(chains: Chains, vote: Vote) -> str:
 
 
 @dataclass
-class SelfConsistency:
+class SelfConsistency(Configured):
     prompt: ChainPrompt = field(default_factory=ChainOfThought)
     k: int = 8
     temperature: float = 0.7

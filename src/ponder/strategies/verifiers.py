@@ -31,9 +31,11 @@ import httpx
 from ponder.errors import ConfigError, FatalModelError, ModelUnavailable
 from ponder.models import LOGPROBS
 from ponder.models.retry import RetryPolicy, is_transient_status, parse_retry_after
-from ponder.strategies import render
+from ponder.redact import redact_url
+from ponder.strategies import PROMPTS, render
 from ponder.strategies.base import Recorder
 from ponder.strategies.chain import ChainPrompt
+from ponder.strategies.config import Configured
 from ponder.strategies.voting import majority_vote
 from ponder.tasks.answers import extract
 from ponder.types import Call, Completion, GenerationRequest, Task, Usage
@@ -79,7 +81,7 @@ def rating_score(text: str) -> float:
 
 
 @dataclass
-class _Judge:
+class _Judge(Configured):
     model: Any | None = None
     mode: str = "auto"  # "auto": logprobs where the backend has them, else a rating
 
@@ -105,6 +107,9 @@ class _Judge:
 class LLMJudge(_Judge):
     name: str = "judge"
 
+    def templates(self) -> dict[str, str]:
+        return PROMPTS.hashes("judge_ask.j2", "judge_outcome.j2")
+
     async def score(self, task: Task, solution: str, rec: Recorder) -> float:
         body = render("judge_outcome.j2", question=task.question, solution=solution).strip()
         return await self._ask(body, "the proposed solution", rec, "verify")
@@ -114,6 +119,9 @@ class LLMJudge(_Judge):
 class LLMStepJudge(_Judge):
     name: str = "step-judge"
 
+    def templates(self) -> dict[str, str]:
+        return PROMPTS.hashes("judge_ask.j2", "judge_step.j2")
+
     async def score_steps(self, task: Task, steps: list[str], rec: Recorder, prompt: ChainPrompt,
                           delimiter: str) -> float:
         body = render("judge_step.j2", question=task.question, previous=delimiter.join(steps[:-1]),
@@ -122,7 +130,7 @@ class LLMStepJudge(_Judge):
 
 
 @dataclass
-class MonteCarloVerifier:
+class MonteCarloVerifier(Configured):
     rollouts: int = 4
     max_tokens: int = 256
     temperature: float = 0.7
@@ -143,7 +151,7 @@ class MonteCarloVerifier:
 
 
 @dataclass
-class RewardModelVerifier:
+class RewardModelVerifier(Configured):
     """A reward model behind HTTP.
 
     POST `url` with JSON {"question": …, "solution": …} (and "model" when set); the reply must be
@@ -157,11 +165,15 @@ class RewardModelVerifier:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     transport: httpx.AsyncBaseTransport | None = None
     name: str = "reward-model"
+    OMITTED = frozenset({"timeout_s", "retry", "transport"})
 
     def __post_init__(self) -> None:
         if not self.url.startswith(("http://", "https://")):
             raise ConfigError(f"reward model URL {self.url!r} must start with http:// or https://")
         self._rng = random.Random(0)
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "url": redact_url(self.url)}
 
     async def score(self, task: Task, solution: str, rec: Recorder) -> float:
         body: dict[str, Any] = {"question": task.question, "solution": solution}

@@ -60,6 +60,7 @@ __all__ = ["ASYNC_THRESHOLD", "BRACE_LIMIT", "EXEMPLAR_STARTS", "GRID_LIMIT", "K
 Kind = str  # "number" | "choice" | "yesno" | "math" | "text" | "grid" | "open"
 KINDS = ("number", "choice", "yesno", "math", "text", "grid", "open")
 ASYNC_THRESHOLD = 20_000
+EXTRACTION_VERSION = 1  # raise it with every change that can change an extracted answer or a score
 
 
 def extract(text: str, kind: Kind = "number", truncated: bool = False) -> Extracted:
