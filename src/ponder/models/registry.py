@@ -29,7 +29,6 @@ class LocalModelEntry:
     size: int | None
     licence: str
     chat_template: str       # where the chat template comes from
-    hub_source: str | None   # for users with internet: repo and file on the Hugging Face hub
     note: str = ""
 
     @property
@@ -54,7 +53,6 @@ REGISTRY: dict[str, LocalModelEntry] = {e.name: e for e in [
         size=491_400_064,
         licence="Apache-2.0 (upstream)",
         chat_template="GGUF metadata (tokenizer.chat_template, ChatML)",
-        hub_source="Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF:qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
     ),
     LocalModelEntry(
         name="qwen2.5-coder-1.5b",
@@ -64,7 +62,6 @@ REGISTRY: dict[str, LocalModelEntry] = {e.name: e for e in [
         size=1_117_320_768,
         licence="Apache-2.0 (upstream)",
         chat_template="GGUF metadata (tokenizer.chat_template, ChatML)",
-        hub_source="Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF:qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         note="needs max_tokens=512 for grade-school chains of thought",
     ),
     LocalModelEntry(
@@ -77,7 +74,6 @@ REGISTRY: dict[str, LocalModelEntry] = {e.name: e for e in [
         size=253_113_024,
         licence="Gemma terms (upstream)",
         chat_template="none (base model): use raw prompts",
-        hub_source=None,
         note="plumbing only",
     ),
 ]}
