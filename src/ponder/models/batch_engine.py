@@ -1,33 +1,25 @@
 """Batched decoding on llama.cpp's low-level API: many sequences, one `llama_decode` per step.
 
-One engine owns one loaded model and one context with a unified KV cache. A worker thread runs
-the loop: admit waiting jobs while sequence slots and KV cells allow; evaluate each new job's
-prompt once as its first sequence and copy that prefix (`llama_memory_seq_cp`, which shares the
-cells) to the job's other sequences; then decode one token for every running sequence, of every
-job, in a single batch, each sequence with its own seeded sampler chain. So the n samples of a
-prompt pay for the prompt once, and concurrent requests are decoded together. A new prompt that
-begins like what a sequence's cells hold (a running sequence, or one of the last few that
-finished, kept until their slots or cells are needed) shares those cells for the common prefix
-and evaluates only the rest: the truncations of one chain in early answering, the answer read
-after a chain just generated, the same few-shot exemplars item after item.
+One engine owns one loaded model and one context with a unified KV cache. The scheduling (which
+jobs run, which cells a new prompt shares, when a sequence is done) is scheduler.py's; this
+module is its decoder on llama.cpp (`LlamaDecoder`: batches, `llama_memory_seq_cp`/`_seq_rm`,
+one seeded sampler chain per sequence, logits) and the engine that loads the model, runs the
+scheduler's loop on a worker thread, and turns text into tokens and back for callers.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import ctypes
 import os
-import queue
-import random
-import threading
-import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import llama_cpp as L
 import numpy as np
 
-from ponder.errors import ContextOverflow, FatalModelError, ModelError, ModelUnavailable, RequestError
-from ponder.types import Completion, TokenLogprob, Usage
+from ponder.errors import FatalModelError, ModelUnavailable
+from ponder.models.scheduler import BatchEntry, EngineStats, JobSpec, Scheduler
+
+__all__ = ["BatchEngine", "EngineStats", "JobSpec", "LlamaDecoder"]
 
 
 @ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
@@ -35,59 +27,89 @@ def _quiet_log(level, text, user_data):  # kept at module level: llama.cpp holds
     return None
 
 
-@dataclass
-class JobSpec:
-    prompt_tokens: list[int]
-    n: int
-    temperature: float
-    top_p: float
-    max_tokens: int
-    stop: tuple[str, ...]
-    seed: int | None
-    logprobs: bool
-    top_logprobs: int
+def _piece(vocab, token: int, special: bool) -> bytes:
+    buf = ctypes.create_string_buffer(256)
+    n = L.llama_token_to_piece(vocab, token, buf, len(buf), 0, special)
+    if n < 0:
+        buf = ctypes.create_string_buffer(-n)
+        n = L.llama_token_to_piece(vocab, token, buf, len(buf), 0, special)
+    return buf.raw[:n]
 
 
-@dataclass
-class _Job:
-    spec: JobSpec
-    first_index: int
-    future: concurrent.futures.Future
-    submitted: float
-    results: dict[int, Completion] = field(default_factory=dict)
-    remaining: int = 0
-    count: int = 0
-    reused: int = 0  # prompt tokens whose KV cells came from a running sequence's prompt
+class LlamaDecoder:
+    """scheduler.Decoder on one llama.cpp context. Only the engine's worker thread calls it."""
+
+    def __init__(self, model, ctx, n_batch: int, n_seq_max: int) -> None:
+        self.ctx = ctx
+        self.vocab = L.llama_model_get_vocab(model)
+        self.n_vocab = L.llama_vocab_n_tokens(self.vocab)
+        self.n_ctx = L.llama_n_ctx(ctx)
+        self.mem = L.llama_get_memory(ctx)
+        self.batch = L.llama_batch_init(max(n_batch, n_seq_max), 0, 1)
+
+    def decode(self, batch: Sequence[BatchEntry]) -> None:
+        b = self.batch
+        b.n_tokens = len(batch)
+        for i, (token, pos, seq_id, logits) in enumerate(batch):
+            b.token[i] = token
+            b.pos[i] = pos
+            b.n_seq_id[i] = 1
+            b.seq_id[i][0] = seq_id
+            b.logits[i] = 1 if logits else 0
+        status = L.llama_decode(self.ctx, b)
+        if status != 0:
+            raise FatalModelError(f"llama_decode failed with status {status} "
+                                  f"(batch of {b.n_tokens}, context {self.n_ctx})")
+
+    def copy(self, src: int, dst: int, length: int | None) -> None:
+        if length is None:
+            L.llama_memory_seq_cp(self.mem, src, dst, -1, -1)
+        else:
+            L.llama_memory_seq_cp(self.mem, src, dst, 0, length)
+
+    def remove(self, seq_id: int, start: int = 0) -> None:
+        L.llama_memory_seq_rm(self.mem, seq_id, start if start > 0 else -1, -1)
+
+    def clear(self) -> None:
+        L.llama_memory_clear(self.mem, True)
+
+    def sampler(self, temperature: float, top_p: float, seed: int | None):
+        chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
+        if temperature <= 0 or seed is None:
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_greedy())
+        else:
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(temperature))
+            if top_p < 1.0:
+                L.llama_sampler_chain_add(chain, L.llama_sampler_init_top_p(top_p, 1))
+            L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(seed))
+        return chain
+
+    def free_sampler(self, sampler) -> None:
+        L.llama_sampler_free(sampler)
+
+    def sample(self, sampler, row: int) -> int:
+        return L.llama_sampler_sample(sampler, self.ctx, row)
+
+    def logits(self, row: int) -> np.ndarray:
+        ptr = L.llama_get_logits_ith(self.ctx, row)
+        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+
+    def is_eog(self, token: int) -> bool:
+        return bool(L.llama_vocab_is_eog(self.vocab, token))
+
+    def piece(self, token: int) -> bytes:
+        return _piece(self.vocab, token, False)
+
+    def free(self) -> None:
+        L.llama_batch_free(self.batch)
+        L.llama_free(self.ctx)
 
 
-@dataclass
-class _Seq:
-    seq_id: int
-    job: _Job
-    index: int                  # sample index within the job's request
-    sampler: ctypes.c_void_p
-    pos: int
-    last: int = -1
-    tokens: list[int] = field(default_factory=list)
-    raw: bytearray = field(default_factory=bytearray)
-    logprobs: list[TokenLogprob] = field(default_factory=list)
+class BatchEngine(Scheduler):
+    """The scheduler on a loaded model: `submit`, `forget`, `share_prefixes`, `stats` and `close`
+    are the scheduler's; `tokenize`, `piece`, `metadata` and `special_token_text` read the vocabulary
+    and may be called from any thread."""
 
-
-@dataclass
-class _Kept:
-    seq_id: int
-    tokens: list[int]  # what the sequence's cells hold, positions 0..len-1
-
-
-@dataclass
-class EngineStats:
-    prompt_tokens_evaluated: int = 0
-    tokens_generated: int = 0
-    decode_calls: int = 0
-    max_batch: int = 0
-
-
-class BatchEngine:
     def __init__(self, path: str, n_ctx: int = 16384, n_seq_max: int = 16, n_threads: int | None = None,
                  n_batch: int = 2048, verbose: bool = False) -> None:
         if not verbose:
@@ -106,32 +128,17 @@ class BatchEngine:
         cparams.n_threads = threads
         cparams.n_threads_batch = threads
         cparams.kv_unified = True
-        self.ctx = L.llama_init_from_model(self.model, cparams)
-        if not self.ctx:
+        ctx = L.llama_init_from_model(self.model, cparams)
+        if not ctx:
             L.llama_model_free(self.model)
             raise ModelUnavailable(f"cannot create a llama.cpp context for {path} (n_ctx={n_ctx})")
+        self._llama = LlamaDecoder(self.model, ctx, n_batch, n_seq_max)
         self.path = path
-        self.n_ctx = L.llama_n_ctx(self.ctx)
-        self.n_seq_max = n_seq_max
-        self.n_batch = n_batch
         self.n_threads = threads
-        self.vocab = L.llama_model_get_vocab(self.model)
-        self.n_vocab = L.llama_vocab_n_tokens(self.vocab)
-        self.mem = L.llama_get_memory(self.ctx)
-        self.batch = L.llama_batch_init(max(n_batch, n_seq_max), 0, 1)
-        self.stats = EngineStats()
-        self._queue: queue.Queue[_Job | None] = queue.Queue()
-        self._waiting: list[_Job] = []
-        self._running: list[_Seq] = []
-        self._free_ids = list(range(n_seq_max))
-        self._reserved = 0
-        self._closed = False
-        self.share_prefixes = True  # off only to measure what sharing saves (benchmarks/prefix_sharing.py)
-        self.keep_max, self.keep_cells = 8, n_ctx // 2  # finished sequences kept for their prefixes
-        self._kept: list[_Kept] = []  # oldest first
-        self._forget = False
-        self._thread = threading.Thread(target=self._loop, name="ponder-llama", daemon=True)
-        self._thread.start()
+        self.ctx, self.vocab, self.n_vocab = ctx, self._llama.vocab, self._llama.n_vocab
+        super().__init__(self._llama, n_ctx=self._llama.n_ctx, n_seq_max=n_seq_max, n_batch=n_batch,
+                         keep_max=8, keep_cells=n_ctx // 2)
+        self.start("ponder-llama")
 
     # text <-> tokens (also used by callers, from any thread: read-only on the vocab)
     def tokenize(self, text: str, add_special: bool) -> list[int]:
@@ -146,12 +153,7 @@ class BatchEngine:
         return list(arr[:n])
 
     def piece(self, token: int, special: bool = False) -> bytes:
-        buf = ctypes.create_string_buffer(256)
-        n = L.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, special)
-        if n < 0:
-            buf = ctypes.create_string_buffer(-n)
-            n = L.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, special)
-        return buf.raw[:n]
+        return _piece(self.vocab, token, special)
 
     def metadata(self, key: str) -> str | None:
         buf = ctypes.create_string_buffer(1 << 16)
@@ -166,293 +168,9 @@ class BatchEngine:
     def special_token_text(self, token: int) -> str:
         return self.piece(token, special=True).decode("utf-8", errors="replace") if token >= 0 else ""
 
-    # submission
-    def submit(self, spec: JobSpec) -> concurrent.futures.Future:
-        """Queue a job; its future resolves to the list of n completions in sample order."""
-        if self._closed:
-            raise FatalModelError("the llama.cpp engine is closed")
-        if not spec.prompt_tokens:
-            raise RequestError("the prompt is empty after tokenisation: give the model some text")
-        need = len(spec.prompt_tokens) + spec.max_tokens
-        if need > self.n_ctx:
-            raise ContextOverflow(f"prompt of {len(spec.prompt_tokens)} tokens + max_tokens "
-                                  f"{spec.max_tokens} exceeds the context of {self.n_ctx} tokens")
-        per_chunk = max(1, min(self.n_seq_max, (self.n_ctx - len(spec.prompt_tokens)) // spec.max_tokens))
-        outer: concurrent.futures.Future = concurrent.futures.Future()
-        parts = []
-        for first in range(0, spec.n, per_chunk):
-            count = min(per_chunk, spec.n - first)
-            fut: concurrent.futures.Future = concurrent.futures.Future()
-            self._queue.put(_Job(spec, first, fut, time.perf_counter(), remaining=count, count=count))
-            parts.append(fut)
-
-        def gather(_: object) -> None:
-            if outer.done() or not all(p.done() for p in parts):
-                return
-            if any(p.cancelled() for p in parts):
-                outer.cancel()
-                return
-            errors = [p.exception() for p in parts if p.exception() is not None]
-            if errors:
-                outer.set_exception(errors[0])
-            else:
-                outer.set_result([c for p in parts for c in p.result()])
-
-        def cancel_parts(f: concurrent.futures.Future) -> None:
-            if f.cancelled():
-                for p in parts:
-                    p.cancel()
-
-        for p in parts:
-            p.add_done_callback(gather)
-        outer.add_done_callback(cancel_parts)
-        return outer
-
     def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
-        self._queue.put(None)
-        self._thread.join(timeout=60)
-        L.llama_batch_free(self.batch)
-        L.llama_free(self.ctx)
+        super().close()
+        self._llama.free()
         L.llama_model_free(self.model)
-
-    # the worker
-    def _loop(self) -> None:
-        while True:
-            block = not self._running and not self._waiting
-            try:
-                while True:
-                    job = self._queue.get(block=block)
-                    block = False
-                    if job is None:
-                        self._fail_all(FatalModelError("the llama.cpp engine was closed"))
-                        return
-                    self._waiting.append(job)
-            except queue.Empty:
-                pass
-            try:
-                self._admit()
-                if self._running:
-                    self._step()
-            except Exception as e:  # a decode failure fails the jobs in flight, not the engine
-                self._fail_all(e if isinstance(e, ModelError) else FatalModelError(f"llama.cpp: {e}"))
-
-    def forget(self) -> None:
-        """Drop the kept sequences before the next job is admitted (benchmarks start cold with it)."""
-        self._forget = True
-
-    def _admit(self) -> None:
-        if self._forget:
-            while self._kept:
-                self._evict()
-            self._forget = False
-        self._waiting = [job for job in self._waiting if not job.future.cancelled()]
-        while self._waiting:
-            job = self._waiting[0]
-            while self._kept and (len(self._free_ids) < job.count or
-                                  self._reserved + self._kept_cells() + self._reservation(job) > self.n_ctx):
-                self._evict()
-            if len(self._free_ids) < job.count or (self._reserved + self._reservation(job) > self.n_ctx
-                                                    and self._running):
-                return
-            self._waiting.pop(0)
-            self._reserved += self._reservation(job)
-            self._start(job)
-
-    def _start(self, job: _Job) -> None:
-        spec = job.spec
-        ids = [self._free_ids.pop(0) for _ in range(job.remaining)]
-        tokens = spec.prompt_tokens
-        first_seq = ids[0]
-        donor, shared = self._donor(tokens)
-        if shared:
-            L.llama_memory_seq_cp(self.mem, donor, first_seq, 0, shared)
-        job.reused = shared
-        last_index = 0
-        for start in range(shared, len(tokens), self.n_batch):
-            chunk = tokens[start:start + self.n_batch]
-            self.batch.n_tokens = len(chunk)
-            for i, tok in enumerate(chunk):
-                self._put(i, tok, start + i, first_seq, start + i == len(tokens) - 1)
-            self._decode()
-            last_index = len(chunk) - 1
-        self.stats.prompt_tokens_evaluated += len(tokens) - shared
-        for sid in ids[1:]:
-            L.llama_memory_seq_cp(self.mem, first_seq, sid, -1, -1)
-        for j, sid in enumerate(ids):
-            index = job.first_index + j
-            seq = _Seq(sid, job, index, self._sampler(spec, index), pos=len(tokens))
-            self._running.append(seq)
-            self._accept(seq, last_index)
-
-    def _donor(self, tokens: list[int]) -> tuple[int, int]:
-        """The sequence, running or kept after it finished, whose cells hold the longest prefix of
-        `tokens`, and the length shared (at most all but the last token, whose logits are
-        needed). Those cells are shared with the new sequence instead of evaluating the prefix again."""
-        best, shared = -1, 0
-        if not self.share_prefixes:
-            return best, shared
-        held = [(seq.seq_id, seq.job.spec.prompt_tokens, seq.tokens[:seq.pos - len(seq.job.spec.prompt_tokens)])
-                for seq in self._running] + [(k.seq_id, k.tokens, []) for k in self._kept]
-        for seq_id, head, tail in held:
-            known = head + tail if tail else head
-            n = min(len(known), len(tokens) - 1)
-            if n <= shared:
-                continue
-            common = 0
-            while common < n and known[common] == tokens[common]:
-                common += 1
-            if common > shared:
-                best, shared = seq_id, common
-        if best >= 0:
-            for i, k in enumerate(self._kept):
-                if k.seq_id == best:  # used again: now the most recent
-                    self._kept.append(self._kept.pop(i))
-                    break
-        return best, shared
-
-    def _kept_cells(self) -> int:
-        return sum(len(k.tokens) for k in self._kept)
-
-    def _keep(self, seq: _Seq) -> bool:
-        """Keep a finished sequence's cells for later prompts that begin the same way (the first
-        sample of each request only); the oldest kept ones go when slots or cells run short."""
-        if not self.share_prefixes or self.keep_max <= 0 or seq.index != seq.job.first_index:
-            return False
-        prompt = seq.job.spec.prompt_tokens
-        self._kept.append(_Kept(seq.seq_id, prompt + seq.tokens[:seq.pos - len(prompt)]))
-        while len(self._kept) > self.keep_max or self._kept_cells() > self.keep_cells:
-            self._evict()
-        return True
-
-    def _evict(self) -> None:
-        k = self._kept.pop(0)
-        L.llama_memory_seq_rm(self.mem, k.seq_id, -1, -1)
-        self._free_ids.append(k.seq_id)
-
-    def _sampler(self, spec: JobSpec, index: int):
-        chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
-        if spec.temperature <= 0:
-            L.llama_sampler_chain_add(chain, L.llama_sampler_init_greedy())
-        else:
-            seed = (spec.seed + index) & 0xFFFFFFFF if spec.seed is not None else random.SystemRandom().getrandbits(31)
-            L.llama_sampler_chain_add(chain, L.llama_sampler_init_temp(spec.temperature))
-            if spec.top_p < 1.0:
-                L.llama_sampler_chain_add(chain, L.llama_sampler_init_top_p(spec.top_p, 1))
-            L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(seed))
-        return chain
-
-    def _put(self, i: int, token: int, pos: int, seq_id: int, logits: bool) -> None:
-        b = self.batch
-        b.token[i] = token
-        b.pos[i] = pos
-        b.n_seq_id[i] = 1
-        b.seq_id[i][0] = seq_id
-        b.logits[i] = 1 if logits else 0
-
-    def _decode(self) -> None:
-        status = L.llama_decode(self.ctx, self.batch)
-        self.stats.decode_calls += 1
-        if status != 0:
-            raise FatalModelError(f"llama_decode failed with status {status} "
-                                  f"(batch of {self.batch.n_tokens}, context {self.n_ctx})")
-
-    def _step(self) -> None:
-        for seq in [s for s in self._running if s.job.future.cancelled()]:
-            self._release(seq)
-            seq.job.remaining -= 1
-            if seq.job.remaining == 0:
-                self._reserved -= self._reservation(seq.job)
-        seqs = list(self._running)
-        if not seqs:
-            return
-        self.batch.n_tokens = len(seqs)
-        for i, seq in enumerate(seqs):
-            self._put(i, seq.last, seq.pos, seq.seq_id, True)
-        self._decode()
-        self.stats.max_batch = max(self.stats.max_batch, len(seqs))
-        for i, seq in enumerate(seqs):
-            seq.pos += 1
-            self._accept(seq, i)
-
-    def _accept(self, seq: _Seq, batch_index: int) -> None:
-        """Sample the next token of `seq` from the logits at `batch_index`, and finish it if due."""
-        spec = seq.job.spec
-        token = L.llama_sampler_sample(seq.sampler, self.ctx, batch_index)
-        self.stats.tokens_generated += 1
-        if L.llama_vocab_is_eog(self.vocab, token):
-            self._finish(seq, "stop", counted=len(seq.tokens) + 1)
-            return
-        piece = self.piece(token)
-        if spec.logprobs:
-            seq.logprobs.append(self._logprob(batch_index, token, piece, spec.top_logprobs))
-        seq.tokens.append(token)
-        seq.raw.extend(piece)
-        seq.last = token
-        if spec.stop:
-            text = seq.raw.decode("utf-8", errors="ignore")
-            hits = [text.find(s) for s in spec.stop if s in text]
-            if hits:
-                self._finish(seq, "stop", cut=min(hits))
-                return
-        if len(seq.tokens) >= spec.max_tokens:
-            self._finish(seq, "length")
-
-    def _logprob(self, batch_index: int, token: int, piece: bytes, top: int) -> TokenLogprob:
-        ptr = L.llama_get_logits_ith(self.ctx, batch_index)
-        logits = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).astype(np.float64)
-        peak = logits.max()
-        lse = peak + np.log(np.exp(logits - peak).sum())
-        alts: tuple[tuple[str, float], ...] = ()
-        if top:
-            best = np.argpartition(-logits, top)[:top]
-            best = best[np.argsort(-logits[best])]
-            alts = tuple((self.piece(int(t)).decode("utf-8", errors="replace"), float(logits[t] - lse))
-                         for t in best)
-        return TokenLogprob(piece.decode("utf-8", errors="replace"), float(logits[token] - lse), alts)
-
-    def _finish(self, seq: _Seq, reason: str, cut: int | None = None, counted: int | None = None) -> None:
-        job = seq.job
-        text = seq.raw.decode("utf-8", errors="replace")
-        if cut is not None:
-            text = text[:cut]
-        prompt = len(job.spec.prompt_tokens)
-        shared = prompt if seq.index != job.first_index else job.reused
-        job.results[seq.index] = Completion(
-            text=text, finish_reason=reason,  # type: ignore[arg-type]
-            usage=Usage(prompt, counted if counted is not None else len(seq.tokens), shared),
-            logprobs=tuple(seq.logprobs) if job.spec.logprobs else None, index=seq.index,
-            latency_s=time.perf_counter() - job.submitted)
-        self._release(seq, keep=True)
-        job.remaining -= 1
-        if job.remaining == 0:
-            self._reserved -= self._reservation(job)
-            if not job.future.done():
-                job.future.set_result([job.results[i] for i in sorted(job.results)])
-
-    def _release(self, seq: _Seq, keep: bool = False) -> None:
-        L.llama_sampler_free(seq.sampler)
-        self._running.remove(seq)
-        if not (keep and self._keep(seq)):
-            L.llama_memory_seq_rm(self.mem, seq.seq_id, -1, -1)
-            self._free_ids.append(seq.seq_id)
-
-    def _reservation(self, job: _Job) -> int:
-        return len(job.spec.prompt_tokens) + job.count * job.spec.max_tokens
-
-    def _fail_all(self, error: BaseException) -> None:
-        """Fail every job in flight or waiting, and reset the KV cache and sequence slots."""
-        jobs = [seq.job for seq in self._running] + self._waiting
-        for seq in self._running:
-            L.llama_sampler_free(seq.sampler)
-        for job in jobs:
-            if not job.future.done():
-                job.future.set_exception(error)
-        self._running.clear()
-        self._waiting.clear()
-        self._kept.clear()
-        L.llama_memory_clear(self.mem, True)
-        self._free_ids = list(range(self.n_seq_max))
-        self._reserved = 0
