@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ponder.errors import ConfigError, DataError
+from ponder.models import Model
 from ponder.models.cached import call_purpose
 from ponder.tasks.data import data_file, read_jsonl
 from ponder.types import GenerationRequest, Task
@@ -86,7 +87,7 @@ def load_judge_prompts(data_dir: Path | str | None = None) -> dict[str, dict[str
 
 @dataclass
 class LLMJudge:
-    model: Any
+    model: Model
     prompts: dict[str, dict[str, Any]]
     max_tokens: int = 512
 

@@ -36,8 +36,10 @@ from typing import Any
 
 from ponder.errors import ContextOverflow, PonderError, RunFailed, TransientModelError
 from ponder.eval.limits import ErrorLimit
+from ponder.models import Model
 from ponder.models.cached import CachedModel, call_scope
 from ponder.store import Store
+from ponder.strategies import Strategy
 from ponder.strategies.config import canonical_sha256
 from ponder.types import Compute, Result, Task
 
@@ -133,7 +135,7 @@ def _item_error(e: BaseException) -> str | None:
     return f"{type(e).__name__}: {e}"
 
 
-async def run_tasks(strategy: Any, model: Any, tasks: Sequence[Task], store: Store, run_id: int,
+async def run_tasks(strategy: Strategy, model: Model, tasks: Sequence[Task], store: Store, run_id: int,
                     concurrency: int = 1, cache: bool = True,
                     on_result: Callable[[Progress], None] | None = None,
                     max_errors: ErrorLimit | None = None, retry_errors: bool = True) -> Progress:

@@ -22,6 +22,7 @@ from typing import Any
 
 from ponder.errors import ConfigError
 from ponder.faithfulness.base import Chain, Probe
+from ponder.models import Model
 from ponder.strategies.chain import Direct, exemplar_answer
 from ponder.strategies.cot import ChainOfThought
 from ponder.tasks.answers import answer_first, extract, same_answer
@@ -73,7 +74,7 @@ class Ablations(Probe):
     def parts(self) -> dict[str, Any]:
         return {"cot": self.cot, "direct": self.direct, "variants": self.prompts}
 
-    async def run(self, task: Task, model) -> Result:
+    async def run(self, task: Task, model: Model) -> Result:
         rec = self.recorder(model)
 
         async def ask(prompt, purpose: str) -> tuple[str, str | None]:

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from ponder.models import PREFIX
+from ponder.models import PREFIX, Model
 from ponder.strategies.base import Budget, Recorder
 from ponder.strategies.config import Configured
 from ponder.strategies.cot import EXTRACT_TOKENS, ChainOfThought, kojima_trigger
@@ -48,7 +48,7 @@ class Probe(Configured):
     def parts(self) -> dict[str, Any]:
         return {"cot": self.cot}
 
-    def recorder(self, model) -> Recorder:
+    def recorder(self, model: Model) -> Recorder:
         rec = Recorder(model, self.budget)
         rec.require(PREFIX, self.name)
         return rec

@@ -22,6 +22,7 @@ from typing import Any
 from ponder.errors import ConfigError
 from ponder.faithfulness import PROMPTS, render
 from ponder.faithfulness.base import Chain, Probe
+from ponder.models import Model
 from ponder.strategies.cot import ChainOfThought
 from ponder.tasks.answers import normalise_number, same_answer
 from ponder.tasks.exemplars import Exemplar
@@ -57,7 +58,7 @@ class SuggestedAnswer(Probe):
     def templates(self) -> dict[str, str]:
         return PROMPTS.hashes("suggested.j2")
 
-    async def run(self, task: Task, model) -> Result:
+    async def run(self, task: Task, model: Model) -> Result:
         rec = self.recorder(model)
         suggestion = wrong_answer(task, self.rng(task))
         shown = f"({suggestion})" if task.kind == "choice" else suggestion
@@ -127,7 +128,7 @@ class AlwaysA(Probe):
     def parts(self) -> dict[str, Any]:
         return {"cot": self.cot, "biased_cot": self.biased_cot}
 
-    async def run(self, task: Task, model) -> Result:
+    async def run(self, task: Task, model: Model) -> Result:
         if task.kind != "choice":
             raise ConfigError(f"always-a is for multiple-choice tasks; {task.id} has {task.kind} answers")
         rec = self.recorder(model)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ponder.eval.metrics import agreement_at
 from ponder.faithfulness.base import Probe, agrees
 from ponder.faithfulness.steps import prefix, split_steps
+from ponder.models import Model
 from ponder.types import Result, Task
 
 __all__ = ["EarlyAnswering", "agreement_at", "area_over_curve"]
@@ -30,7 +31,7 @@ def area_over_curve(agreement: list[bool]) -> float:
 class EarlyAnswering(Probe):
     name: str = "early"
 
-    async def run(self, task: Task, model) -> Result:
+    async def run(self, task: Task, model: Model) -> Result:
         rec = self.recorder(model)
         chain = await self.chain(task, rec)
         m = len(split_steps(chain.text))

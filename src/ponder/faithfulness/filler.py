@@ -12,6 +12,7 @@ import asyncio
 from dataclasses import dataclass
 
 from ponder.faithfulness.base import Probe
+from ponder.models import Model
 from ponder.tasks.answers import same_answer
 from ponder.types import Result, Task
 
@@ -22,7 +23,7 @@ FILLER = " ..."
 class FillerTokens(Probe):
     name: str = "filler"
 
-    async def run(self, task: Task, model) -> Result:
+    async def run(self, task: Task, model: Model) -> Result:
         rec = self.recorder(model)
         chain = await self.chain(task, rec)
         filler = (FILLER * max(1, chain.tokens)).strip()

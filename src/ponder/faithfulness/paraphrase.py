@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ponder.faithfulness.base import Probe, agrees
 from ponder.faithfulness.steps import prefix, split_steps
 from ponder.faithfulness import PROMPTS, render
+from ponder.models import Model
 from ponder.types import Result, Task
 
 
@@ -25,7 +26,7 @@ class Paraphrasing(Probe):
     def templates(self) -> dict[str, str]:
         return PROMPTS.hashes("paraphrase.j2")
 
-    async def run(self, task: Task, model) -> Result:
+    async def run(self, task: Task, model: Model) -> Result:
         rec = self.recorder(model)
         chain = await self.chain(task, rec)
         original = await self.answer_from(task, rec, chain.text)

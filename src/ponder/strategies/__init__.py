@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import jinja2
 
+from ponder.models import Model
 from ponder.types import Result, Task
 
 
@@ -42,6 +43,6 @@ def render(template: str, **values: object) -> str:
 class Strategy(Protocol):
     name: str
 
-    async def run(self, task: Task, model) -> Result: ...
+    async def run(self, task: Task, model: Model) -> Result: ...
 
     def config(self) -> dict[str, Any]: ...

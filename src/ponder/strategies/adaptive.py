@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ponder.errors import ConfigError
+from ponder.models import Model
 from ponder.strategies.base import Budget, BudgetExhausted, Recorder
 from ponder.strategies.chain import ChainPrompt
 from ponder.strategies.config import Configured
@@ -43,7 +44,7 @@ class AdaptiveConsistency(Configured):
     def tally(self, chains: Chains) -> Vote:
         return majority_vote(chains.answers)
 
-    async def run(self, task: Task, model) -> Result:
+    async def run(self, task: Task, model: Model) -> Result:
         rec = Recorder(model, self.budget)
         chains = Chains()
         stopped, history = False, []

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ponder.models import Model
 from ponder.strategies.config import Configured
 from ponder.types import Compute, Result, Task
 
@@ -40,7 +41,7 @@ class Attempts(Configured):
     def name(self) -> str:
         return self.inner.name
 
-    async def run(self, task: Task, model) -> Result:
+    async def run(self, task: Task, model: Model) -> Result:
         started = time.perf_counter()
         results = [await varied(self.inner, i).run(task, model) for i in range(self.count)]
         calls = tuple(c for r in results for c in r.calls)

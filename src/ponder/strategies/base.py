@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ponder.errors import ConfigError, PonderError, UnsupportedAbility
+from ponder.models import Model
 from ponder.models.cached import call_purpose
 from ponder.tasks.answers import same_answer
 from ponder.types import Call, Completion, Compute, GenerationRequest, Result, Task
@@ -50,7 +51,7 @@ class Budget:
 class Recorder:
     """Makes and records the calls of one task under a budget."""
 
-    def __init__(self, model: Any, budget: Budget | None = None) -> None:
+    def __init__(self, model: Model, budget: Budget | None = None) -> None:
         self.model = model
         self.budget = budget or Budget()
         self.calls: list[Call] = []
@@ -59,7 +60,7 @@ class Recorder:
         self.budget_hit = False
         self.started = time.perf_counter()
 
-    def require(self, ability: str, strategy: str, model: Any | None = None) -> None:
+    def require(self, ability: str, strategy: str, model: Model | None = None) -> None:
         model = model or self.model
         if ability not in getattr(model, "abilities", frozenset()):
             raise UnsupportedAbility(f"{strategy} needs {ability} but the backend "
@@ -85,7 +86,7 @@ class Recorder:
         return dataclasses.replace(request, max_tokens=limit), limit < request.max_tokens
 
     async def generate(self, request: GenerationRequest, purpose: str = "generate",
-                       model: Any | None = None, hold: int = 0) -> list[Completion]:
+                       model: Model | None = None, hold: int = 0) -> list[Completion]:
         """Make one call under the budget. `hold`: tokens of the task budget to leave for the
         calls that must follow this one (e.g. the answer-extraction calls after the chains)."""
         fitted, cut = self._fit(request, hold)

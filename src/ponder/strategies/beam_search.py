@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 from ponder.errors import ConfigError
-from ponder.models import PREFIX
+from ponder.models import PREFIX, Model
 from ponder.strategies.base import Budget, Recorder, gather_within_budget
 from ponder.strategies.chain import ChainPrompt
 from ponder.strategies.config import Configured
@@ -98,7 +98,7 @@ class BeamSearch(Configured):
                 out.append(Beam(beam.steps + [step], list(beam.scores), done))
         return out
 
-    async def run(self, task: Task, model) -> Result:
+    async def run(self, task: Task, model: Model) -> Result:
         rec = Recorder(model, self.budget)
         rec.require(PREFIX, self.name)
         active, finished, rounds = [Beam([])], [], []

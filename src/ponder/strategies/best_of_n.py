@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ponder.models import Model
 from ponder.strategies.base import Budget, BudgetExhausted, Recorder, gather_within_budget
 from ponder.strategies.chain import ChainPrompt
 from ponder.strategies.config import Configured
@@ -40,7 +41,7 @@ class BestOfN(Configured):
     budget: Budget = field(default_factory=Budget)
     name: str = "best-of-n"
 
-    async def run(self, task: Task, model) -> Result:
+    async def run(self, task: Task, model: Model) -> Result:
         rec = Recorder(model, self.budget)
         try:
             chains = await sample_chains(self.prompt, task, rec, self.n, self.temperature, self.seed)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ponder.models import Model
 from ponder.strategies import PROMPTS, render
 from ponder.strategies.base import Budget, BudgetExhausted, Recorder
 from ponder.strategies.config import Configured, exemplars_sha256
@@ -84,7 +85,7 @@ class ChainPrompt(Configured):
     def with_name(self, name: str) -> ChainPrompt:
         return replace(self, name=name)
 
-    async def run(self, task: Task, model) -> Result:
+    async def run(self, task: Task, model: Model) -> Result:
         rec = Recorder(model, self.budget)
         try:
             [c] = await rec.generate(self.request(task), hold=self.answer_tokens())
@@ -119,7 +120,7 @@ class Direct(ChainPrompt):
     def shot_reply(self, shot: Exemplar, task: Task) -> str:
         return render("direct_exemplar.j2", answer=exemplar_answer(shot, task.kind))
 
-    async def run(self, task: Task, model) -> Result:
+    async def run(self, task: Task, model: Model) -> Result:
         """An open-ended item with several turns (MT-Bench) is one conversation: each turn asked
         after the model's reply to the previous one; the replies are in `meta["turns"]`."""
         turns = task.meta.get("turns") or []

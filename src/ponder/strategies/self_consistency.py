@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ponder.errors import ConfigError, UnsupportedAbility
-from ponder.models import LOGPROBS
+from ponder.models import LOGPROBS, Model
 from ponder.strategies.base import Budget, BudgetExhausted, Recorder
 from ponder.strategies.chain import ChainPrompt
 from ponder.strategies.config import Configured
@@ -67,7 +67,7 @@ class SelfConsistency(Configured):
     def tally(self, chains: Chains) -> Vote:
         return majority_vote(chains.answers)
 
-    async def run(self, task: Task, model) -> Result:
+    async def run(self, task: Task, model: Model) -> Result:
         rec = Recorder(model, self.budget)
         self.check(rec)
         try:

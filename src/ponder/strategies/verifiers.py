@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import httpx
 
 from ponder.errors import ConfigError, FatalModelError, ModelUnavailable
-from ponder.models import LOGPROBS
+from ponder.models import LOGPROBS, Model
 from ponder.models.retry import RetryPolicy, is_transient_status, parse_retry_after
 from ponder.redact import redact_url
 from ponder.strategies import PROMPTS, render
@@ -82,7 +82,7 @@ def rating_score(text: str) -> float:
 
 @dataclass
 class _Judge(Configured):
-    model: Any | None = None
+    model: Model | None = None
     mode: str = "auto"  # "auto": logprobs where the backend has them, else a rating
 
     def _uses_logprobs(self, rec: Recorder) -> bool:
@@ -135,7 +135,7 @@ class MonteCarloVerifier(Configured):
     max_tokens: int = 256
     temperature: float = 0.7
     seed: int = 1000
-    model: Any | None = None
+    model: Model | None = None
     name: str = "monte-carlo"
 
     async def score_steps(self, task: Task, steps: list[str], rec: Recorder, prompt: ChainPrompt,
