@@ -31,6 +31,8 @@ from pathlib import Path
 
 import uvicorn
 
+from logging_stub_server import read_body
+
 FAULTS = ("500", "503", "429", "429-bare", "timeout", "reset", "truncated", "shape", "no-choices")
 WRONG_SHAPES = ([], "hello", None, {"choices": "abc"}, {"choices": [None]}, {"choices": [{"index": "x"}]},
                 {"choices": [{"message": {"content": "The answer is 1."}}], "usage": "lots"},
@@ -85,12 +87,7 @@ class FaultServer:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         if not scope["path"].endswith("/chat/completions"):
             await _send(send, 200, MODELS)
             return
