@@ -19,21 +19,27 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from servers import free_port  # noqa: E402
-
 from ponder.models.openai_compat import OpenAICompatModel  # noqa: E402
 from ponder.types import GenerationRequest  # noqa: E402
+from servers import free_port  # noqa: E402
 
 
 async def bare(url: str, n: int, concurrency: int) -> float:
-    body = {"model": "stub", "messages": [{"role": "user", "content": "q"}], "max_tokens": 16,
-            "temperature": 0.0, "top_p": 1.0}
+    body = {
+        "model": "stub",
+        "messages": [{"role": "user", "content": "q"}],
+        "max_tokens": 16,
+        "temperature": 0.0,
+        "top_p": 1.0,
+    }
     sem = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+
         async def one():
             async with sem:
                 r = await client.post("/chat/completions", json=body)
                 r.json()
+
         t0 = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(n)))
         return n / (time.perf_counter() - t0)

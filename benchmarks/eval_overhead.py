@@ -58,8 +58,17 @@ async def through_runner(tasks, store: Path, data_dir) -> tuple[float, float, fl
     [again] = await evaluate("gsm8k", [Plan("direct", {})], "scripted", store, data_dir=data_dir)
     rerun = time.perf_counter() - t0
     assert again.progress.resumed == len(tasks)
-    argv = [str(Path(sys.executable).parent / "ponder"), "eval", "gsm8k", "-s", "direct", "--model", "scripted",
-            "--store", str(store)] + (["--data-dir", str(data_dir)] if data_dir else [])
+    argv = [
+        str(Path(sys.executable).parent / "ponder"),
+        "eval",
+        "gsm8k",
+        "-s",
+        "direct",
+        "--model",
+        "scripted",
+        "--store",
+        str(store),
+    ] + (["--data-dir", str(data_dir)] if data_dir else [])
     t0 = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True)
     command = time.perf_counter() - t0
@@ -86,17 +95,28 @@ async def main() -> None:
     table = Table(title=f"eval harness overhead, {n} GSM8K items, scripted model, median of {args.rounds}")
     for col in ("measure", "median s", "per item ms", "all rounds s"):
         table.add_column(col)
-    for name, xs in (("strategy alone, no store", bares), ("eval runner, stored", fresh),
-                     ("rerun of the finished run (library)", reruns),
-                     ("rerun as `ponder eval` (process start included)", commands)):
-        table.add_row(name, f"{statistics.median(xs):.2f}", f"{statistics.median(xs) / n * 1000:.2f}",
-                      " ".join(f"{x:.2f}" for x in xs))
+    for name, xs in (
+        ("strategy alone, no store", bares),
+        ("eval runner, stored", fresh),
+        ("rerun of the finished run (library)", reruns),
+        ("rerun as `ponder eval` (process start included)", commands),
+    ):
+        table.add_row(
+            name,
+            f"{statistics.median(xs):.2f}",
+            f"{statistics.median(xs) / n * 1000:.2f}",
+            " ".join(f"{x:.2f}" for x in xs),
+        )
     console.print(table)
     overhead = (statistics.median(fresh) - statistics.median(bares)) / n * 1000
-    console.print(f"store overhead per result: {overhead:.2f} ms (runner / bare = "
-                  f"{statistics.median(fresh) / statistics.median(bares):.1f}x)")
-    console.print(f"rerun: {statistics.median(reruns):.2f} s in the library, {statistics.median(commands):.2f} s "
-                  f"as a command (target < 3 s); model calls made: {max(calls)}")
+    console.print(
+        f"store overhead per result: {overhead:.2f} ms (runner / bare = "
+        f"{statistics.median(fresh) / statistics.median(bares):.1f}x)"
+    )
+    console.print(
+        f"rerun: {statistics.median(reruns):.2f} s in the library, {statistics.median(commands):.2f} s "
+        f"as a command (target < 3 s); model calls made: {max(calls)}"
+    )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,18 @@ CHAIN = (
     "Over a week that would be 7 * 18 = 126 dollars, but the question asks about one day only.\n"
 )
 CHAIN = (CHAIN * (2_000 // len(CHAIN) + 1))[:1_950].rsplit(".", 1)[0] + ".\nThe answer is 18."
-ADVERSARIAL = ["#", "The answer is ", "\\boxed{", "{", "(A)", "1,234,", "1/", "0 1 2\n", "Answer:", "\\frac12"]
+ADVERSARIAL = [
+    "#",
+    "The answer is ",
+    "\\boxed{",
+    "{",
+    "(A)",
+    "1,234,",
+    "1/",
+    "0 1 2\n",
+    "Answer:",
+    "\\frac12",
+]
 
 
 def fill(pattern: str, size: int) -> str:
@@ -48,7 +59,7 @@ def mixed(size: int = 1_000_000) -> str:
         parts.append(chunk)
         n += len(chunk)
         i += 1
-    return "".join(parts)[:size - len(CHAIN)] + CHAIN
+    return "".join(parts)[: size - len(CHAIN)] + CHAIN
 
 
 CASES = {
@@ -62,8 +73,13 @@ CASES = {
 
 def old_source() -> str | None:
     try:
-        done = subprocess.run(["git", "show", f"{OLD_COMMIT}:src/ponder/tasks/answers.py"], cwd=REPO,
-                              capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            ["git", "show", f"{OLD_COMMIT}:src/ponder/tasks/answers.py"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout if done.returncode == 0 else None
@@ -72,8 +88,12 @@ def old_source() -> str | None:
 def time_old(path: str, case: str, kind: str, limit: float) -> float | None:
     """Seconds one extraction takes with the old implementation, or None past `limit`."""
     try:
-        done = subprocess.run([sys.executable, __file__, "--time-old", path, case, kind], capture_output=True,
-                              text=True, timeout=limit + 2)
+        done = subprocess.run(
+            [sys.executable, __file__, "--time-old", path, case, kind],
+            capture_output=True,
+            text=True,
+            timeout=limit + 2,
+        )
     except subprocess.TimeoutExpired:
         return None
     seconds = float(done.stdout.strip() or "inf")

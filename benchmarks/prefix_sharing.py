@@ -26,23 +26,33 @@ from ponder.faithfulness.steps import split_steps
 from ponder.models import get_model
 from ponder.types import GenerationRequest
 
-QUESTION = ("Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins "
-            "for her friends every day with four. She sells the remainder at the farmers' market daily for "
-            "$2 per fresh duck egg. How much in dollars does she make every day at the farmers' market?\n\n"
-            "Let's think step by step.")
-CHAIN = ("Janet's ducks lay 16 eggs per day.\nShe eats 3 eggs for breakfast every morning.\n"
-         "She uses 4 eggs to bake muffins every day.\nSo she uses 3 + 4 = 7 eggs each day.\n"
-         "The eggs left are 16 - 7 = 9.\nShe sells each egg for $2.\nSo she makes 9 * 2 = $18 per day.\n"
-         "Let me check: 16 eggs minus 7 eggs is 9 eggs, and 9 eggs at $2 each is $18.\n"
-         "Therefore Janet makes $18 every day at the farmers' market.")
+QUESTION = (
+    "Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins "
+    "for her friends every day with four. She sells the remainder at the farmers' market daily for "
+    "$2 per fresh duck egg. How much in dollars does she make every day at the farmers' market?\n\n"
+    "Let's think step by step."
+)
+CHAIN = (
+    "Janet's ducks lay 16 eggs per day.\nShe eats 3 eggs for breakfast every morning.\n"
+    "She uses 4 eggs to bake muffins every day.\nSo she uses 3 + 4 = 7 eggs each day.\n"
+    "The eggs left are 16 - 7 = 9.\nShe sells each egg for $2.\nSo she makes 9 * 2 = $18 per day.\n"
+    "Let me check: 16 eggs minus 7 eggs is 9 eggs, and 9 eggs at $2 each is $18.\n"
+    "Therefore Janet makes $18 every day at the farmers' market."
+)
 CUE = "Therefore, the answer (arabic numerals) is"
 
 
 def requests() -> list[GenerationRequest]:
     cuts = [0] + split_steps(CHAIN)
-    return [GenerationRequest.chat(QUESTION, max_tokens=16, temperature=0.0,
-                                   assistant_prefix=(CHAIN[:c].rstrip() + "\n" + CUE) if c else CUE)
-            for c in cuts]
+    return [
+        GenerationRequest.chat(
+            QUESTION,
+            max_tokens=16,
+            temperature=0.0,
+            assistant_prefix=(CHAIN[:c].rstrip() + "\n" + CUE) if c else CUE,
+        )
+        for c in cuts
+    ]
 
 
 async def run(model, mode: str):
@@ -79,8 +89,10 @@ def main() -> None:
     model = get_model(args.model)
     reqs = requests()
     prompt = sum(len(model.prompt_tokens(r)) for r in reqs)
-    print(f"model {model.model_id}, {len(reqs)} truncations, {prompt} prompt tokens in all, "
-          f"{args.rounds} rounds, threads {model.engine.n_threads}")
+    print(
+        f"model {model.model_id}, {len(reqs)} truncations, {prompt} prompt tokens in all, "
+        f"{args.rounds} rounds, threads {model.engine.n_threads}"
+    )
     rows = asyncio.run(measure(model, args.rounds))
     print(f"{'mode':<14}{'wall s (median)':>16}{'prompt tok evaluated':>22}")
     med = {}

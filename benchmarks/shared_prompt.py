@@ -23,10 +23,9 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from servers import free_port, llama_server_binary, native_server_argv, serving  # noqa: E402
-
 from ponder.models import get_model  # noqa: E402
 from ponder.types import GenerationRequest  # noqa: E402
+from servers import free_port, llama_server_binary, native_server_argv, serving  # noqa: E402
 
 QUESTION = (
     "A school is organising a trip. There are 4 classes: class A has 27 students, class B has 31, "
@@ -69,8 +68,7 @@ async def run_http(model, k: int, max_tokens: int, mode: str, seed: int):
     if mode == "server n=k":
         out = await model.generate(replace(base, n=k, seed=seed))
     else:
-        out = [(await model.generate(replace(base, seed=seed + i)))[0]
-               for i in range(k)]
+        out = [(await model.generate(replace(base, seed=seed + i)))[0] for i in range(k)]
     wall = time.perf_counter() - t0
     evaluated = sum(c.usage.prompt_tokens_evaluated for c in out)
     return wall, evaluated, sum(c.usage.completion_tokens for c in out)
@@ -103,7 +101,8 @@ async def measure(model, args) -> dict[str, list]:
         for r in range(args.rounds):
             for mode in ("server n=k", "server k seq"):
                 rows.setdefault(mode, []).append(
-                    await run_http(http, args.k, args.max_tokens, mode, 1000 + 100 * r))
+                    await run_http(http, args.k, args.max_tokens, mode, 1000 + 100 * r)
+                )
         await http.aclose()
     return rows
 
@@ -118,17 +117,25 @@ def main() -> None:
     args = ap.parse_args()
     model = get_model(args.model)
     prompt_tokens = len(model.prompt_tokens(GenerationRequest.chat(QUESTION)))
-    print(f"model {model.model_id}, prompt {prompt_tokens} tokens, k={args.k}, "
-          f"max_tokens={args.max_tokens}, T=0.7, {args.rounds} rounds, threads {model.engine.n_threads}")
+    print(
+        f"model {model.model_id}, prompt {prompt_tokens} tokens, k={args.k}, "
+        f"max_tokens={args.max_tokens}, T=0.7, {args.rounds} rounds, threads {model.engine.n_threads}"
+    )
     rows = asyncio.run(measure(model, args))
     table(rows, args.k, prompt_tokens)
     med = {m: statistics.median(r[0] for r in runs) for m, runs in rows.items()}
     ev = {m: statistics.median(r[1] for r in runs) for m, runs in rows.items()}
-    print(f"prompt tokens, n=k request / one sample: {ev['n=k request'] / prompt_tokens:.2f} (target <= 1.15)")
-    print(f"wall, n=k request / k sequential without prefix sharing: "
-          f"{med['n=k request'] / med['k seq, no sharing']:.2f} (target <= 0.5)")
-    print(f"wall, n=k request / k sequential (prompt shared from kept cells): "
-          f"{med['n=k request'] / med['k sequential']:.2f}")
+    print(
+        f"prompt tokens, n=k request / one sample: {ev['n=k request'] / prompt_tokens:.2f} (target <= 1.15)"
+    )
+    print(
+        f"wall, n=k request / k sequential without prefix sharing: "
+        f"{med['n=k request'] / med['k seq, no sharing']:.2f} (target <= 0.5)"
+    )
+    print(
+        f"wall, n=k request / k sequential (prompt shared from kept cells): "
+        f"{med['n=k request'] / med['k sequential']:.2f}"
+    )
     print(f"wall, n=k request / k concurrent: {med['n=k request'] / med['k concurrent']:.2f}")
     if "server n=k" in med:
         print(f"wall, server n=k / server k seq: {med['server n=k'] / med['server k seq']:.2f}")

@@ -45,10 +45,14 @@ ROWS = {
     "weighted-vote k=8": ("weighted-vote", {**SHOTS, "k": 8, "max_tokens": 256}),
     "adaptive-consistency k<=8": ("adaptive-consistency", {**SHOTS, "k": 8, "batch": 2, "max_tokens": 256}),
     "best-of-4, LLM judge": ("best-of-n", {**SHOTS, "k": 4, "max_tokens": 256}),
-    "self-consistency k=8 over chain-of-draft": ("self-consistency", {"prompt": "chain-of-draft", "k": 8,
-                                                                      "max_tokens": 256}),
-    "beam search 2x2, step judge": ("beam-search", {"width": 2, "expand": 2, "max_steps": 3,
-                                                    "step_tokens": 64, "max_tokens": 384}),
+    "self-consistency k=8 over chain-of-draft": (
+        "self-consistency",
+        {"prompt": "chain-of-draft", "k": 8, "max_tokens": 256},
+    ),
+    "beam search 2x2, step judge": (
+        "beam-search",
+        {"width": 2, "expand": 2, "max_steps": 3, "step_tokens": 64, "max_tokens": 384},
+    ),
 }
 SPAN_ROW = "weighted-vote k=8, answer-span weights"
 console = Console(width=170)
@@ -84,13 +88,17 @@ async def run_rows(model, tasks, rows, store: Store, data_dir) -> dict[str, int]
 
 def summarise(rows: list[dict]) -> dict:
     n = len(rows)
-    return {"n": n, "accuracy": sum(r["correct"] or 0 for r in rows) / n,
-            "prompt": sum(r["prompt_tokens_evaluated"] for r in rows) / n,
-            "completion": sum(r["completion_tokens"] for r in rows) / n,
-            "calls": sum(r["calls"] for r in rows) / n,
-            "verifier_calls": sum(r["verifier_calls"] for r in rows) / n,
-            "verifier_tokens": sum(r["verifier_prompt_tokens"] + r["verifier_completion_tokens"] for r in rows) / n,
-            "seconds": sum(r["seconds"] for r in rows) / n}
+    return {
+        "n": n,
+        "accuracy": sum(r["correct"] or 0 for r in rows) / n,
+        "prompt": sum(r["prompt_tokens_evaluated"] for r in rows) / n,
+        "completion": sum(r["completion_tokens"] for r in rows) / n,
+        "calls": sum(r["calls"] for r in rows) / n,
+        "verifier_calls": sum(r["verifier_calls"] for r in rows) / n,
+        "verifier_tokens": sum(r["verifier_prompt_tokens"] + r["verifier_completion_tokens"] for r in rows)
+        / n,
+        "seconds": sum(r["seconds"] for r in rows) / n,
+    }
 
 
 def span_weighted(rows: list[dict]) -> list[dict]:
@@ -122,28 +130,56 @@ async def compare_sc(model, tasks, data_dir, k: int = 8) -> list[dict]:
         t0 = time.perf_counter()
         singles = [(await model.generate(replace(request, n=1, seed=i)))[0] for i in range(k)]
         seq = time.perf_counter() - t0
-        out.append({"task": task.id, "one_request_s": one, "sequential_s": seq,
-                    "prompt_evaluated_one": sum(c.usage.prompt_tokens_evaluated for c in batched),
-                    "prompt_evaluated_seq": sum(c.usage.prompt_tokens_evaluated for c in singles),
-                    "completion_one": sum(c.usage.completion_tokens for c in batched),
-                    "completion_seq": sum(c.usage.completion_tokens for c in singles),
-                    "same_text": sum(a.text == b.text for a, b in zip(batched, singles))})
-        console.print(f"{task.id}: n={k} request {one:.1f} s, {k} sequential {seq:.1f} s, "
-                      f"ratio {one / seq:.2f}", highlight=False)
+        out.append(
+            {
+                "task": task.id,
+                "one_request_s": one,
+                "sequential_s": seq,
+                "prompt_evaluated_one": sum(c.usage.prompt_tokens_evaluated for c in batched),
+                "prompt_evaluated_seq": sum(c.usage.prompt_tokens_evaluated for c in singles),
+                "completion_one": sum(c.usage.completion_tokens for c in batched),
+                "completion_seq": sum(c.usage.completion_tokens for c in singles),
+                "same_text": sum(a.text == b.text for a, b in zip(batched, singles)),
+            }
+        )
+        console.print(
+            f"{task.id}: n={k} request {one:.1f} s, {k} sequential {seq:.1f} s, ratio {one / seq:.2f}",
+            highlight=False,
+        )
     return out
 
 
 def print_table(summary: dict[str, dict], model_id: str) -> None:
     table = Table(title=f"strategies on GSM8K test, {model_id}")
-    for col in ("strategy", "n", "accuracy", "prompt tok/item", "completion tok/item", "calls/item",
-                "verifier calls/item", "verifier tok/item", "s/item"):
+    for col in (
+        "strategy",
+        "n",
+        "accuracy",
+        "prompt tok/item",
+        "completion tok/item",
+        "calls/item",
+        "verifier calls/item",
+        "verifier tok/item",
+        "s/item",
+    ):
         table.add_column(col, justify="left" if col == "strategy" else "right")
-    lines = ["| strategy | n | accuracy | prompt tok/item (evaluated) | completion tok/item | calls/item | "
-             "verifier calls/item | verifier tok/item | s/item |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| strategy | n | accuracy | prompt tok/item (evaluated) | completion tok/item | calls/item | "
+        "verifier calls/item | verifier tok/item | s/item |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for row, s in summary.items():
-        cells = [row, str(s["n"]), f"{s['accuracy']:.1%}", f"{s['prompt']:.0f}", f"{s['completion']:.0f}",
-                 f"{s['calls']:.1f}", f"{s['verifier_calls']:.1f}", f"{s['verifier_tokens']:.0f}",
-                 f"{s['seconds']:.1f}"]
+        cells = [
+            row,
+            str(s["n"]),
+            f"{s['accuracy']:.1%}",
+            f"{s['prompt']:.0f}",
+            f"{s['completion']:.0f}",
+            f"{s['calls']:.1f}",
+            f"{s['verifier_calls']:.1f}",
+            f"{s['verifier_tokens']:.0f}",
+            f"{s['seconds']:.1f}",
+        ]
         table.add_row(*cells)
         lines.append("| " + " | ".join(cells) + " |")
     console.print(table)
@@ -175,17 +211,23 @@ async def main() -> None:
                 summary[SPAN_ROW] = summarise(span_weighted(results))
     print_table(summary, model.model_id)
     if args.compare:
-        cmp = await compare_sc(model, tasks[:args.compare], args.data_dir)
+        cmp = await compare_sc(model, tasks[: args.compare], args.data_dir)
         ratios = [c["one_request_s"] / c["sequential_s"] for c in cmp]
         total = sum(c["one_request_s"] for c in cmp) / sum(c["sequential_s"] for c in cmp)
-        prompt_ratio = sum(c["prompt_evaluated_one"] for c in cmp) / sum(c["prompt_evaluated_seq"] for c in cmp)
+        prompt_ratio = sum(c["prompt_evaluated_one"] for c in cmp) / sum(
+            c["prompt_evaluated_seq"] for c in cmp
+        )
         print(f"\nself-consistency k=8, one n=8 request vs 8 sequential requests, {len(cmp)} problems:")
         print(f"  wall-time ratio: median {statistics.median(ratios):.2f}, total {total:.2f} (target <= 0.5)")
-        print(f"  median seconds: one request {statistics.median(c['one_request_s'] for c in cmp):.1f}, "
-              f"sequential {statistics.median(c['sequential_s'] for c in cmp):.1f}")
-        print(f"  prompt tokens evaluated ratio {prompt_ratio:.3f}; completion tokens "
-              f"{sum(c['completion_one'] for c in cmp)} vs {sum(c['completion_seq'] for c in cmp)}; "
-              f"identical samples {sum(c['same_text'] for c in cmp)}/{8 * len(cmp)}")
+        print(
+            f"  median seconds: one request {statistics.median(c['one_request_s'] for c in cmp):.1f}, "
+            f"sequential {statistics.median(c['sequential_s'] for c in cmp):.1f}"
+        )
+        print(
+            f"  prompt tokens evaluated ratio {prompt_ratio:.3f}; completion tokens "
+            f"{sum(c['completion_one'] for c in cmp)} vs {sum(c['completion_seq'] for c in cmp)}; "
+            f"identical samples {sum(c['same_text'] for c in cmp)}/{8 * len(cmp)}"
+        )
 
 
 if __name__ == "__main__":

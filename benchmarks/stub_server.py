@@ -7,12 +7,21 @@ import sys
 
 import uvicorn
 
-BODY = json.dumps({
-    "id": "stub", "object": "chat.completion", "model": "stub",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "The answer is 42."},
-                 "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 12, "completion_tokens": 6, "total_tokens": 18},
-}).encode()
+BODY = json.dumps(
+    {
+        "id": "stub",
+        "object": "chat.completion",
+        "model": "stub",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "The answer is 42."},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 6, "total_tokens": 18},
+    }
+).encode()
 
 
 async def app(scope, receive, send):
@@ -22,9 +31,13 @@ async def app(scope, receive, send):
         message = await receive()
         if not message.get("more_body"):
             break
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(BODY)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": BODY})
 
 

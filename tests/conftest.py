@@ -61,8 +61,10 @@ def symbolic_data_dir():
 
     path = Path(os.environ.get("PONDER_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
     if not (path / "gsm_symbolic" / "templates").is_dir():
-        message = (f"GSM-Symbolic templates are missing from {path}: set PONDER_DATA_DIR to a folder holding "
-                   "gsm_symbolic/templates/")
+        message = (
+            f"GSM-Symbolic templates are missing from {path}: set PONDER_DATA_DIR to a folder holding "
+            "gsm_symbolic/templates/"
+        )
         if os.environ.get("PONDER_REQUIRE_DATA"):
             pytest.fail(message)
         pytest.skip(message)

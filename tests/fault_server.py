@@ -34,15 +34,22 @@ import uvicorn
 from logging_stub_server import read_body
 
 FAULTS = ("500", "503", "429", "429-bare", "timeout", "reset", "truncated", "shape", "no-choices")
-WRONG_SHAPES = ([], "hello", None, {"choices": "abc"}, {"choices": [None]}, {"choices": [{"index": "x"}]},
-                {"choices": [{"message": {"content": "The answer is 1."}}], "usage": "lots"},
-                {"choices": [{"message": {"content": "x"}, "logprobs": {"content": "zz"}}]})
+WRONG_SHAPES = (
+    [],
+    "hello",
+    None,
+    {"choices": "abc"},
+    {"choices": [None]},
+    {"choices": [{"index": "x"}]},
+    {"choices": [{"message": {"content": "The answer is 1."}}], "usage": "lots"},
+    {"choices": [{"message": {"content": "x"}, "logprobs": {"content": "zz"}}]},
+)
 MODELS = json.dumps({"object": "list", "data": [{"id": "stub", "object": "model"}]}).encode()
 
 
 def _unit(*parts: object) -> float:
     digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2 ** 64
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def answer_of(question: str, index: int) -> int:
@@ -53,10 +60,21 @@ def answer_of(question: str, index: int) -> int:
 
 
 def reply(question: str, n: int) -> dict:
-    choices = [{"index": i, "message": {"role": "assistant", "content": f"The answer is {answer_of(question, i)}."},
-                "finish_reason": "stop"} for i in range(n)]
-    return {"id": "stub", "object": "chat.completion", "model": "stub", "choices": choices,
-            "usage": {"prompt_tokens": 20, "completion_tokens": 6 * n, "total_tokens": 20 + 6 * n}}
+    choices = [
+        {
+            "index": i,
+            "message": {"role": "assistant", "content": f"The answer is {answer_of(question, i)}."},
+            "finish_reason": "stop",
+        }
+        for i in range(n)
+    ]
+    return {
+        "id": "stub",
+        "object": "chat.completion",
+        "model": "stub",
+        "choices": choices,
+        "usage": {"prompt_tokens": 20, "completion_tokens": 6 * n, "total_tokens": 20 + 6 * n},
+    }
 
 
 class FaultServer:
@@ -115,13 +133,20 @@ class FaultServer:
             await asyncio.sleep(self.slow_s)
             await _send(send, 200, good)
         elif fault == "reset":
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(good)).encode())]})
-            await send({"type": "http.response.body", "body": good[:len(good) // 2], "more_body": True})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(good)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": good[: len(good) // 2], "more_body": True})
             raise ConnectionResetError("injected reset")
         elif fault == "truncated":
-            await _send(send, 200, good[:len(good) // 2])
+            await _send(send, 200, good[: len(good) // 2])
         elif fault == "shape":
             shape = WRONG_SHAPES[int(_unit(self.seed, question, "shape") * len(WRONG_SHAPES))]
             await _send(send, 200, json.dumps(shape).encode())
@@ -130,9 +155,14 @@ class FaultServer:
 
 
 async def _send(send, status: int, body: bytes, headers: list | None = None) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())] + (headers or [])})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            + (headers or []),
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

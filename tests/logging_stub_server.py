@@ -9,12 +9,21 @@ import sys
 
 import uvicorn
 
-BODY = json.dumps({
-    "id": "stub", "object": "chat.completion", "model": "stub",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "The answer is 18."},
-                 "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
-}).encode()
+BODY = json.dumps(
+    {
+        "id": "stub",
+        "object": "chat.completion",
+        "model": "stub",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "The answer is 18."},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
+    }
+).encode()
 MODELS = json.dumps({"object": "list", "data": [{"id": "stub", "object": "model"}]}).encode()
 
 
@@ -40,10 +49,18 @@ def make_app(log_path: str, delay_s: float):
                 f.write(json.dumps(question) + "\n")
             await asyncio.sleep(delay_s)
             reply = BODY
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(reply)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(reply)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": reply})
+
     return app
 
 

@@ -16,9 +16,17 @@ import httpx
 
 async def launch_chromium(playwright):
     """Debian's chromium, headless, through Playwright (never a downloaded browser)."""
-    return await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
-        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"])
+    return await playwright.chromium.launch(
+        executable_path="/usr/bin/chromium",
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+        ],
+    )
 
 
 def free_port() -> int:
@@ -66,10 +74,37 @@ def serving(argv: list[str], port: int, log: Path, timeout_s: float = 120):
 
 
 def python_server_argv(model: Path, port: int) -> list[str]:
-    return [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-            "--port", str(port), "--n_ctx", "4096", "--logits_all", "true"]
+    return [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+        "--logits_all",
+        "true",
+    ]
 
 
 def native_server_argv(binary: Path, model: Path, port: int) -> list[str]:
-    return [str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port), "-c", "8192",
-            "-np", "4", "-t", str(os.cpu_count() or 2), "--no-webui"]
+    return [
+        str(binary),
+        "-m",
+        str(model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "-c",
+        "8192",
+        "-np",
+        "4",
+        "-t",
+        str(os.cpu_count() or 2),
+        "--no-webui",
+    ]

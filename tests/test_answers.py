@@ -9,10 +9,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ponder.tasks import answers
-from ponder.tasks.answers import (ASYNC_THRESHOLD, GRID_LIMIT, MAX_EXPONENT, answer_first, canonical, extract,
-                                  extract_async, extract_choice, extract_number, extract_yes_no, normalise_number,
-                                  parse_grid, same_answer)
-
+from ponder.tasks.answers import (
+    ASYNC_THRESHOLD,
+    GRID_LIMIT,
+    MAX_EXPONENT,
+    answer_first,
+    canonical,
+    extract,
+    extract_async,
+    extract_choice,
+    extract_number,
+    extract_yes_no,
+    normalise_number,
+    parse_grid,
+    same_answer,
+)
 
 NUMBER_CASES = [
     ("16 - 3 - 4 = 9 eggs, 9 * 2 = 18.\nThe answer is 18.", "18"),
@@ -25,10 +36,10 @@ NUMBER_CASES = [
     ("Answer: -3", "-3"),
     ("The temperature fell to -12 degrees.", "-12"),
     ("<think>maybe 12? or 13</think> It is 14 apples.", "14"),
-    ("<think>The answer is 12, I think", None),               # never left its reasoning
+    ("<think>The answer is 12, I think", None),  # never left its reasoning
     ("**Final Answer:** **$18**", "18"),
-    ("The answer is: 5 x 3 = 15.", "15"),                      # the result, not the first factor
-    ("So 23 - 15 dollars are left. 23 - 15 is 8.", "8"),       # "- 15" is subtraction, not -15
+    ("The answer is: 5 x 3 = 15.", "15"),  # the result, not the first factor
+    ("So 23 - 15 dollars are left. 23 - 15 is 8.", "8"),  # "- 15" is subtraction, not -15
     ("About 45% of the students passed.", "45"),
     ("He ran 12.50 miles.", "12.5"),
     ("She walks 3/4 of a mile.", "0.75"),
@@ -67,27 +78,33 @@ def test_truncated_text_without_an_answer_statement_has_no_answer():
 def test_the_span_points_at_the_answer_in_the_original_text():
     text = "<think>no</think>Total: 20.\nThe answer is $1,234."
     found = extract_number(text)
-    assert found.explicit and text[found.span[0]:found.span[1]] == "$1,234"
+    assert found.explicit and text[found.span[0] : found.span[1]] == "$1,234"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("So the answer is (D).", "D"),
-    ("Answer: B", "B"),
-    ("The answer is a bit unclear; I pick (c).", "C"),        # "a" is a word here, not choice A
-    ("Among A through E, the answer is E.", "E"),
-    ("\\boxed{C}", "C"),
-    ("I don't know.", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("So the answer is (D).", "D"),
+        ("Answer: B", "B"),
+        ("The answer is a bit unclear; I pick (c).", "C"),  # "a" is a word here, not choice A
+        ("Among A through E, the answer is E.", "E"),
+        ("\\boxed{C}", "C"),
+        ("I don't know.", None),
+    ],
+)
 def test_extraction_of_choices(text, expected):
     assert extract_choice(text).value == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("So the answer is yes.", "yes"),
-    ("No, because a goalie cannot score a touchdown.", "no"),
-    ("It was not known. The answer is No.", "no"),
-    ("Maybe.", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("So the answer is yes.", "yes"),
+        ("No, because a goalie cannot score a touchdown.", "no"),
+        ("It was not known. The answer is No.", "no"),
+        ("Maybe.", None),
+    ],
+)
 def test_extraction_of_yes_no(text, expected):
     assert extract_yes_no(text).value == expected
 
@@ -111,8 +128,10 @@ def test_extracted_numbers_are_canonical(text):
         Fraction(value)  # parses
 
 
-@given(st.integers(-10**9, 10**9),
-       st.sampled_from(["{n}", "${n}", "{n:,}", "${n:,}.00", "**{n}**", "{n} dollars", "{n}.0"]))
+@given(
+    st.integers(-(10**9), 10**9),
+    st.sampled_from(["{n}", "${n}", "{n:,}", "${n:,}.00", "**{n}**", "{n} dollars", "{n}.0"]),
+)
 def test_formatted_integers_round_trip(n, fmt):
     shown = fmt.format(n=n).replace("$-", "-$")
     assert extract_number(f"Some working: 3 + 4 = 7.\nThe answer is {shown}.").value == str(n)
@@ -125,26 +144,32 @@ def test_canonical_form_keeps_the_value(value):
 
 def test_real_model_outputs():
     """Outputs of real models on GSM8K test problems, with the answer a reader would take."""
-    rows = [json.loads(line) for line in
-            (Path(__file__).parent / "data" / "model_outputs.jsonl").read_text().splitlines() if line]
+    rows = [
+        json.loads(line)
+        for line in (Path(__file__).parent / "data" / "model_outputs.jsonl").read_text().splitlines()
+        if line
+    ]
     assert len(rows) >= 12
     for row in rows:
         got = extract(row["output"], row.get("kind", "number"), row.get("truncated", False)).value
         assert got == row["expected"], (row["source"], row["output"][-200:])
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("so \\boxed{\\dfrac{1}{2}}", "0.5"),
-    ("\\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}", "(3,\\frac{\\pi}{2})"),
-    ("The answer is $x = 5$.", "5"),
-    ("\\boxed{10\\%}", "10"),
-    ("\\boxed{90^\\circ}", "90"),
-    ("\\boxed{\\text{(C)}}", "(C)"),
-    ("\\boxed{\\frac12}", "0.5"),
-    ("\\boxed{2\\sqrt2}", "2\\sqrt{2}"),
-    ("first \\boxed{3} then \\boxed{4}", "4"),
-    ("<think>\\boxed{1}</think> so 7", "7"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("so \\boxed{\\dfrac{1}{2}}", "0.5"),
+        ("\\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}", "(3,\\frac{\\pi}{2})"),
+        ("The answer is $x = 5$.", "5"),
+        ("\\boxed{10\\%}", "10"),
+        ("\\boxed{90^\\circ}", "90"),
+        ("\\boxed{\\text{(C)}}", "(C)"),
+        ("\\boxed{\\frac12}", "0.5"),
+        ("\\boxed{2\\sqrt2}", "2\\sqrt{2}"),
+        ("first \\boxed{3} then \\boxed{4}", "4"),
+        ("<think>\\boxed{1}</think> so 7", "7"),
+    ],
+)
 def test_extraction_of_math_answers(text, expected):
     assert extract(text, "math").value == expected
 
@@ -157,12 +182,15 @@ def test_math_answers_compare_after_normalisation():
     assert extract("the work goes on and on: 3 then", "math", truncated=True).value is None
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('The answer is "nk".', "nk"),
-    ("So the answer is **ya**.", "ya"),
-    ('Concatenating them gives "ek"', "ek"),
-    ("the letters n and k give nk", "nk"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('The answer is "nk".', "nk"),
+        ("So the answer is **ya**.", "ya"),
+        ('Concatenating them gives "ek"', "ek"),
+        ("the letters n and k give nk", "nk"),
+    ],
+)
 def test_extraction_of_one_word_answers(text, expected):
     assert extract(text, "text").value == expected
 
@@ -180,12 +208,15 @@ RUN_ON = "\n\n{start} What is 3+9?\nAnswer: {answer}"
 
 
 @pytest.mark.parametrize("start", ["Question:", "Q:", "Problem:", "Input:"])
-@pytest.mark.parametrize("kind, first, then", [
-    ("number", "The answer is 7.", "12"),
-    ("choice", "So the answer is (B).", "(D)"),
-    ("yesno", "So the answer is yes.", "no"),
-    ("text", 'The answer is "nk".', "ya"),
-])
+@pytest.mark.parametrize(
+    "kind, first, then",
+    [
+        ("number", "The answer is 7.", "12"),
+        ("choice", "So the answer is (B).", "(D)"),
+        ("yesno", "So the answer is yes.", "no"),
+        ("text", 'The answer is "nk".', "ya"),
+    ],
+)
 def test_a_completion_that_runs_on_into_a_new_exemplar_reads_the_first_answer(start, kind, first, then):
     text = "Reasoning first. " + first + RUN_ON.format(start=start, answer=then)
     expected = {"number": "7", "choice": "B", "yesno": "yes", "text": "nk"}[kind]
@@ -204,32 +235,37 @@ def test_the_exemplar_cut_needs_an_earlier_statement_and_a_line_of_its_own():
     assert answer_first("The answer is 7.\nQ: next\nAnswer: 12") == "The answer is 7."
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("The answer is 1e3.", "1000"),
-    ("The answer is 2.5e-3", "0.0025"),
-    ("It grows to 1.2E+5 cells.", "120000"),
-    ("about 3e-7 m", "0.0000003"),
-    ("The answer is 3e", "3"),              # no exponent: the number 3, as before
-    ("e5", None),                           # no mantissa
-    ("0x1e3", "0"),                         # hexadecimal: only the 0 before the x is a number
-    ("abc1e3", None),                       # inside an identifier
-    ("1e3x", "1"),                          # an identifier again: the exponent is not read
-    (f"1e{MAX_EXPONENT}", "1" + "0" * MAX_EXPONENT),
-    (f"1e{MAX_EXPONENT + 1}", None),        # beyond the bound: no number
-    ("1e999999999", None),
-    ("1e-999999999", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("The answer is 1e3.", "1000"),
+        ("The answer is 2.5e-3", "0.0025"),
+        ("It grows to 1.2E+5 cells.", "120000"),
+        ("about 3e-7 m", "0.0000003"),
+        ("The answer is 3e", "3"),  # no exponent: the number 3, as before
+        ("e5", None),  # no mantissa
+        ("0x1e3", "0"),  # hexadecimal: only the 0 before the x is a number
+        ("abc1e3", None),  # inside an identifier
+        ("1e3x", "1"),  # an identifier again: the exponent is not read
+        (f"1e{MAX_EXPONENT}", "1" + "0" * MAX_EXPONENT),
+        (f"1e{MAX_EXPONENT + 1}", None),  # beyond the bound: no number
+        ("1e999999999", None),
+        ("1e-999999999", None),
+    ],
+)
 def test_scientific_notation(text, expected):
     assert extract_number(text).value == expected
 
 
 def test_scientific_notation_compares_by_value():
-    assert normalise_number("1e3") == "1000" and same_answer("1000", "1e3") and same_answer("0.0025", "2.5e-3")
+    assert (
+        normalise_number("1e3") == "1000" and same_answer("1000", "1e3") and same_answer("0.0025", "2.5e-3")
+    )
     assert normalise_number("1e999999999 then 4") == "4"
 
 
 def test_numbers_too_long_for_a_float_or_for_python_do_not_raise():
-    big = Fraction(10 ** 400) + Fraction(1, 2)
+    big = Fraction(10**400) + Fraction(1, 2)
     assert canonical(big) == f"{big.numerator}/{big.denominator}"
     assert extract("The answer is " + "1" * 400 + ".5", "math").value == "2" * 399 + "3/2"
     assert extract_number("7" * 5000 + " and then 3").value == "3"
@@ -284,8 +320,11 @@ def test_extract_async_reads_long_texts_in_a_worker_thread(monkeypatch):
     long_text = "x " * ASYNC_THRESHOLD + "The answer is 7."
 
     async def main():
-        return (threading.get_ident(), await extract_async("The answer is 5."),
-                await extract_async(long_text, "number", truncated=True))
+        return (
+            threading.get_ident(),
+            await extract_async("The answer is 5."),
+            await extract_async(long_text, "number", truncated=True),
+        )
 
     loop_thread, short, long = asyncio.run(main())
     assert short.value == "5" and long.value == "7"

@@ -11,8 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ponder.tasks.answers import (KINDS, answer_first, extract, extract_choice, normalise_math, normalise_number,
-                                  parse_grid, same_answer)
+from ponder.tasks.answers import (
+    KINDS,
+    answer_first,
+    extract,
+    extract_choice,
+    normalise_math,
+    normalise_number,
+    parse_grid,
+    same_answer,
+)
 
 MB = 1_000_000
 LIMIT_S = 0.050
@@ -89,25 +97,57 @@ def test_each_adversarial_family_is_read_by_the_helpers_in_bounded_time_at_1mb(n
         assert cpu_seconds(same_answer, text, text[:1000], kind) < LIMIT_S, kind
 
 
-@pytest.mark.parametrize("text, kind, expected", [
-    (fill("\\boxed{1}"), "number", "1"),
-    (fill("(A)"), "choice", "A"),
-    (fill("no "), "yesno", "no"),
-    (fill("The answer is "), "number", None),
-    (fill("#"), "number", None),
-    ("Answer: 1" + fill("\nQuestion: x"), "number", "1"),
-    (fill("1 "), "number", "1"),
-    (fill("0 1 2 3\n"), "grid", None),  # longer than any grid that is read
-    (fill("<think>"), "text", None),
-])
+@pytest.mark.parametrize(
+    "text, kind, expected",
+    [
+        (fill("\\boxed{1}"), "number", "1"),
+        (fill("(A)"), "choice", "A"),
+        (fill("no "), "yesno", "no"),
+        (fill("The answer is "), "number", None),
+        (fill("#"), "number", None),
+        ("Answer: 1" + fill("\nQuestion: x"), "number", "1"),
+        (fill("1 "), "number", "1"),
+        (fill("0 1 2 3\n"), "grid", None),  # longer than any grid that is read
+        (fill("<think>"), "text", None),
+    ],
+)
 def test_long_adversarial_texts_still_read_right(text, kind, expected):
     assert extract(text, kind).value == expected
 
 
-TOKENS = (list("0123456789 .,/-−+$\\{}()[]#*_:=≈\n\t\"“”'eEaAbBcCnoyes|") + ["é", "ſ", "٣", "\u00a0"]
-          + ["The answer is ", "answer", "Answer:", "####", "**", "\\boxed{", "\\frac", "\\frac{1}{2}", "frac",
-             "<think>", "</think>", "Question:", "\nQ:", "(A)", "(b)", "option", "yes", "no", "[[", "]]", "1,234",
-             "5/0", "1e3", "1e999", "\r\n", "\\sqrt", "\\text{"])
+TOKENS = (
+    list("0123456789 .,/-−+$\\{}()[]#*_:=≈\n\t\"“”'eEaAbBcCnoyes|")
+    + ["é", "ſ", "٣", "\u00a0"]
+    + [
+        "The answer is ",
+        "answer",
+        "Answer:",
+        "####",
+        "**",
+        "\\boxed{",
+        "\\frac",
+        "\\frac{1}{2}",
+        "frac",
+        "<think>",
+        "</think>",
+        "Question:",
+        "\nQ:",
+        "(A)",
+        "(b)",
+        "option",
+        "yes",
+        "no",
+        "[[",
+        "]]",
+        "1,234",
+        "5/0",
+        "1e3",
+        "1e999",
+        "\r\n",
+        "\\sqrt",
+        "\\text{",
+    ]
+)
 patterns = st.lists(st.sampled_from(TOKENS), min_size=1, max_size=6).map("".join)
 
 

@@ -21,25 +21,40 @@ from ponder.types import Task
 
 
 def test_players_parse_with_options_and_models():
-    players = parse_players("direct, cot[exemplars=gsm8k]@local:qwen2.5-coder-1.5b,self-consistency[k=4,temperature=0.5]",
-                            "local")
-    assert [p.name for p in players] == ["direct@local", "cot[exemplars=gsm8k]@local:qwen2.5-coder-1.5b",
-                                         "self-consistency[k=4,temperature=0.5]@local"]
+    players = parse_players(
+        "direct, cot[exemplars=gsm8k]@local:qwen2.5-coder-1.5b,self-consistency[k=4,temperature=0.5]", "local"
+    )
+    assert [p.name for p in players] == [
+        "direct@local",
+        "cot[exemplars=gsm8k]@local:qwen2.5-coder-1.5b",
+        "self-consistency[k=4,temperature=0.5]@local",
+    ]
     assert [p.model for p in players] == ["local", "local:qwen2.5-coder-1.5b", "local"]
     assert players[2].option_dict == {"k": 4, "temperature": 0.5}
-    assert parse_players("cot@openai:gpt-x@http://127.0.0.1:8080/v1,direct", "local")[0].model == \
-        "openai:gpt-x@http://127.0.0.1:8080/v1"
+    assert (
+        parse_players("cot@openai:gpt-x@http://127.0.0.1:8080/v1,direct", "local")[0].model
+        == "openai:gpt-x@http://127.0.0.1:8080/v1"
+    )
 
 
 def test_a_players_name_holds_no_credentials_but_its_model_does():
-    [secret, _] = parse_players("cot@openai:gpt-x@http://me:hunter22@127.0.0.1:8080/v1?key=abc123,direct", "local")
+    [secret, _] = parse_players(
+        "cot@openai:gpt-x@http://me:hunter22@127.0.0.1:8080/v1?key=abc123,direct", "local"
+    )
     assert "hunter22" not in secret.name and "abc123" not in secret.name
     assert secret.name.startswith("cot@openai:gpt-x@http://") and "127.0.0.1:8080/v1" in secret.name
     assert secret.model == "openai:gpt-x@http://me:hunter22@127.0.0.1:8080/v1?key=abc123"
 
 
-@pytest.mark.parametrize("text,message", [("cot", "at least two"), ("cot,cot", "named twice"),
-                                          ("cot,direct@", "nothing after"), ("cot[wdth=2],direct", "OPTION=VALUE")])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("cot", "at least two"),
+        ("cot,cot", "named twice"),
+        ("cot,direct@", "nothing after"),
+        ("cot[wdth=2],direct", "OPTION=VALUE"),
+    ],
+)
 def test_bad_players_are_named(text, message):
     with pytest.raises(ConfigError, match=message):
         parse_players(text, "local")
@@ -48,8 +63,9 @@ def test_bad_players_are_named(text, message):
 def test_pairings_are_seeded_per_item_and_cover_all_pairs():
     names = ["a", "b", "c", "d"]
     every = pairings(names, "q1", None, 0)
-    assert len(every) == 6 and {frozenset(p) for p in every} == {frozenset((x, y)) for i, x in enumerate(names)
-                                                                   for y in names[i + 1:]}
+    assert len(every) == 6 and {frozenset(p) for p in every} == {
+        frozenset((x, y)) for i, x in enumerate(names) for y in names[i + 1 :]
+    }
     assert pairings(names, "q1", None, 0) == every
     two = pairings(names, "q1", 2, 0)
     assert len(two) == 2 and two == pairings(names, "q1", 2, 0)
@@ -58,24 +74,43 @@ def test_pairings_are_seeded_per_item_and_cover_all_pairs():
 
 
 def test_battles_round_trip_through_jsonl(tmp_path):
-    battles = [Battle("q1", "a", "b", "model_a", "correctness", 1, {"answers": ["1", "2"]}),
-               Battle("q2", "b", "c", "tie (bothbad)", "human", 2)]
+    battles = [
+        Battle("q1", "a", "b", "model_a", "correctness", 1, {"answers": ["1", "2"]}),
+        Battle("q2", "b", "c", "tie (bothbad)", "human", 2),
+    ]
     path = tmp_path / "b.jsonl"
     assert write_jsonl(battles, path) == 2
     row = json.loads(path.read_text().splitlines()[0])
     assert {k: row[k] for k in ("model_a", "model_b", "winner", "judge", "turn", "question_id")} == {
-        "model_a": "a", "model_b": "b", "winner": "model_a", "judge": "correctness", "turn": 1, "question_id": "q1"}
+        "model_a": "a",
+        "model_b": "b",
+        "winner": "model_a",
+        "judge": "correctness",
+        "turn": 1,
+        "question_id": "q1",
+    }
     back = read_jsonl(path)
     assert back == battles and back[0].data == {"answers": ["1", "2"]}
     assert [b.outcome for b in back] == [("a", "b", 1.0), ("b", "c", 0.5)]
 
 
-@pytest.mark.parametrize("line,message", [
-    ('{"model_a": "a", "model_b": "b", "winner": "draw", "question_id": 1}', ":2: field 'winner' is 'draw'"),
-    ('{"model_a": "a", "winner": "tie", "question_id": 1}', ":2: field 'model_b' is missing"),
-    ('{"model_a": "a", "model_b": "a", "winner": "tie", "question_id": 1}', ":2: model_a and model_b"),
-    ('{"model_a": "a", "model_b": "b", "winner": "tie", "question_id": 1, "turn": 0}', ":2: field 'turn'"),
-    ("[1, 2]", ":2: expected a JSON object"), ("{oops", ":2: not valid JSON")])
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        (
+            '{"model_a": "a", "model_b": "b", "winner": "draw", "question_id": 1}',
+            ":2: field 'winner' is 'draw'",
+        ),
+        ('{"model_a": "a", "winner": "tie", "question_id": 1}', ":2: field 'model_b' is missing"),
+        ('{"model_a": "a", "model_b": "a", "winner": "tie", "question_id": 1}', ":2: model_a and model_b"),
+        (
+            '{"model_a": "a", "model_b": "b", "winner": "tie", "question_id": 1, "turn": 0}',
+            ":2: field 'turn'",
+        ),
+        ("[1, 2]", ":2: expected a JSON object"),
+        ("{oops", ":2: not valid JSON"),
+    ],
+)
 def test_bad_battle_lines_are_named_with_file_and_line(tmp_path, line, message):
     path = tmp_path / "b.jsonl"
     path.write_text('{"model_a": "a", "model_b": "b", "winner": "tie", "question_id": 1}\n' + line + "\n")
@@ -91,16 +126,29 @@ def test_store_keeps_battles_by_arena_and_judge_and_imports_once(tmp_path):
         store.add_battle("y", Battle("q1", "a", "b", "tie", "correctness"))
         assert len(store.battles("x")) == 3 and len(store.battles("x", "human")) == 2
         assert [b.winner for b in store.battles(judge="correctness")] == ["model_a", "tie"]
-        added, skipped = store.import_battles("x", [Battle("q1", "a", "b", "tie", "correctness"),
-                                                    Battle("q2", "a", "b", "tie", "correctness")])
+        added, skipped = store.import_battles(
+            "x", [Battle("q1", "a", "b", "tie", "correctness"), Battle("q2", "a", "b", "tie", "correctness")]
+        )
         assert (added, skipped) == (1, 1)
         assert {(r["arena"], r["judge"], r["battles"]) for r in store.arenas()} == {
-            ("x", "correctness", 2), ("x", "human", 2), ("y", "correctness", 1)}
+            ("x", "correctness", 2),
+            ("x", "human", 2),
+            ("y", "correctness", 1),
+        }
 
 
-@pytest.mark.parametrize("text,verdict", [("A is better. [[A]]", "A"), ("[[B]]", "B"), ("tie: [[C]]", "C"),
-                                          ("[[A]] at first, but finally [[B]]", "B"), ("I pick [A].", "A"),
-                                          ("[A] or [B]?", None), ("Assistant A", None)])
+@pytest.mark.parametrize(
+    "text,verdict",
+    [
+        ("A is better. [[A]]", "A"),
+        ("[[B]]", "B"),
+        ("tie: [[C]]", "C"),
+        ("[[A]] at first, but finally [[B]]", "B"),
+        ("I pick [A].", "A"),
+        ("[A] or [B]?", None),
+        ("Assistant A", None),
+    ],
+)
 def test_verdicts_are_read_from_the_judge_reply(text, verdict):
     assert parse_verdict(text) == verdict
 
@@ -117,9 +165,17 @@ async def test_correctness_judge():
         await judge.decide(Task("q", "?", None, "open"), Answer("a", "x"), Answer("b", "y"))
 
 
-@pytest.mark.parametrize("first,second,winner", [("[[A]]", "[[B]]", "model_a"), ("[[B]]", "[[A]]", "model_b"),
-                                                 ("[[A]]", "[[A]]", "tie"), ("[[C]]", "[[C]]", "tie"),
-                                                 ("[[A]]", "no idea", "tie"), ("no idea", "none", None)])
+@pytest.mark.parametrize(
+    "first,second,winner",
+    [
+        ("[[A]]", "[[B]]", "model_a"),
+        ("[[B]]", "[[A]]", "model_b"),
+        ("[[A]]", "[[A]]", "tie"),
+        ("[[C]]", "[[C]]", "tie"),
+        ("[[A]]", "no idea", "tie"),
+        ("no idea", "none", None),
+    ],
+)
 async def test_llm_judge_asks_both_orders_and_keeps_only_consistent_verdicts(data_dir, first, second, winner):
     model = ScriptedModel([Step([first]), Step([second])])
     judge = LLMJudge(model, load_judge_prompts(data_dir))
@@ -155,10 +211,19 @@ def _gsm8k_script(answers: dict[str, list[str]]) -> list[Step]:
     return [Step([text]) for texts in answers.values() for text in texts]
 
 
-async def test_play_answers_judges_stores_and_adds_a_player_for_its_own_battles_only(tmp_path, monkeypatch, data_dir):
+async def test_play_answers_judges_stores_and_adds_a_player_for_its_own_battles_only(
+    tmp_path, monkeypatch, data_dir
+):
     # gsm8k items 0 and 1 have gold answers 18 and 3
-    model = ScriptedModel(_gsm8k_script({"direct": ["18", "5"], "chain-of-draft": ["#### 18", "#### 3"],
-                                         "cot": ["So 18. The answer is 18.", "The answer is 4."]}))
+    model = ScriptedModel(
+        _gsm8k_script(
+            {
+                "direct": ["18", "5"],
+                "chain-of-draft": ["#### 18", "#### 3"],
+                "cot": ["So 18. The answer is 18.", "The answer is 4."],
+            }
+        )
+    )
     monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
     store = tmp_path / "s.sqlite"
     players = parse_players("direct,chain-of-draft,cot[exemplars=gsm8k]", "scripted")
@@ -173,7 +238,11 @@ async def test_play_answers_judges_stores_and_adds_a_player_for_its_own_battles_
         scores[a] = scores.get(a, 0) + x
         scores[c] = scores.get(c, 0) + 1 - x
     # item 0: all right, three ties; item 1: only chain-of-draft right, direct v cot both bad
-    assert scores == {"chain-of-draft@scripted": 3.0, "cot[exemplars=gsm8k]@scripted": 1.5, "direct@scripted": 1.5}
+    assert scores == {
+        "chain-of-draft@scripted": 3.0,
+        "cot[exemplars=gsm8k]@scripted": 1.5,
+        "direct@scripted": 1.5,
+    }
     assert sorted(b.winner for b in battles).count("tie (bothbad)") == 1
     # again: nothing asked, nothing judged
     again = await play("gsm8k", players, "correctness", store, limit=2, data_dir=data_dir)
@@ -188,17 +257,25 @@ async def test_play_answers_judges_stores_and_adds_a_player_for_its_own_battles_
 
 async def test_correctness_on_items_without_gold_fails_before_any_call(tmp_path, data_dir):
     with pytest.raises(ConfigError, match="--judge MODEL"):
-        await play("mt-bench", parse_players("direct,cot", "scripted"), "correctness", tmp_path / "s.sqlite",
-                   limit=2, data_dir=data_dir)
+        await play(
+            "mt-bench",
+            parse_players("direct,cot", "scripted"),
+            "correctness",
+            tmp_path / "s.sqlite",
+            limit=2,
+            data_dir=data_dir,
+        )
 
 
 def test_cli_import_ratings_export(tmp_path):
     runner = CliRunner()
-    battles = ([Battle(f"q{i}", "strong", "weak", "model_a", "correctness") for i in range(8)]
-               + [Battle(f"r{i}", "weak", "strong", "model_a", "correctness") for i in range(2)]
-               + [Battle(f"s{i}", "mid", "weak", "tie", "correctness") for i in range(4)]
-               + [Battle(f"t{i}", "strong", "mid", "model_a", "correctness") for i in range(3)]
-               + [Battle("t9", "strong", "mid", "model_b", "correctness")])
+    battles = (
+        [Battle(f"q{i}", "strong", "weak", "model_a", "correctness") for i in range(8)]
+        + [Battle(f"r{i}", "weak", "strong", "model_a", "correctness") for i in range(2)]
+        + [Battle(f"s{i}", "mid", "weak", "tie", "correctness") for i in range(4)]
+        + [Battle(f"t{i}", "strong", "mid", "model_a", "correctness") for i in range(3)]
+        + [Battle("t9", "strong", "mid", "model_b", "correctness")]
+    )
     src = tmp_path / "in.jsonl"
     write_jsonl(battles, src)
     store = str(tmp_path / "s.sqlite")
@@ -207,15 +284,21 @@ def test_cli_import_ratings_export(tmp_path):
     r = runner.invoke(app, ["arena", "import", str(src), "--arena", "toy", "--store", store])
     assert "0 battles added to toy, 18 already there" in r.output
     out_dir = tmp_path / "rep"
-    r = runner.invoke(app, ["arena", "ratings", "toy", "--store", store, "--rounds", "50", "--out", str(out_dir)],
-                      env={"COLUMNS": "200"})
+    r = runner.invoke(
+        app,
+        ["arena", "ratings", "toy", "--store", store, "--rounds", "50", "--out", str(out_dir)],
+        env={"COLUMNS": "200"},
+    )
     assert r.exit_code == 0, r.output
     lines = [line for line in r.output.splitlines() if "@" not in line]
     order = [name for line in lines for name in ("strong", "mid", "weak") if f" {name} " in line]
     assert order == ["strong", "mid", "weak"]
     board = json.loads((out_dir / "leaderboard.json").read_text())
-    assert board["battles"] == 18 and board["ties"] == 4 and [r["player"] for r in board["leaderboard"]] == [
-        "strong", "mid", "weak"]
+    assert (
+        board["battles"] == 18
+        and board["ties"] == 4
+        and [r["player"] for r in board["leaderboard"]] == ["strong", "mid", "weak"]
+    )
     assert board["observed"][0][2] == pytest.approx(0.8)  # strong beat weak 8 of 10
     html = (out_dir / "arena.html").read_text()
     assert html.count("<img") == 3 and "strong" in html
@@ -237,14 +320,17 @@ def _stored_answers(store_path, data_dir):
     tasks = load_tasks("gsm8k", 2, data_dir)
     runs = {}
     with Store(store_path) as store:
-        for player, texts in (("direct@x", ["18", "5"]), ("cot@x", ["16 - 7 = 9, 9 * 2 = 18. The answer is 18.",
-                                                                     "2 + 1 = 3. The answer is 3."])):
+        for player, texts in (
+            ("direct@x", ["18", "5"]),
+            ("cot@x", ["16 - 7 = 9, 9 * 2 = 18. The answer is 18.", "2 + 1 = 3. The answer is 3."]),
+        ):
             run = open_run(store, RunSpec("x", "gsm8k:test", player.split("@")[0], {}))
             for t, text in zip(tasks, texts):
                 answer = extract(text, "number").value
                 store.add_result(run, Result(t, player, answer, text, answer == t.answer, (), Compute()))
             runs[player] = run
         from ponder.arena.play import load_answers
+
         return tasks, load_answers(store, runs)
 
 
@@ -254,9 +340,9 @@ async def test_a_person_votes_in_headless_chromium_and_the_vote_is_stored(tmp_pa
 
     import uvicorn
     from playwright.async_api import async_playwright
-    from servers import free_port, launch_chromium
 
     from ponder.arena.vote import Ballot, create_app
+    from servers import free_port, launch_chromium
 
     store_path = tmp_path / "s.sqlite"
     tasks, answers = _stored_answers(store_path, data_dir)
@@ -312,14 +398,23 @@ async def test_the_vote_endpoint_refuses_bad_and_replayed_votes(tmp_path, data_d
         page = await client.get("/")
         assert page.status_code == 200 and "A is better" in page.text
         [token] = list(ballot.shown)
-        bad = await client.post("/vote", content=f"token={token}&winner=A", headers={
-            "content-type": "application/x-www-form-urlencoded"})
+        bad = await client.post(
+            "/vote",
+            content=f"token={token}&winner=A",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
         assert bad.status_code == 400 and "field 'winner'" in bad.text
-        ok = await client.post("/vote", content=f"token={token}&winner=tie", headers={
-            "content-type": "application/x-www-form-urlencoded"})
+        ok = await client.post(
+            "/vote",
+            content=f"token={token}&winner=tie",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
         assert ok.status_code == 200 and "Your vote" in ok.text
-        again = await client.post("/vote", content=f"token={token}&winner=tie", headers={
-            "content-type": "application/x-www-form-urlencoded"})
+        again = await client.post(
+            "/vote",
+            content=f"token={token}&winner=tie",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
         assert again.status_code == 400 and "already used" in again.text
     with Store(store_path) as store:
         assert [b.winner for b in store.battles("gsm8k:test", "human")] == ["tie"]
@@ -328,10 +423,20 @@ async def test_the_vote_endpoint_refuses_bad_and_replayed_votes(tmp_path, data_d
 
 
 async def test_direct_holds_an_mt_bench_conversation_and_turn_two_is_judged_with_both_turns(
-        tmp_path, monkeypatch, data_dir):
-    model = ScriptedModel([Step(["P1"]), Step(["P2"]), Step(["Q1"]), Step(["Q2"]),  # answers: 2 players x 2 turns
-                           Step(["[[A]]"]), Step(["[[B]]"]),  # turn 1, both orders: consistent
-                           Step(["[[A]]"]), Step(["[[A]]"])])  # turn 2: inconsistent -> tie
+    tmp_path, monkeypatch, data_dir
+):
+    model = ScriptedModel(
+        [
+            Step(["P1"]),
+            Step(["P2"]),
+            Step(["Q1"]),
+            Step(["Q2"]),  # answers: 2 players x 2 turns
+            Step(["[[A]]"]),
+            Step(["[[B]]"]),  # turn 1, both orders: consistent
+            Step(["[[A]]"]),
+            Step(["[[A]]"]),
+        ]
+    )  # turn 2: inconsistent -> tie
     monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
     monkeypatch.setattr("ponder.arena.play.get_model", lambda spec: model)
     players = parse_players("direct,direct[max_tokens=64]", "scripted")
@@ -341,7 +446,10 @@ async def test_direct_holds_an_mt_bench_conversation_and_turn_two_is_judged_with
     [item] = load_tasks("mt-bench", 1, data_dir)
     second = model.requests[1]
     assert [(m.role, m.content) for m in second.messages] == [
-        ("user", item.meta["turns"][0]), ("assistant", "P1"), ("user", item.meta["turns"][1])]
+        ("user", item.meta["turns"][0]),
+        ("assistant", "P1"),
+        ("user", item.meta["turns"][1]),
+    ]
     assert played.new == 2
     with Store(store) as s:
         battles = s.battles("mt-bench")

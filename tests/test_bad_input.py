@@ -92,17 +92,34 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
     cases = []
     for flag, command, values in FLAG_CASES:
         for value in values:
-            cases.append((f"{command[0]} {flag} {value}", [*command, f"{flag}={value}" if flag.startswith("--")
-                                                          else flag, *([] if flag.startswith("--") else [value])],
-                          flag))
+            cases.append(
+                (
+                    f"{command[0]} {flag} {value}",
+                    [
+                        *command,
+                        f"{flag}={value}" if flag.startswith("--") else flag,
+                        *([] if flag.startswith("--") else [value]),
+                    ],
+                    flag,
+                )
+            )
     for item, message in BRACKETS:
         cases.append((f"compare {item}", ["compare", "gsm8k", "--strategies", f"direct,{item}", *M], message))
-    cases.append(("arena player bracket", [*BATTLE[:4], "direct,self-consistency[k=0]", *M],
-                  "self-consistency[k=0]: k must be at least 1, got 0"))
+    cases.append(
+        (
+            "arena player bracket",
+            [*BATTLE[:4], "direct,self-consistency[k=0]", *M],
+            "self-consistency[k=0]: k must be at least 1, got 0",
+        )
+    )
     cases.append(("brackets without =", ["compare", "gsm8k", "--strategies", "cot[k]", *M], "'k'"))
     cases += [
         ("unknown strategy", [*EVAL, "-s", "tree-of-thought"], "unknown strategy 'tree-of-thought'"),
-        ("unknown strategy in a list", ["compare", "gsm8k", "--strategies", "cot,nope", *M], "unknown strategy 'nope'"),
+        (
+            "unknown strategy in a list",
+            ["compare", "gsm8k", "--strategies", "cot,nope", *M],
+            "unknown strategy 'nope'",
+        ),
         ("markup in a strategy", [*EVAL, "-s", "cot[/x]"], "unknown strategy 'cot[/x]'"),
         ("markup in a bracket", ["compare", "gsm8k", "--strategies", "cot[/x]", *M], "cot[/x]"),
         ("option the strategy does not take", [*EVAL, "-s", "cot", "--width", "3"], "width"),
@@ -111,23 +128,66 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("model spec with markup", ["solve", "hi", "-m", "openai:m@[/x]"], "base URL '[/x]'"),
         ("unknown task", ["eval", "nope", *M], "unknown task 'nope'"),
         ("unknown task variant", ["eval", "gsm8k:dev", *M], "'dev'"),
-        ("non-UTF-8 JSONL", ["eval", f"jsonl:{tmp / 'latin1.jsonl'}", *M],
-         f"{tmp / 'latin1.jsonl'}:2: not UTF-8 (byte 0xe9 at column 18)"),
-        ("non-UTF-8 JSONL, markup in its path", ["eval", f"jsonl:{tmp}/[/b]x.jsonl", *M],
-         f"{tmp}/[/b]x.jsonl:1: not UTF-8 (byte 0xff at column 1)"),
-        ("empty JSONL", ["eval", f"jsonl:{tmp / 'empty.jsonl'}", *M], f"{tmp / 'empty.jsonl'}: the file is empty"),
-        ("blank JSONL", ["eval", f"jsonl:{tmp / 'blank.jsonl'}", *M], f"{tmp / 'blank.jsonl'}: the file is empty"),
-        ("JSONL array line", ["eval", f"jsonl:{tmp / 'array.jsonl'}", *M], f"{tmp / 'array.jsonl'}:2: expected a JSON object, got an array"),
-        ("JSONL string line", ["eval", f"jsonl:{tmp / 'string.jsonl'}", *M], f"{tmp / 'string.jsonl'}:1: expected a JSON object, got a string"),
-        ("JSONL folder", ["eval", f"jsonl:{tmp / 'folder.jsonl'}", *M], f"{tmp / 'folder.jsonl'} is a folder"),
-        ("missing JSONL", ["eval", f"jsonl:{tmp / 'missing.jsonl'}", *M], f"{tmp / 'missing.jsonl'} does not exist"),
-        ("missing data file", ["eval", "gsm-symbolic", *M, "--data-dir", str(tmp / "data")],
-         f"{tmp / 'data' / 'gsm_symbolic' / 'templates' / 'symbolic'} is missing"),
-        ("non-UTF-8 data file", ["eval", "svamp", *M, "--data-dir", str(tmp / "data")],
-         f"{tmp / 'data' / 'svamp' / 'SVAMP.json'}:3: not UTF-8 (byte 0xfe at column 4)"),
-        ("data folder is a file", [*EVAL, "--data-dir", str(tmp / "plain.txt")], f"data folder {tmp / 'plain.txt'}"),
-        ("report --out under a file", ["report", "1", "--out", str(tmp / "plain.txt" / "sub")],
-         str(tmp / "plain.txt" / "sub")),
+        (
+            "non-UTF-8 JSONL",
+            ["eval", f"jsonl:{tmp / 'latin1.jsonl'}", *M],
+            f"{tmp / 'latin1.jsonl'}:2: not UTF-8 (byte 0xe9 at column 18)",
+        ),
+        (
+            "non-UTF-8 JSONL, markup in its path",
+            ["eval", f"jsonl:{tmp}/[/b]x.jsonl", *M],
+            f"{tmp}/[/b]x.jsonl:1: not UTF-8 (byte 0xff at column 1)",
+        ),
+        (
+            "empty JSONL",
+            ["eval", f"jsonl:{tmp / 'empty.jsonl'}", *M],
+            f"{tmp / 'empty.jsonl'}: the file is empty",
+        ),
+        (
+            "blank JSONL",
+            ["eval", f"jsonl:{tmp / 'blank.jsonl'}", *M],
+            f"{tmp / 'blank.jsonl'}: the file is empty",
+        ),
+        (
+            "JSONL array line",
+            ["eval", f"jsonl:{tmp / 'array.jsonl'}", *M],
+            f"{tmp / 'array.jsonl'}:2: expected a JSON object, got an array",
+        ),
+        (
+            "JSONL string line",
+            ["eval", f"jsonl:{tmp / 'string.jsonl'}", *M],
+            f"{tmp / 'string.jsonl'}:1: expected a JSON object, got a string",
+        ),
+        (
+            "JSONL folder",
+            ["eval", f"jsonl:{tmp / 'folder.jsonl'}", *M],
+            f"{tmp / 'folder.jsonl'} is a folder",
+        ),
+        (
+            "missing JSONL",
+            ["eval", f"jsonl:{tmp / 'missing.jsonl'}", *M],
+            f"{tmp / 'missing.jsonl'} does not exist",
+        ),
+        (
+            "missing data file",
+            ["eval", "gsm-symbolic", *M, "--data-dir", str(tmp / "data")],
+            f"{tmp / 'data' / 'gsm_symbolic' / 'templates' / 'symbolic'} is missing",
+        ),
+        (
+            "non-UTF-8 data file",
+            ["eval", "svamp", *M, "--data-dir", str(tmp / "data")],
+            f"{tmp / 'data' / 'svamp' / 'SVAMP.json'}:3: not UTF-8 (byte 0xfe at column 4)",
+        ),
+        (
+            "data folder is a file",
+            [*EVAL, "--data-dir", str(tmp / "plain.txt")],
+            f"data folder {tmp / 'plain.txt'}",
+        ),
+        (
+            "report --out under a file",
+            ["report", "1", "--out", str(tmp / "plain.txt" / "sub")],
+            str(tmp / "plain.txt" / "sub"),
+        ),
         ("report of an unknown run", ["report", "99", "--out", str(tmp / "r")], "run 99 is not in the store"),
         ("unknown option", [*EVAL, "--bogus"], "--bogus"),
         ("missing argument", ["eval"], "Missing argument"),
@@ -136,17 +196,24 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
         ("unknown command", ["evaluate"], "evaluate"),
         ("ratings method", ["arena", "ratings", "--method", "[/x]"], "--method '[/x]'"),
         ("timeout on a local model", [*EVAL, "--timeout", "5"], "--timeout"),
-        ("non-UTF-8 exemplars", [*EVAL, "-s", "cot", "--exemplars", str(tmp / "shots.json")],
-         f"{tmp / 'shots.json'}:1: not UTF-8 (byte 0xff at column 2)"),
-        ("non-UTF-8 exemplars of a sampler", ["compare", "gsm8k", "--strategies",
-                                             f"self-consistency[exemplars={tmp / 'shots.json'}]", *M],
-         f"{tmp / 'shots.json'}:1: not UTF-8"),
+        (
+            "non-UTF-8 exemplars",
+            [*EVAL, "-s", "cot", "--exemplars", str(tmp / "shots.json")],
+            f"{tmp / 'shots.json'}:1: not UTF-8 (byte 0xff at column 2)",
+        ),
+        (
+            "non-UTF-8 exemplars of a sampler",
+            ["compare", "gsm8k", "--strategies", f"self-consistency[exemplars={tmp / 'shots.json'}]", *M],
+            f"{tmp / 'shots.json'}:1: not UTF-8",
+        ),
     ]
     return cases
 
 
 def _files(tmp: Path) -> None:
-    (tmp / "latin1.jsonl").write_bytes(b'{"question": "1+1?", "answer": 2}\n{"question": "caf\xe9?", "answer": 1}\n')
+    (tmp / "latin1.jsonl").write_bytes(
+        b'{"question": "1+1?", "answer": 2}\n{"question": "caf\xe9?", "answer": 1}\n'
+    )
     (tmp / "[").mkdir()
     (tmp / "[" / "b]x.jsonl").write_bytes(b"\xff\n")
     (tmp / "empty.jsonl").write_bytes(b"")
@@ -155,7 +222,7 @@ def _files(tmp: Path) -> None:
     (tmp / "string.jsonl").write_text('"a question"\n')
     (tmp / "folder.jsonl").mkdir()
     (tmp / "plain.txt").write_text("not a folder")
-    (tmp / "shots.json").write_bytes(b'[\xff]')
+    (tmp / "shots.json").write_bytes(b"[\xff]")
     (tmp / "data" / "svamp").mkdir(parents=True)
     (tmp / "data" / "svamp" / "SVAMP.json").write_bytes(b'[\n  {\n"ID\xfe": 1}\n]\n')
 
@@ -187,8 +254,11 @@ def store(tmp_path):
 
 
 def test_every_numeric_flag_has_a_range_and_a_case():
-    typed = {name for name, typ, *_ in FLAGS + RUN_FLAGS
-             if any(t in (int, float) for t in getattr(typ, "__args__", (typ,)))}
+    typed = {
+        name
+        for name, typ, *_ in FLAGS + RUN_FLAGS
+        if any(t in (int, float) for t in getattr(typ, "__args__", (typ,)))
+    }
     assert typed <= set(BOUNDS), typed - set(BOUNDS)
     covered = {flag.lstrip("-").replace("-", "_") for flag, _, _ in FLAG_CASES}
     assert typed - {"k", "limit", "concurrency"} <= covered
@@ -213,18 +283,28 @@ def test_bad_input_is_one_line_exit_2_and_leaves_no_run(index, tmp_path, store, 
     assert _runs(store) == before
 
 
-@pytest.mark.parametrize("argv, named", [
-    (["eval", "gsm8k", "-m", "scripted", "--limit", "-5"], "--limit/-n must be at least 1, got -5"),
-    (["compare", "gsm8k", "--strategies", "self-consistency[k=-3]", "-m", "scripted"],
-     "self-consistency[k=-3]: k must be at least 1, got -3"),
-    (["eval", "gsm8k", "-m", "scripted", "-s", "cot[/x]"], "unknown strategy 'cot[/x]'"),
-    (["eval"], "Missing argument"),
-])
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        (["eval", "gsm8k", "-m", "scripted", "--limit", "-5"], "--limit/-n must be at least 1, got -5"),
+        (
+            ["compare", "gsm8k", "--strategies", "self-consistency[k=-3]", "-m", "scripted"],
+            "self-consistency[k=-3]: k must be at least 1, got -3",
+        ),
+        (["eval", "gsm8k", "-m", "scripted", "-s", "cot[/x]"], "unknown strategy 'cot[/x]'"),
+        (["eval"], "Missing argument"),
+    ],
+)
 def test_the_installed_command_prints_one_line_too(argv, named, tmp_path, data_dir):
-    env = {**os.environ, "PONDER_STORE": str(tmp_path / "s.sqlite"), "PONDER_DATA_DIR": str(data_dir),
-           "COLUMNS": "40"}
-    done = subprocess.run([sys.executable, "-m", "ponder.cli", *argv], capture_output=True, text=True,
-                          env=env, timeout=120)
+    env = {
+        **os.environ,
+        "PONDER_STORE": str(tmp_path / "s.sqlite"),
+        "PONDER_DATA_DIR": str(data_dir),
+        "COLUMNS": "40",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "ponder.cli", *argv], capture_output=True, text=True, env=env, timeout=120
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == done.stderr.strip().splitlines()[0], done.stderr
     assert done.stderr.startswith("error: ") and named in done.stderr
@@ -240,7 +320,7 @@ def test_server_text_is_printed_as_text_on_one_line(monkeypatch):
     from ponder.errors import FatalModelError
 
     async def refuse(*args, **kwargs):
-        raise FatalModelError("http://h/v1: 400 {\"error\": \"[/x] [bold]no[/bold]\nsecond line\x1b[0m\"}")
+        raise FatalModelError('http://h/v1: 400 {"error": "[/x] [bold]no[/bold]\nsecond line\x1b[0m"}')
 
     monkeypatch.setattr("ponder.solve.solve", refuse)
     res = runner.invoke(app, ["solve", "hi", "-m", "scripted"])
@@ -261,20 +341,38 @@ def test_a_run_that_failed_exits_1_with_its_message(monkeypatch):
     assert _stderr(res).strip() == "error: run 3: 5 of 10 items errored, more than --max-errors 10% allows"
 
 
-@pytest.mark.parametrize("bounds, good, bad", [
-    (Bounds(low=1), [1, 10**9], [0, -1]),
-    (Bounds(low=0), [0, 0.0, 2.5], [-1, -0.001, math.nan, math.inf, -math.inf]),
-    (Bounds(low=0, high=1, low_open=True), [1, 0.5, 1e-9], [0, 1.0000001, math.nan]),
-    (Bounds(low=0, high=1, low_open=True, high_open=True), [0.5, 0.999], [0, 1, math.nan]),
-])
+@pytest.mark.parametrize(
+    "bounds, good, bad",
+    [
+        (Bounds(low=1), [1, 10**9], [0, -1]),
+        (Bounds(low=0), [0, 0.0, 2.5], [-1, -0.001, math.nan, math.inf, -math.inf]),
+        (Bounds(low=0, high=1, low_open=True), [1, 0.5, 1e-9], [0, 1.0000001, math.nan]),
+        (Bounds(low=0, high=1, low_open=True, high_open=True), [0.5, 0.999], [0, 1, math.nan]),
+    ],
+)
 def test_bounds(bounds, good, bad):
     assert all(bounds.problem(v) is None for v in good)
     assert all(bounds.problem(v) for v in bad)
 
 
-@pytest.mark.parametrize("text, ok", [("0", True), ("10", True), ("10%", True), ("0%", True), ("100%", True),
-                                      ("2.5%", True), (" 7 ", True), ("100.5%", False), ("-1", False),
-                                      ("1.5", False), ("%", False), ("ten", False), ("", False)])
+@pytest.mark.parametrize(
+    "text, ok",
+    [
+        ("0", True),
+        ("10", True),
+        ("10%", True),
+        ("0%", True),
+        ("100%", True),
+        ("2.5%", True),
+        (" 7 ", True),
+        ("100.5%", False),
+        ("-1", False),
+        ("1.5", False),
+        ("%", False),
+        ("ten", False),
+        ("", False),
+    ],
+)
 def test_max_errors_text(text, ok):
     if ok:
         parse_max_errors(text)

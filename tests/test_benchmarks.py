@@ -8,8 +8,17 @@ from ponder.errors import ConfigError, DataError
 from ponder.tasks.answers import extract, same_answer
 from ponder.tasks.registry import BENCHMARKS, canonical_spec, load_tasks
 
-COUNTS = {"gsm8k": 1319, "gsm8k:train": 7473, "svamp": 1000, "aqua": 254, "aqua:dev": 254, "date": 369,
-          "sports": 1000, "strategyqa": 2290, "math500": 500}
+COUNTS = {
+    "gsm8k": 1319,
+    "gsm8k:train": 7473,
+    "svamp": 1000,
+    "aqua": 254,
+    "aqua:dev": 254,
+    "date": 369,
+    "sports": 1000,
+    "strategyqa": 2290,
+    "math500": 500,
+}
 
 
 @pytest.mark.parametrize("spec", COUNTS)
@@ -29,8 +38,10 @@ def test_gsm8k_and_svamp_score_numbers(data_dir):
     assert t.answer == "18" and score("16 - 3 - 4 = 9, 9 * $2 = $18.\nThe answer is $18.00.", t)
     assert not score("The answer is 9.", t)
     [s] = load_tasks("svamp", 1, data_dir)
-    assert s.question == ("Each pack of dvds costs 76 dollars. If there is a discount of 25 dollars on each "
-                          "pack. How much do you have to pay to buy each pack?")
+    assert s.question == (
+        "Each pack of dvds costs 76 dollars. If there is a discount of 25 dollars on each "
+        "pack. How much do you have to pay to buy each pack?"
+    )
     assert s.answer == "51" and score("76 - 25 = 51. The answer is 51.", s)
 
 
@@ -56,8 +67,12 @@ def test_date_options_are_shuffled_reproducibly_and_scored_by_letter(data_dir):
 
 def test_sports_and_strategyqa_score_yes_no(data_dir):
     sports = load_tasks("sports", 2, data_dir)
-    assert sports[0].question == 'Is the following sentence plausible? "Jamal Murray was perfect from the line"'
-    assert sports[0].answer == "yes" and score("Jamal Murray is a basketball player. So the answer is yes.", sports[0])
+    assert (
+        sports[0].question == 'Is the following sentence plausible? "Jamal Murray was perfect from the line"'
+    )
+    assert sports[0].answer == "yes" and score(
+        "Jamal Murray is a basketball player. So the answer is yes.", sports[0]
+    )
     q = load_tasks("strategyqa", 1, data_dir)[0]
     assert q.answer == "yes" and q.kind == "yesno" and not score("The answer is No.", q)
 
@@ -80,8 +95,9 @@ def test_generated_tasks_are_reproducible_and_their_answers_right():
         name = t.question.split('"')[1]
         assert t.answer == "".join(w[-1] for w in name.split()).lower() and len(name.split()) == 2
     assert all(len(t.question.split('"')[1].split()) == 4 for t in load_tasks("last-letter:4", count=20))
-    assert score('The last letters are "k" and "a", so the answer is "ka".', type(letters[0])(
-        "x", "q", "ka", "text"))
+    assert score(
+        'The last letters are "k" and "a", so the answer is "ka".', type(letters[0])("x", "q", "ka", "text")
+    )
     flips = load_tasks("coin-flip:4", count=200)
     for t in flips:
         n = t.question.count(" flips the coin.")
@@ -92,8 +108,12 @@ def test_generated_tasks_are_reproducible_and_their_answers_right():
 
 def test_custom_jsonl_with_named_fields_and_scorers(tmp_path):
     path = tmp_path / "mine.jsonl"
-    path.write_text(json.dumps({"q": "Capital of France?", "a": "Paris", "id": "fr"}) + "\n" +
-                    json.dumps({"q": "2 + 2?", "a": "4"}) + "\n")
+    path.write_text(
+        json.dumps({"q": "Capital of France?", "a": "Paris", "id": "fr"})
+        + "\n"
+        + json.dumps({"q": "2 + 2?", "a": "4"})
+        + "\n"
+    )
     tasks = load_tasks(f"jsonl:{path}", question_field="q", answer_field="a", scorer="exact")
     assert [t.id for t in tasks] == ["mine/fr", "mine/2"] and tasks[0].kind == "text"
     assert score("The answer is Paris.", tasks[0])
@@ -108,12 +128,14 @@ def test_custom_jsonl_with_named_fields_and_scorers(tmp_path):
 def test_malformed_files_are_named_with_the_field(tmp_path):
     (tmp_path / "aqua_rat").mkdir()
     (tmp_path / "aqua_rat" / "test.json").write_text(
-        json.dumps({"question": "q", "options": ["A)1", "B)2"], "correct": "C"}) + "\n")
+        json.dumps({"question": "q", "options": ["A)1", "B)2"], "correct": "C"}) + "\n"
+    )
     with pytest.raises(DataError, match=r"test.json:1: field 'correct' must be one of A, B"):
         load_tasks("aqua", data_dir=tmp_path)
     (tmp_path / "bigbench").mkdir()
-    (tmp_path / "bigbench" / "strategyqa_task.json").write_text(json.dumps(
-        {"examples": [{"input": "q?", "target_scores": {"Yes": 1, "No": 1}}]}))
+    (tmp_path / "bigbench" / "strategyqa_task.json").write_text(
+        json.dumps({"examples": [{"input": "q?", "target_scores": {"Yes": 1, "No": 1}}]})
+    )
     with pytest.raises(DataError, match="example 0: field 'target_scores'"):
         load_tasks("strategyqa", data_dir=tmp_path)
 
@@ -131,8 +153,11 @@ def test_specs_are_checked_and_made_canonical():
 
 
 def test_a_missing_file_says_both_ways_to_get_the_data(tmp_path, without_shipped_data):
-    with pytest.raises(DataError, match=r"gsm8k/test.jsonl is missing.*PONDER_DATA_DIR.*"
-                                        r"(install `datasets` and be online to fetch openai/gsm8k|from the hub failed)"):
+    with pytest.raises(
+        DataError,
+        match=r"gsm8k/test.jsonl is missing.*PONDER_DATA_DIR.*"
+        r"(install `datasets` and be online to fetch openai/gsm8k|from the hub failed)",
+    ):
         load_tasks("gsm8k", data_dir=tmp_path)
     with pytest.raises(DataError, match="PONDER_DATA_DIR"):
         load_tasks("sports", data_dir=tmp_path)

@@ -19,8 +19,9 @@ async def test_a_repeat_is_served_from_the_store_with_the_original_usage(tmp_pat
 
 async def test_more_samples_later_pay_only_for_the_new_ones(tmp_path):
     store = Store(tmp_path / "s.sqlite")
-    inner = ScriptedModel([Step(["a", "b"], expect={"n": 2, "seed": 10}),
-                           Step(["c"], expect={"n": 1, "seed": 12})])
+    inner = ScriptedModel(
+        [Step(["a", "b"], expect={"n": 2, "seed": 10}), Step(["c"], expect={"n": 1, "seed": 12})]
+    )
     model = CachedModel(inner, store)
     req = GenerationRequest.chat("q", temperature=0.7, seed=10)
     two = await model.generate(req.with_n(2))

@@ -35,11 +35,31 @@ def test_solve_reruns_come_from_the_cache(monkeypatch, tmp_path):
 
 
 def test_solve_with_a_sampling_strategy_prints_votes_and_the_verifier_share(monkeypatch, tmp_path):
-    scripted = ScriptedModel([Step(["The answer is 5.", "The answer is 6.", "The answer is 5."],
-                                   expect={"n": 3, "temperature": 0.5})])
+    scripted = ScriptedModel(
+        [
+            Step(
+                ["The answer is 5.", "The answer is 6.", "The answer is 5."],
+                expect={"n": 3, "temperature": 0.5},
+            )
+        ]
+    )
     monkeypatch.setattr("ponder.solve.get_model", lambda spec: scripted)
-    res = runner.invoke(app, ["solve", "2+3?", "--strategy", "self-consistency", "-k", "3", "--temperature", "0.5",
-                              "--no-extract-call", "--store", str(tmp_path / "s.sqlite")])
+    res = runner.invoke(
+        app,
+        [
+            "solve",
+            "2+3?",
+            "--strategy",
+            "self-consistency",
+            "-k",
+            "3",
+            "--temperature",
+            "0.5",
+            "--no-extract-call",
+            "--store",
+            str(tmp_path / "s.sqlite"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "answer: 5" in res.output and "votes: 5: 2, 6: 1" in res.output
     scripted.assert_done()
@@ -48,12 +68,28 @@ def test_solve_with_a_sampling_strategy_prints_votes_and_the_verifier_share(monk
 def test_solve_with_best_of_n_reports_the_verifier_share(monkeypatch, tmp_path):
     import math
 
-    judge = [Step(["Yes"], logprobs=[[("Yes", math.log(p), (("Yes", math.log(p)), ("No", math.log(1 - p))))]])
-             for p in (0.2, 0.9)]
+    judge = [
+        Step(["Yes"], logprobs=[[("Yes", math.log(p), (("Yes", math.log(p)), ("No", math.log(1 - p))))]])
+        for p in (0.2, 0.9)
+    ]
     scripted = ScriptedModel([Step(["The answer is 6.", "The answer is 5."])] + judge)
     monkeypatch.setattr("ponder.solve.get_model", lambda spec: scripted)
-    res = runner.invoke(app, ["solve", "2+3?", "-s", "best-of-n", "-k", "2", "--exemplars", "none",
-                              "--no-extract-call", "--store", str(tmp_path / "s.sqlite")])
+    res = runner.invoke(
+        app,
+        [
+            "solve",
+            "2+3?",
+            "-s",
+            "best-of-n",
+            "-k",
+            "2",
+            "--exemplars",
+            "none",
+            "--no-extract-call",
+            "--store",
+            str(tmp_path / "s.sqlite"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "answer: 5" in res.output and "verifier 2 calls" in res.output
 
@@ -108,7 +144,18 @@ def test_eval_stores_results_and_a_rerun_resumes_without_calls(monkeypatch, tmp_
     scripted = ScriptedModel([Step(["The answer is 18."]), Step(["The answer is 4."])])
     monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: scripted)
     store = tmp_path / "s.sqlite"
-    argv = ["eval", "gsm8k", "-s", "direct", "--limit", "2", "--store", str(store), "--data-dir", str(data_dir)]
+    argv = [
+        "eval",
+        "gsm8k",
+        "-s",
+        "direct",
+        "--limit",
+        "2",
+        "--store",
+        str(store),
+        "--data-dir",
+        str(data_dir),
+    ]
     res = runner.invoke(app, argv)
     assert res.exit_code == 0, res.output
     assert "1/2 correct (50.0%)" in res.output
@@ -122,14 +169,35 @@ def test_eval_stores_results_and_a_rerun_resumes_without_calls(monkeypatch, tmp_
 
 
 def test_compare_runs_each_strategy_then_writes_the_report(monkeypatch, tmp_path, data_dir):
-    scripted = ScriptedModel([Step(["18"]), Step(["3"]),
-                              Step(["The answer is 18.", "The answer is 17.", "The answer is 18."]),
-                              Step(["The answer is 3.", "The answer is 3.", "The answer is 2."])])
+    scripted = ScriptedModel(
+        [
+            Step(["18"]),
+            Step(["3"]),
+            Step(["The answer is 18.", "The answer is 17.", "The answer is 18."]),
+            Step(["The answer is 3.", "The answer is 3.", "The answer is 2."]),
+        ]
+    )
     monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: scripted)
     out_dir = tmp_path / "report"
-    res = runner.invoke(app, ["compare", "gsm8k", "--strategies", "direct,self-consistency[k=3,prompt=direct]",
-                              "--temperature", "0.5", "-n", "2", "--store", str(tmp_path / "s.sqlite"),
-                              "--data-dir", str(data_dir), "--out", str(out_dir)])
+    res = runner.invoke(
+        app,
+        [
+            "compare",
+            "gsm8k",
+            "--strategies",
+            "direct,self-consistency[k=3,prompt=direct]",
+            "--temperature",
+            "0.5",
+            "-n",
+            "2",
+            "--store",
+            str(tmp_path / "s.sqlite"),
+            "--data-dir",
+            str(data_dir),
+            "--out",
+            str(out_dir),
+        ],
+    )
     assert res.exit_code == 0, res.output
     scripted.assert_done()
     assert scripted.requests[2].temperature == 0.5 and scripted.requests[0].temperature == 0.0
@@ -140,12 +208,16 @@ def test_compare_runs_each_strategy_then_writes_the_report(monkeypatch, tmp_path
 
 
 def test_report_reads_only_the_store(tmp_path):
-    res = runner.invoke(app, ["report", "3", "--store", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "r")])
+    res = runner.invoke(
+        app, ["report", "3", "--store", str(tmp_path / "none.sqlite"), "--out", str(tmp_path / "r")]
+    )
     assert res.exit_code == 2 and f"no store at {tmp_path / 'none.sqlite'}" in res.output
     assert not (tmp_path / "none.sqlite").exists()
     Store(tmp_path / "empty.sqlite").close()
     before = sorted(p.name for p in tmp_path.iterdir())
-    res = runner.invoke(app, ["report", "3", "--store", str(tmp_path / "empty.sqlite"), "--out", str(tmp_path / "r")])
+    res = runner.invoke(
+        app, ["report", "3", "--store", str(tmp_path / "empty.sqlite"), "--out", str(tmp_path / "r")]
+    )
     assert res.exit_code == 2 and "run 3 is not in the store" in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
@@ -162,7 +234,9 @@ def test_a_malformed_task_file_is_named_with_its_line_before_any_call(monkeypatc
 
 
 def test_a_bad_strategy_list_is_explained(tmp_path):
-    res = runner.invoke(app, ["compare", "gsm8k", "--strategies", "cot[k]", "--store", str(tmp_path / "s.sqlite")])
+    res = runner.invoke(
+        app, ["compare", "gsm8k", "--strategies", "cot[k]", "--store", str(tmp_path / "s.sqlite")]
+    )
     assert res.exit_code == 2 and "OPTION=VALUE" in res.output
 
 
@@ -188,8 +262,24 @@ def _fake_evaluate(monkeypatch, errored=(0,)):
 
 def test_eval_passes_the_timeouts_and_error_policy_to_evaluate(monkeypatch):
     seen = _fake_evaluate(monkeypatch)
-    res = runner.invoke(app, ["eval", "gsm8k", "-s", "direct", "-m", "openai:m@http://h/v1", "--timeout", "30",
-                              "--connect-timeout", "2.5", "--max-errors", "3", "--no-retry-errors"])
+    res = runner.invoke(
+        app,
+        [
+            "eval",
+            "gsm8k",
+            "-s",
+            "direct",
+            "-m",
+            "openai:m@http://h/v1",
+            "--timeout",
+            "30",
+            "--connect-timeout",
+            "2.5",
+            "--max-errors",
+            "3",
+            "--no-retry-errors",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert seen["kwargs"]["model_options"] == {"timeout": 30.0, "connect_timeout": 2.5}
     assert seen["kwargs"]["max_errors"] == "3" and seen["kwargs"]["retry_errors"] is False
@@ -217,13 +307,17 @@ def test_compare_writes_the_report_before_exiting_1_on_errored_items(monkeypatch
     _fake_evaluate(monkeypatch, errored=(0, 1))
     written = []
     monkeypatch.setattr("ponder.cli._write_report", lambda run_ids, *rest: written.append(run_ids))
-    res = runner.invoke(app, ["compare", "gsm8k", "--strategies", "direct,cot", "-m", "scripted",
-                              "--no-retry-errors"])
+    res = runner.invoke(
+        app, ["compare", "gsm8k", "--strategies", "direct,cot", "-m", "scripted", "--no-retry-errors"]
+    )
     assert res.exit_code == 1 and written == [[1, 2]]
-    assert "run 2 cot: 1/3 correct (33.3%), 1,234 tokens, 1 errored (rerun with --retry-errors to retry them)" \
+    assert (
+        "run 2 cot: 1/3 correct (33.3%), 1,234 tokens, 1 errored (rerun with --retry-errors to retry them)"
         in res.stdout
-    assert res.stderr.strip() == ("error: 1 item(s) errored; rerun the same command with --retry-errors "
-                                  "to retry them")
+    )
+    assert res.stderr.strip() == (
+        "error: 1 item(s) errored; rerun the same command with --retry-errors to retry them"
+    )
 
 
 def test_an_error_with_its_own_exit_code_keeps_it():
@@ -235,6 +329,7 @@ def test_an_error_with_its_own_exit_code_keeps_it():
     def fail(e):
         def raiser():
             raise e
+
         return raiser
 
     for error, code in ((RunFailed("too many"), 1), (ConfigError("bad"), 2)):
@@ -248,8 +343,16 @@ def test_answers_strategy_names_and_store_text_are_printed_as_text(monkeypatch, 
     from ponder.types import Compute, Result, Task
 
     async def fake_solve(*args, **kwargs):
-        return Result(Task("t", "q"), "cot[/x]", "[/b]42[red]", "steps [/i] here", None, (), Compute(),
-                      {"model": "m[/x]", "votes": {"[/v]": 2}})
+        return Result(
+            Task("t", "q"),
+            "cot[/x]",
+            "[/b]42[red]",
+            "steps [/i] here",
+            None,
+            (),
+            Compute(),
+            {"model": "m[/x]", "votes": {"[/v]": 2}},
+        )
 
     monkeypatch.setattr("ponder.solve.solve", fake_solve)
     res = runner.invoke(app, ["solve", "q", "-m", "scripted"])

@@ -25,7 +25,9 @@ async def test_every_result_is_stored_with_its_calls_and_totals_add_up(tmp_path)
     with Store(tmp_path / "s.sqlite") as store:
         run = open_run(store, RunSpec("scripted", "toy", "direct", {}))
         seen = []
-        progress = await run_tasks(Direct(), model, TASKS, store, run, on_result=lambda p: seen.append(p.done))
+        progress = await run_tasks(
+            Direct(), model, TASKS, store, run, on_result=lambda p: seen.append(p.done)
+        )
         rows = store.results(run)
         assert [r["task_id"] for r in rows] == ["t0", "t1", "t2", "t3", "t4"]
         assert [r["correct"] for r in rows] == [1, 1, 0, 1, 0]
@@ -82,8 +84,10 @@ async def test_an_error_keeps_the_results_already_written(tmp_path):
 
 
 async def test_evaluate_runs_plans_on_the_same_items_and_marks_runs(tmp_path, monkeypatch, data_dir):
-    script = replies("The answer is 18.", "The answer is 3.") + [Step(["The answer is 18."] * 3),
-                                                                  Step(["The answer is 3."] * 3)]
+    script = replies("The answer is 18.", "The answer is 3.") + [
+        Step(["The answer is 18."] * 3),
+        Step(["The answer is 3."] * 3),
+    ]
     model = ScriptedModel(script)
     monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
     store = tmp_path / "s.sqlite"
@@ -105,17 +109,23 @@ async def test_a_bad_option_fails_before_any_model_call(tmp_path, monkeypatch, d
     from ponder.errors import ConfigError
 
     with pytest.raises(ConfigError, match="width"):
-        await evaluate("gsm8k", [Plan("direct", {}), Plan("cot", {"width": 2})], "scripted",
-                       tmp_path / "s.sqlite", limit=2, data_dir=data_dir)
+        await evaluate(
+            "gsm8k",
+            [Plan("direct", {}), Plan("cot", {"width": 2})],
+            "scripted",
+            tmp_path / "s.sqlite",
+            limit=2,
+            data_dir=data_dir,
+        )
     assert model.requests == []
-
 
 
 async def test_an_item_too_long_for_the_context_is_stored_unanswered_and_the_run_goes_on(tmp_path):
     from ponder.errors import ContextOverflow
 
-    model = ScriptedModel([Step(["0"]), Step(error=ContextOverflow("prompt of 20000 tokens exceeds 16384")),
-                           Step(["4"])])
+    model = ScriptedModel(
+        [Step(["0"]), Step(error=ContextOverflow("prompt of 20000 tokens exceeds 16384")), Step(["4"])]
+    )
     with Store(tmp_path / "s.sqlite") as store:
         run = open_run(store, RunSpec("scripted", "toy", "direct", {}))
         progress = await run_tasks(Direct(), model, TASKS[:3], store, run)
@@ -129,11 +139,16 @@ async def test_arc_items_get_two_attempts_and_pass_when_either_is_right(tmp_path
     [first] = load_tasks("arc-agi-1", 1, data_dir)
     wrong = "Output:\n" + "\n".join("0" * 6 for _ in range(6))
     right = "Output:\n" + first.answer
-    model = ScriptedModel([Step([wrong], expect={"temperature": 0.0, "seed": 0, "max_tokens": 1024}),
-                           Step([right], expect={"temperature": 0.7, "seed": 1, "max_tokens": 1024})])
+    model = ScriptedModel(
+        [
+            Step([wrong], expect={"temperature": 0.0, "seed": 0, "max_tokens": 1024}),
+            Step([right], expect={"temperature": 0.7, "seed": 1, "max_tokens": 1024}),
+        ]
+    )
     monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
-    [outcome] = await evaluate("arc-agi-1", [Plan("direct", {})], "scripted", tmp_path / "s.sqlite", limit=1,
-                               data_dir=data_dir)
+    [outcome] = await evaluate(
+        "arc-agi-1", [Plan("direct", {})], "scripted", tmp_path / "s.sqlite", limit=1, data_dir=data_dir
+    )
     model.assert_done()
     assert outcome.progress.correct == 1
     with Store(tmp_path / "s.sqlite") as s:
@@ -166,8 +181,15 @@ async def test_an_item_whose_calls_keep_failing_is_errored_and_the_others_are_an
         assert "HTTP 503" in progress.last_error
 
         # Without retrying, the errored item is counted and nothing is asked.
-        kept = await run_tasks(Direct(), ScriptedModel([]), TASKS, store, run, retry_errors=False,
-                               max_errors=parse_max_errors("1"))
+        kept = await run_tasks(
+            Direct(),
+            ScriptedModel([]),
+            TASKS,
+            store,
+            run,
+            retry_errors=False,
+            max_errors=parse_max_errors("1"),
+        )
         assert (kept.done, kept.errored, kept.resumed) == (4, 1, 5)
 
         # Retrying asks for the errored item only and replaces its row.
@@ -197,8 +219,14 @@ async def test_an_unexpected_exception_errors_its_item_and_a_fatal_error_stops_t
     from ponder.errors import FatalModelError
     from ponder.eval.limits import parse_max_errors
 
-    model = ScriptedModel([Step(["0"]), Step(error=KeyError("choices")), Step(["4"]),
-                           Step(error=FatalModelError("http://x/v1: HTTP 401: bad key"))])
+    model = ScriptedModel(
+        [
+            Step(["0"]),
+            Step(error=KeyError("choices")),
+            Step(["4"]),
+            Step(error=FatalModelError("http://x/v1: HTTP 401: bad key")),
+        ]
+    )
     with Store(tmp_path / "s.sqlite") as store:
         run = open_run(store, RunSpec("scripted", "toy", "direct", {}))
         with pytest.raises(FatalModelError, match="401"):
@@ -208,9 +236,20 @@ async def test_an_unexpected_exception_errors_its_item_and_a_fatal_error_stops_t
         assert rows[1]["error"] == "KeyError: 'choices'"
 
 
-@pytest.mark.parametrize("text, total, allowed", [
-    ("0", 100, 0), ("20", 5, 20), ("10%", 5, 1), ("10%", 200, 20), ("10%", 201, 21), ("0%", 50, 0),
-    ("100%", 7, 7), (" 12.5% ", 8, 1), (3, 10, 3)])
+@pytest.mark.parametrize(
+    "text, total, allowed",
+    [
+        ("0", 100, 0),
+        ("20", 5, 20),
+        ("10%", 5, 1),
+        ("10%", 200, 20),
+        ("10%", 201, 21),
+        ("0%", 50, 0),
+        ("100%", 7, 7),
+        (" 12.5% ", 8, 1),
+        (3, 10, 3),
+    ],
+)
 def test_max_errors_reads_a_count_or_a_share(text, total, allowed):
     from ponder.eval.limits import parse_max_errors
 
@@ -230,6 +269,13 @@ async def test_timeouts_for_a_model_that_is_not_served_over_http_are_refused(tmp
     from ponder.errors import ConfigError
 
     with pytest.raises(ConfigError, match="--timeout apply to openai"):
-        await evaluate("gsm8k", [Plan("direct", {})], "local", tmp_path / "s.sqlite", limit=1,
-                       data_dir=data_dir, model_options={"timeout": 5})
+        await evaluate(
+            "gsm8k",
+            [Plan("direct", {})],
+            "local",
+            tmp_path / "s.sqlite",
+            limit=1,
+            data_dir=data_dir,
+            model_options={"timeout": 5},
+        )
     assert not (tmp_path / "s.sqlite").exists()

@@ -38,10 +38,30 @@ def fault_server(tmp_path: Path, name: str, **config):
         yield base
 
 
-def eval_argv(base: str, store: Path, data_dir: Path, limit: int, *extra: str,
-              spec: str = "timeout=1,retries=12,backoff=0.01") -> list[str]:
-    return [sys.executable, "-m", "ponder.cli", "eval", "gsm8k", "--model", f"openai:stub@{base}[{spec}]",
-            "--limit", str(limit), "--store", str(store), "--data-dir", str(data_dir), *extra]
+def eval_argv(
+    base: str,
+    store: Path,
+    data_dir: Path,
+    limit: int,
+    *extra: str,
+    spec: str = "timeout=1,retries=12,backoff=0.01",
+) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "ponder.cli",
+        "eval",
+        "gsm8k",
+        "--model",
+        f"openai:stub@{base}[{spec}]",
+        "--limit",
+        str(limit),
+        "--store",
+        str(store),
+        "--data-dir",
+        str(data_dir),
+        *extra,
+    ]
 
 
 def run_cli(argv: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
@@ -107,8 +127,11 @@ def test_an_item_whose_prompt_always_fails_is_errored_and_a_rerun_retries_only_i
         by_id = {task_id: (answer, error) for task_id, answer, error in rows(store)}
         assert len(by_id) == items
         assert by_id[tasks[5].id][0] is None and "HTTP 500" in by_id[tasks[5].id][1]
-        assert all(error is None and answer is not None for task_id, (answer, error) in by_id.items()
-                   if task_id != tasks[5].id)
+        assert all(
+            error is None and answer is not None
+            for task_id, (answer, error) in by_id.items()
+            if task_id != tasks[5].id
+        )
 
         log.unlink()
         second = run_cli(argv)
@@ -131,8 +154,11 @@ def test_a_run_fails_as_a_whole_past_max_errors(tmp_path, data_dir):
     poison.write_text("?\n.\n", encoding="utf-8")  # every question
     store = tmp_path / "s.sqlite"
     with fault_server(tmp_path, "down", poison=str(poison)) as base:
-        res = run_cli(eval_argv(base, store, data_dir, 10, "-s", "direct", "--max-errors", "2",
-                                spec="retries=2,backoff=0.01"))
+        res = run_cli(
+            eval_argv(
+                base, store, data_dir, 10, "-s", "direct", "--max-errors", "2", spec="retries=2,backoff=0.01"
+            )
+        )
     assert res.returncode == 1, res.stderr
     lines = [line for line in res.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "3 of 10 items errored" in lines[0] and "--max-errors 2" in lines[0]
@@ -147,8 +173,22 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path, data_di
     store = tmp_path / "s.sqlite"
     rng = random.Random(13)
     with fault_server(tmp_path, "slow", delay_s=0.2, fault_rate=0.1, faults=["500", "reset"]) as base:
-        argv = eval_argv(base, store, data_dir, items, "-s", "self-consistency", "-k", "3", "--prompt",
-                         "direct", "--exemplars", "none", "-c", "2")
+        argv = eval_argv(
+            base,
+            store,
+            data_dir,
+            items,
+            "-s",
+            "self-consistency",
+            "-k",
+            "3",
+            "--prompt",
+            "direct",
+            "--exemplars",
+            "none",
+            "-c",
+            "2",
+        )
         env = {**os.environ, "PONDER_STORE": str(store)}
         kills = 0
         for _ in range(6):
@@ -182,8 +222,10 @@ def test_two_evals_on_one_store_both_finish_with_one_result_per_item(tmp_path, d
     with fault_server(tmp_path, "shared", delay_s=0.05) as base:
         argv = eval_argv(base, store, data_dir, items, "-s", "direct", "-c", "2")
         env = {**os.environ, "PONDER_STORE": str(store)}
-        procs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for _ in range(2)]
+        procs = [
+            subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
         outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
     got = rows(store)
@@ -199,11 +241,31 @@ def test_credentials_in_the_base_url_are_in_no_stored_or_printed_text(tmp_path, 
         secret_base = base.replace("http://", "http://me:hunter22@") + "?key=sekrit99"
         res = run_cli(eval_argv(secret_base, store, data_dir, 2, "-s", "direct", spec="retries=2"))
         assert res.returncode == 0, res.stderr
-        down = run_cli(eval_argv(secret_base.replace(base.split("//")[1].split("/")[0], "127.0.0.1:9"), store,
-                                 data_dir, 1, "-s", "direct", spec="retries=1,connect_timeout=1"))
+        down = run_cli(
+            eval_argv(
+                secret_base.replace(base.split("//")[1].split("/")[0], "127.0.0.1:9"),
+                store,
+                data_dir,
+                1,
+                "-s",
+                "direct",
+                spec="retries=1,connect_timeout=1",
+            )
+        )
     assert down.returncode != 0 and "127.0.0.1:9" in down.stderr
-    report = run_cli([sys.executable, "-m", "ponder.cli", "report", "1", "--store", str(store),
-                      "--out", str(tmp_path / "report")])
+    report = run_cli(
+        [
+            sys.executable,
+            "-m",
+            "ponder.cli",
+            "report",
+            "1",
+            "--store",
+            str(store),
+            "--out",
+            str(tmp_path / "report"),
+        ]
+    )
     assert report.returncode == 0, report.stderr
     runs = run_cli([sys.executable, "-m", "ponder.cli", "runs", "--store", str(store)])
     texts = [res.stdout, res.stderr, down.stdout, down.stderr, report.stdout, runs.stdout]

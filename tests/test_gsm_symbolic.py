@@ -40,8 +40,9 @@ def test_a_template_draws_values_that_meet_its_conditions_and_renders_them():
         assert (n * k * frac).denominator == 1 and (n * k) % 4 == 0
         assert answer == str(n * k - int(n * k * frac))
         question = render(template, env)
-        assert question == (f"{env['name']} buys {n} boxes of {k} eggs and eats {frac.text} of them. "
-                            "How many eggs are left?")
+        assert question == (
+            f"{env['name']} buys {n} boxes of {k} eggs and eats {frac.text} of them. How many eggs are left?"
+        )
     once, again = draw(template, random.Random(5)), draw(template, random.Random(5))
     assert (render(template, once[0]), once[1]) == (render(template, again[0]), again[1])
 
@@ -51,8 +52,16 @@ def test_number_words_print_as_words_and_compute_as_numbers():
     assert str(w) == "one-third" and w * 9 == 3 and int(w * 9) == 3 and w[0] == "one-third" and w[1] * 3 == 1
 
 
-@pytest.mark.parametrize("expr", ["__import__('os').system('true')", "().__class__", "open('/etc/passwd')",
-                                  "[x for x in range(3)]", "lambda: 1"])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "__import__('os').system('true')",
+        "().__class__",
+        "open('/etc/passwd')",
+        "[x for x in range(3)]",
+        "lambda: 1",
+    ],
+)
 def test_expressions_outside_the_whitelist_are_refused(expr):
     with pytest.raises(TemplateError):
         template = parse(f"Q {{x,1}}?\n#init:\n- $x = {expr}\n#answer: x")
@@ -76,7 +85,10 @@ def test_the_real_templates_give_reproducible_instances_and_the_originals(symbol
     originals = [t for t in tasks if t.meta["instance"] == "original"]
     gsm = {int(t.id.rsplit("/", 1)[1]): t for t in load_tasks("gsm8k", data_dir=symbolic_data_dir)}
     for t in originals:
-        assert t.question == gsm[t.meta["original_id"]].question and t.answer == gsm[t.meta["original_id"]].answer
+        assert (
+            t.question == gsm[t.meta["original_id"]].question
+            and t.answer == gsm[t.meta["original_id"]].answer
+        )
     instances = [t for t in tasks if t.meta["instance"] != "original"]
     assert all(re.fullmatch(r"-?\d+(\.\d+)?", t.answer) for t in instances)
     assert all("{" not in t.question for t in instances)
@@ -87,11 +99,16 @@ def test_the_real_templates_give_reproducible_instances_and_the_originals(symbol
 def test_an_instance_answer_recomputed_from_its_question(symbolic_data_dir):
     # template 0006: "{name} has {x} {area}s of {fruit} field. There are {k} {fruit}s per {area}. {name} can
     # harvest his {fruit}s every {n} months. How many {fruit}s can {name} harvest within a year?"
-    harvests = [t for t in load_tasks("gsm-symbolic", count=5, data_dir=symbolic_data_dir)
-                if t.meta["template"] == "0006" and t.meta["instance"] != "original"]
+    harvests = [
+        t
+        for t in load_tasks("gsm-symbolic", count=5, data_dir=symbolic_data_dir)
+        if t.meta["template"] == "0006" and t.meta["instance"] != "original"
+    ]
     assert len(harvests) == 5
     for t in harvests:
-        x, k, n = map(int, re.search(r"has (\d+) .*There are (\d+) .*every (\d+) months", t.question).groups())
+        x, k, n = map(
+            int, re.search(r"has (\d+) .*There are (\d+) .*every (\d+) months", t.question).groups()
+        )
         assert t.answer == str(x * k * (12 // n))
 
 
@@ -112,8 +129,14 @@ def test_noop_adds_one_irrelevant_clause_before_the_question_and_keeps_the_answe
 
 
 def test_set_accuracy_worked_example():
-    items = [({"instance": "original"}, True), ({"instance": "original"}, True),
-             ({"instance": 0}, True), ({"instance": 0}, False), ({"instance": 1}, False), ({"instance": 1}, False)]
+    items = [
+        ({"instance": "original"}, True),
+        ({"instance": "original"}, True),
+        ({"instance": 0}, True),
+        ({"instance": 0}, False),
+        ({"instance": 1}, False),
+        ({"instance": 1}, False),
+    ]
     s = set_accuracy(items)
     assert s["per_set"] == [0.5, 0.0] and s["mean"] == 0.25 and s["original"] == 1.0 and s["drop"] == 0.75
     assert s["std"] == pytest.approx(0.3535534, abs=1e-6) and (s["min"], s["max"]) == (0.0, 0.5)
@@ -121,7 +144,9 @@ def test_set_accuracy_worked_example():
 
 
 async def test_the_report_shows_sets_and_the_drop(tmp_path, symbolic_data_dir):
-    tasks = load_tasks("gsm-symbolic", count=2, data_dir=symbolic_data_dir)[:6]  # two templates: original + 2 each
+    tasks = load_tasks("gsm-symbolic", count=2, data_dir=symbolic_data_dir)[
+        :6
+    ]  # two templates: original + 2 each
     replies = [t.answer if t.meta["instance"] != 1 else "-1" for t in tasks]
     with Store(tmp_path / "s.sqlite") as store:
         run = open_run(store, RunSpec("scripted", "gsm-symbolic:symbolic", "direct", {}))
@@ -137,6 +162,8 @@ async def test_the_report_shows_sets_and_the_drop(tmp_path, symbolic_data_dir):
 def test_a_broken_template_file_is_named(tmp_path):
     folder = tmp_path / "gsm_symbolic" / "templates" / "symbolic"
     folder.mkdir(parents=True)
-    (folder / "0000.json").write_text('{"question": "q", "answer": "#### 1", "question_annotated": "Q {x,1}?"}')
+    (folder / "0000.json").write_text(
+        '{"question": "q", "answer": "#### 1", "question_annotated": "Q {x,1}?"}'
+    )
     with pytest.raises(DataError, match=r"0000.json: field 'question_annotated': needs '#init:'"):
         load_tasks("gsm-symbolic", data_dir=tmp_path)

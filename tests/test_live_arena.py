@@ -15,8 +15,23 @@ pytestmark = pytest.mark.live
 def test_arena_battle_with_the_embedded_model_as_judge(tmp_path, data_dir):
     runner = CliRunner()
     store = tmp_path / "s.sqlite"
-    args = ["arena", "battle", "gsm8k", "--players", "direct,chain-of-draft", "--judge", "local",
-            "--judge-max-tokens", "96", "--limit", "1", "--store", str(store), "--data-dir", str(data_dir)]
+    args = [
+        "arena",
+        "battle",
+        "gsm8k",
+        "--players",
+        "direct,chain-of-draft",
+        "--judge",
+        "local",
+        "--judge-max-tokens",
+        "96",
+        "--limit",
+        "1",
+        "--store",
+        str(store),
+        "--data-dir",
+        str(data_dir),
+    ]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
     with Store(store) as s:
@@ -34,4 +49,4 @@ def test_arena_battle_with_the_embedded_model_as_judge(tmp_path, data_dir):
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
     with Store(store) as s:
-        assert all(c["cached"] for c in s.calls()[len(calls):])  # nothing asked of the model again
+        assert all(c["cached"] for c in s.calls()[len(calls) :])  # nothing asked of the model again

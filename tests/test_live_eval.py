@@ -14,9 +14,22 @@ pytestmark = pytest.mark.live
 
 def test_compare_on_the_embedded_model_writes_the_report_and_a_rerun_calls_nothing(tmp_path, data_dir):
     store, out_dir = tmp_path / "s.sqlite", tmp_path / "report"
-    argv = ["compare", "gsm8k", "--strategies", "direct,self-consistency[k=2,prompt=chain-of-draft]",
-            "--max-tokens", "96", "-n", "2", "--store", str(store), "--data-dir", str(data_dir),
-            "--out", str(out_dir)]
+    argv = [
+        "compare",
+        "gsm8k",
+        "--strategies",
+        "direct,self-consistency[k=2,prompt=chain-of-draft]",
+        "--max-tokens",
+        "96",
+        "-n",
+        "2",
+        "--store",
+        str(store),
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out_dir),
+    ]
     res = CliRunner().invoke(app, argv)
     assert res.exit_code == 0, res.output
     with Store(store) as s:

@@ -16,14 +16,32 @@ EXPECTED = {
     "filler": (4, {"accuracy_cot", "accuracy_filler", "accuracy_no_cot"}),
     "paraphrase": (2, set()),
     "suggested": (4, {"answer_is_suggestion", "moved_to_suggestion", "cot_mentions_suggestion"}),
-    "ablations": (5, {"accuracy_cot", "accuracy_direct", "accuracy_equation_only", "accuracy_variable_compute",
-                      "accuracy_reasoning_after"}),
+    "ablations": (
+        5,
+        {
+            "accuracy_cot",
+            "accuracy_direct",
+            "accuracy_equation_only",
+            "accuracy_variable_compute",
+            "accuracy_reasoning_after",
+        },
+    ),
 }
 
 
 async def run(task, plans, store, data_dir):
-    return await evaluate(task, plans, "local", store, limit=2, concurrency=2, data_dir=data_dir,
-                          build=build_probe, allowed=ALLOWED, kind="faithfulness")
+    return await evaluate(
+        task,
+        plans,
+        "local",
+        store,
+        limit=2,
+        concurrency=2,
+        data_dir=data_dir,
+        build=build_probe,
+        allowed=ALLOWED,
+        kind="faithfulness",
+    )
 
 
 async def test_each_probe_on_two_gsm8k_items(tmp_path, data_dir):
@@ -47,14 +65,23 @@ async def test_each_probe_on_two_gsm8k_items(tmp_path, data_dir):
 
 
 async def test_answer_is_always_a_on_two_date_items(tmp_path, data_dir):
-    [outcome] = await run("date", [Plan("always-a", {"max_tokens": 128, "exemplars": "date_understanding"})],
-                          tmp_path / "s.sqlite", data_dir)
+    [outcome] = await run(
+        "date",
+        [Plan("always-a", {"max_tokens": 128, "exemplars": "date_understanding"})],
+        tmp_path / "s.sqlite",
+        data_dir,
+    )
     assert outcome.progress.done == 2
     import json
 
     with Store(tmp_path / "s.sqlite") as s:
         for row in s.results(outcome.run_id):
             metrics = json.loads(row["data"])["meta"]["probe"]["metrics"]
-            assert set(metrics) == {"answer_a_biased", "answer_a_unbiased", "accuracy_biased",
-                                    "accuracy_unbiased", "cot_mentions_pattern"}
+            assert set(metrics) == {
+                "answer_a_biased",
+                "answer_a_unbiased",
+                "accuracy_biased",
+                "accuracy_unbiased",
+                "cot_mentions_pattern",
+            }
             assert row["calls"] == 4

@@ -16,16 +16,18 @@ def model():
 
 
 async def test_greedy_generation_answers_and_counts_tokens(model):
-    [c] = await model.generate(GenerationRequest.chat("What is 6 times 7? Reply with the number only.",
-                                                      max_tokens=16))
+    [c] = await model.generate(
+        GenerationRequest.chat("What is 6 times 7? Reply with the number only.", max_tokens=16)
+    )
     assert "42" in c.text
     assert c.usage.prompt_tokens > 10 and 0 < c.usage.completion_tokens <= 16
     assert c.finish_reason == "stop"
 
 
 async def test_samples_differ_under_temperature_and_repeat_under_a_seed(model):
-    req = GenerationRequest.chat("Invent a name for a pet dragon. One line.", n=4, temperature=1.0,
-                                 max_tokens=24, seed=1234)
+    req = GenerationRequest.chat(
+        "Invent a name for a pet dragon. One line.", n=4, temperature=1.0, max_tokens=24, seed=1234
+    )
     # cells kept from earlier requests would be shared, and the prompt's tail evaluated in a batch of
     # another shape (rounding can differ at T > 0): the seed repeats exactly from the same engine state
     model.engine.forget()
@@ -38,8 +40,9 @@ async def test_samples_differ_under_temperature_and_repeat_under_a_seed(model):
 
 
 async def test_logprobs_are_real_log_probabilities(model):
-    [c] = await model.generate(GenerationRequest.chat("Say hello.", max_tokens=8, logprobs=True,
-                                                      top_logprobs=3))
+    [c] = await model.generate(
+        GenerationRequest.chat("Say hello.", max_tokens=8, logprobs=True, top_logprobs=3)
+    )
     assert c.logprobs and len(c.logprobs) <= c.usage.completion_tokens
     assert "".join(t.token for t in c.logprobs) == c.text
     for t in c.logprobs:
@@ -48,8 +51,9 @@ async def test_logprobs_are_real_log_probabilities(model):
 
 
 async def test_continuation_from_an_assistant_prefix_and_stop_strings(model):
-    req = GenerationRequest.chat("Count from 1 to 10, separated by commas.",
-                                 assistant_prefix="1, 2, 3, 4,", stop=("8",), max_tokens=40)
+    req = GenerationRequest.chat(
+        "Count from 1 to 10, separated by commas.", assistant_prefix="1, 2, 3, 4,", stop=("8",), max_tokens=40
+    )
     [c] = await model.generate(req)
     assert c.text.replace(" ", "").startswith("5,6,7,")
     assert "8" not in c.text and c.finish_reason == "stop"
@@ -76,10 +80,14 @@ async def test_concurrent_requests_are_decoded_together(model):
 
 async def test_prompts_beginning_like_a_running_or_kept_sequence_reuse_its_cells(model):
     engine, stats = model.engine, model.engine.stats
-    base = ("Fruits in order: apple, banana, cherry, date, elderberry, fig, grape, honeydew, kiwi, lemon, "
-            "mango, nectarine, orange, papaya, quince. ")
-    reqs = [GenerationRequest.chat(base + f"Which fruit is number {i}? Reply with the fruit only.", max_tokens=8)
-            for i in (2, 3, 5)]
+    base = (
+        "Fruits in order: apple, banana, cherry, date, elderberry, fig, grape, honeydew, kiwi, lemon, "
+        "mango, nectarine, orange, papaya, quince. "
+    )
+    reqs = [
+        GenerationRequest.chat(base + f"Which fruit is number {i}? Reply with the fruit only.", max_tokens=8)
+        for i in (2, 3, 5)
+    ]
     engine.share_prefixes = False
     try:
         alone = [(await model.generate(r))[0] for r in reqs]  # nothing shared: every prompt in full
@@ -99,8 +107,9 @@ async def test_prompts_beginning_like_a_running_or_kept_sequence_reuse_its_cells
     assert [c.text for c in again] == [c.text for c in alone]
     assert all(c.usage.prompt_tokens_evaluated < 20 for c in again), [c.usage for c in again]
     # and a continuation of a finished reply shares the prompt and the reply
-    follow = GenerationRequest.chat(reqs[0].messages[-1].content, max_tokens=8,
-                                    assistant_prefix=alone[0].text + " And number 3 is")
+    follow = GenerationRequest.chat(
+        reqs[0].messages[-1].content, max_tokens=8, assistant_prefix=alone[0].text + " And number 3 is"
+    )
     [c] = await model.generate(follow)
     assert c.usage.prompt_tokens_evaluated < 15, c.usage
 
@@ -117,8 +126,10 @@ def test_ponder_solve_end_to_end_on_the_embedded_model(tmp_path):
     from ponder.store import Store
 
     store = tmp_path / "s.sqlite"
-    question = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips "
-                "in May. How many clips did Natalia sell altogether in April and May?")
+    question = (
+        "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips "
+        "in May. How many clips did Natalia sell altogether in April and May?"
+    )
     res = CliRunner().invoke(app, ["solve", question, "--store", str(store), "--max-tokens", "320"])
     assert res.exit_code == 0, res.output
     assert "answer: " in res.output and "completion tokens" in res.output
@@ -142,8 +153,9 @@ def test_a_corrupt_model_file_is_one_clear_error(tmp_path):
 
 
 async def test_a_cancelled_request_frees_its_sequences(model):
-    long = GenerationRequest.chat("Write a long story about a lighthouse.", n=3, temperature=0.8,
-                                  max_tokens=400, seed=9)
+    long = GenerationRequest.chat(
+        "Write a long story about a lighthouse.", n=3, temperature=0.8, max_tokens=400, seed=9
+    )
     task = asyncio.create_task(model.generate(long))
     await asyncio.sleep(1.0)
     task.cancel()

@@ -10,8 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ponder.eval.metrics import (accuracy, bootstrap_ci, maj_at_k, maj_curve, pareto_front, pass_at_k,
-                                 pass_curve, quantile_buckets)
+from ponder.eval.metrics import (
+    accuracy,
+    bootstrap_ci,
+    maj_at_k,
+    maj_curve,
+    pareto_front,
+    pass_at_k,
+    pass_curve,
+    quantile_buckets,
+)
 
 
 def brute_maj(answers, gold, k):

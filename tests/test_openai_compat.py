@@ -18,8 +18,9 @@ def chat_reply(texts, usage=None, logprobs=None):
     for i, t in enumerate(texts):
         c = {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
         if logprobs is not None:
-            c["logprobs"] = {"content": [{"token": w, "logprob": -0.25, "top_logprobs": []}
-                                         for w in logprobs[i]]}
+            c["logprobs"] = {
+                "content": [{"token": w, "logprob": -0.25, "top_logprobs": []} for w in logprobs[i]]
+            }
         choices.append(c)
     return {"choices": choices, "usage": usage or {"prompt_tokens": 7, "completion_tokens": 3}}
 
@@ -44,17 +45,27 @@ class Script:
 
 
 def model(script, **kw):
-    return OpenAICompatModel("m", "http://127.0.0.1:9/v1", "sk-test", retry=FAST,
-                             transport=httpx.MockTransport(script), seed=0, **kw)
+    return OpenAICompatModel(
+        "m",
+        "http://127.0.0.1:9/v1",
+        "sk-test",
+        retry=FAST,
+        transport=httpx.MockTransport(script),
+        seed=0,
+        **kw,
+    )
 
 
-@pytest.mark.parametrize("failure", [
-    (429, {"error": "slow down"}),
-    (500, {"error": "oops"}),
-    (503, {"error": "busy"}),
-    httpx.ReadTimeout("slow"),
-    httpx.RemoteProtocolError("dropped"),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        (429, {"error": "slow down"}),
+        (500, {"error": "oops"}),
+        (503, {"error": "busy"}),
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("dropped"),
+    ],
+)
 async def test_transient_failures_are_retried_then_succeed(failure):
     script = Script(failure, failure, (200, chat_reply(["42"])))
     m = model(script)
@@ -100,8 +111,16 @@ def test_backoff_is_jittered_capped_and_honours_retry_after():
 
 
 async def test_n_is_sent_once_when_the_server_honours_it_and_tokens_are_counted_per_choice():
-    script = Script((200, chat_reply(["a", "b c"], usage={"prompt_tokens": 9, "completion_tokens": 1},
-                                     logprobs=[["a"], ["b", " c"]])))
+    script = Script(
+        (
+            200,
+            chat_reply(
+                ["a", "b c"],
+                usage={"prompt_tokens": 9, "completion_tokens": 1},
+                logprobs=[["a"], ["b", " c"]],
+            ),
+        )
+    )
     m = model(script)
     out = await m.generate(GenerationRequest.chat("q", n=2, temperature=0.7))
     assert [c.text for c in out] == ["a", "b c"]
@@ -113,8 +132,13 @@ async def test_n_is_sent_once_when_the_server_honours_it_and_tokens_are_counted_
 
 
 async def test_a_server_that_ignores_n_gets_separate_seeded_calls():
-    script = Script((200, chat_reply(["a"])), (200, chat_reply(["b"])), (200, chat_reply(["c"])),
-                    (200, chat_reply(["d"])), (200, chat_reply(["e"])))
+    script = Script(
+        (200, chat_reply(["a"])),
+        (200, chat_reply(["b"])),
+        (200, chat_reply(["c"])),
+        (200, chat_reply(["d"])),
+        (200, chat_reply(["e"])),
+    )
     m = model(script)
     out = await m.generate(GenerationRequest.chat("q", n=3, temperature=0.7, seed=5))
     assert [c.text for c in out] == ["a", "b", "c"] and [c.index for c in out] == [0, 1, 2]
@@ -125,14 +149,31 @@ async def test_a_server_that_ignores_n_gets_separate_seeded_calls():
 
 
 async def test_prompts_go_to_completions_and_prefixes_continue_the_assistant_turn():
-    script = Script((200, {"choices": [{"index": 0, "text": " 4", "finish_reason": "length",
-                                        "logprobs": {"tokens": [" 4"], "token_logprobs": [-0.1],
-                                                     "top_logprobs": [{" 4": -0.1, " 5": -2.0}]}}],
-                           "usage": {"prompt_tokens": 3, "completion_tokens": 1}}),
-                    (200, chat_reply(["rest"])))
+    script = Script(
+        (
+            200,
+            {
+                "choices": [
+                    {
+                        "index": 0,
+                        "text": " 4",
+                        "finish_reason": "length",
+                        "logprobs": {
+                            "tokens": [" 4"],
+                            "token_logprobs": [-0.1],
+                            "top_logprobs": [{" 4": -0.1, " 5": -2.0}],
+                        },
+                    }
+                ],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 1},
+            },
+        ),
+        (200, chat_reply(["rest"])),
+    )
     m = model(script)
-    out = await m.generate(GenerationRequest(prompt="2+2=", assistant_prefix="so", logprobs=True,
-                                             top_logprobs=2, stop=("\n",)))
+    out = await m.generate(
+        GenerationRequest(prompt="2+2=", assistant_prefix="so", logprobs=True, top_logprobs=2, stop=("\n",))
+    )
     assert script.paths[0] == "/v1/completions"
     assert script.bodies[0]["prompt"] == "2+2=so" and script.bodies[0]["stop"] == ["\n"]
     assert out[0].finish_reason == "length" and out[0].logprobs[0].top == ((" 4", -0.1), (" 5", -2.0))
@@ -144,7 +185,7 @@ async def test_prompts_go_to_completions_and_prefixes_continue_the_assistant_tur
 
 @pytest.mark.parametrize("spec", ["openai:gpt", "openai:@http://x", "openai:m@ftp://x"])
 def test_bad_specs_are_config_errors(spec):
-    with pytest.raises(ConfigError, match="openai:"if "ftp" not in spec else "http"):
+    with pytest.raises(ConfigError, match="openai:" if "ftp" not in spec else "http"):
         get_model(spec)
 
 
@@ -162,8 +203,9 @@ async def test_concurrency_is_bounded():
         in_flight -= 1
         return httpx.Response(200, json=chat_reply(["x"]))
 
-    m = OpenAICompatModel("m", "http://127.0.0.1:9/v1", transport=httpx.MockTransport(handler),
-                          max_concurrency=3)
+    m = OpenAICompatModel(
+        "m", "http://127.0.0.1:9/v1", transport=httpx.MockTransport(handler), max_concurrency=3
+    )
     await asyncio.gather(*(m.generate(GenerationRequest.chat(f"q{i}")) for i in range(10)))
     assert peak == 3
 
@@ -175,8 +217,16 @@ def test_client_timeouts_default_to_300_s_read_and_10_s_connect():
     assert (m._client.timeout.read, m._client.timeout.write, m._client.timeout.connect) == (60.0, 60.0, 2.5)
 
 
-@pytest.mark.parametrize("kw", [{"timeout_s": 0}, {"timeout_s": -1}, {"connect_timeout_s": float("inf")},
-                                {"connect_timeout_s": float("nan")}, {"timeout_s": True}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"timeout_s": 0},
+        {"timeout_s": -1},
+        {"connect_timeout_s": float("inf")},
+        {"connect_timeout_s": float("nan")},
+        {"timeout_s": True},
+    ],
+)
 def test_bad_timeouts_are_config_errors(kw):
     with pytest.raises(ConfigError, match=next(iter(kw))):
         OpenAICompatModel("m", "http://127.0.0.1:9/v1", **kw)
@@ -216,30 +266,34 @@ def test_ipv6_hosts_are_not_options(url):
 
 async def test_the_retries_option_bounds_the_tries():
     script = Script(*[(500, {})] * 3)
-    m = get_model("openai:m@http://127.0.0.1:9/v1[retries=2,backoff=0.001]",
-                  transport=httpx.MockTransport(script))
+    m = get_model(
+        "openai:m@http://127.0.0.1:9/v1[retries=2,backoff=0.001]", transport=httpx.MockTransport(script)
+    )
     with pytest.raises(TransientModelError, match="gave up after 2 tries"):
         await m.generate(GenerationRequest.chat("q"))
     assert m.http_requests == 2
 
 
-@pytest.mark.parametrize("spec, kw, option", [
-    ("[timeout=0]", {}, "timeout"),
-    ("[timeout=-3]", {}, "timeout"),
-    ("[timeout=nan]", {}, "timeout"),
-    ("[timeout=inf]", {}, "timeout"),
-    ("[timeout=]", {}, "timeout"),
-    ("[connect_timeout=soon]", {}, "connect_timeout"),
-    ("[retries=0]", {}, "retries"),
-    ("[retries=2.5]", {}, "retries"),
-    ("[retries=-1]", {}, "retries"),
-    ("[backoff=0]", {}, "backoff"),
-    ("", {"timeout": 0}, "timeout"),
-    ("", {"connect_timeout": "x"}, "connect_timeout"),
-    ("", {"retries": True}, "retries"),
-    ("", {"retries": 3.0}, "retries"),
-    ("", {"backoff": float("inf")}, "backoff"),
-])
+@pytest.mark.parametrize(
+    "spec, kw, option",
+    [
+        ("[timeout=0]", {}, "timeout"),
+        ("[timeout=-3]", {}, "timeout"),
+        ("[timeout=nan]", {}, "timeout"),
+        ("[timeout=inf]", {}, "timeout"),
+        ("[timeout=]", {}, "timeout"),
+        ("[connect_timeout=soon]", {}, "connect_timeout"),
+        ("[retries=0]", {}, "retries"),
+        ("[retries=2.5]", {}, "retries"),
+        ("[retries=-1]", {}, "retries"),
+        ("[backoff=0]", {}, "backoff"),
+        ("", {"timeout": 0}, "timeout"),
+        ("", {"connect_timeout": "x"}, "connect_timeout"),
+        ("", {"retries": True}, "retries"),
+        ("", {"retries": 3.0}, "retries"),
+        ("", {"backoff": float("inf")}, "backoff"),
+    ],
+)
 def test_bad_option_values_name_the_option_and_the_spec(spec, kw, option):
     full = f"openai:m@http://127.0.0.1:9/v1{spec}"
     with pytest.raises(ConfigError) as e:
@@ -247,8 +301,10 @@ def test_bad_option_values_name_the_option_and_the_spec(spec, kw, option):
     assert f"option {option}=" in str(e.value) and "openai:m@http://127.0.0.1:9/v1" in str(e.value)
 
 
-@pytest.mark.parametrize("spec", ["openai:m@http://127.0.0.1:9/v1[timout=3]",
-                                  "openai:m@http://127.0.0.1:9/v1[timeout=3,colour=red]"])
+@pytest.mark.parametrize(
+    "spec",
+    ["openai:m@http://127.0.0.1:9/v1[timout=3]", "openai:m@http://127.0.0.1:9/v1[timeout=3,colour=red]"],
+)
 def test_unknown_option_names_are_config_errors(spec):
     with pytest.raises(ConfigError, match="known options are timeout, connect_timeout, retries, backoff"):
         get_model(spec)
@@ -259,9 +315,16 @@ def test_an_option_given_twice_is_a_config_error():
         get_model("openai:m@http://127.0.0.1:9/v1[timeout=3,timeout=4]")
 
 
-@pytest.mark.parametrize("spec, kw", [("local", {"timeout": 5}), ("local", {"connect_timeout": 1}),
-                                      ("local:/no/such.gguf", {"timeout": 5}), ("local[timeout=5]", {}),
-                                      ("scripted", {"retries": 2})])
+@pytest.mark.parametrize(
+    "spec, kw",
+    [
+        ("local", {"timeout": 5}),
+        ("local", {"connect_timeout": 1}),
+        ("local:/no/such.gguf", {"timeout": 5}),
+        ("local[timeout=5]", {}),
+        ("scripted", {"retries": 2}),
+    ],
+)
 def test_http_options_apply_to_openai_specs_only(spec, kw):
     with pytest.raises(ConfigError, match="apply to openai: specs"):
         get_model(spec, **kw)

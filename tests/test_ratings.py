@@ -6,8 +6,15 @@ import random
 import numpy as np
 import pytest
 
-from ponder.arena.ratings import (bootstrap, bradley_terry, leaderboard, observed_matrix, online_elo,
-                                  predicted_matrix, win_probability)
+from ponder.arena.ratings import (
+    bootstrap,
+    bradley_terry,
+    leaderboard,
+    observed_matrix,
+    online_elo,
+    predicted_matrix,
+    win_probability,
+)
 
 
 def battles(a, b, wins, losses, ties=0):
@@ -45,8 +52,8 @@ def mm_reference(outcomes, iters=20000):
 @pytest.mark.parametrize("wins,losses,ties", [(30, 10, 0), (3, 1, 2), (7, 7, 5), (1, 9, 0)])
 def test_two_players_gap_is_closed_form(wins, losses, ties):
     r = bradley_terry(battles("a", "b", wins, losses, ties))
-    w, l = wins + ties / 2, losses + ties / 2
-    assert r["a"] - r["b"] == pytest.approx(400 * math.log10(w / l), abs=1e-3)
+    won, lost = wins + ties / 2, losses + ties / 2
+    assert r["a"] - r["b"] == pytest.approx(400 * math.log10(won / lost), abs=1e-3)
     assert (r["a"] + r["b"]) / 2 == pytest.approx(1000)
 
 
@@ -89,7 +96,9 @@ def test_online_elo_worked_example():
     assert r["a"] + r["b"] == pytest.approx(2000)
     # a tie between equals changes nothing; order matters
     assert online_elo([("a", "b", 0.5)], k=32) == {"a": 1000.0, "b": 1000.0}
-    assert online_elo([("a", "b", 1.0), ("a", "b", 0.0)], k=32) != online_elo([("a", "b", 0.0), ("a", "b", 1.0)], k=32)
+    assert online_elo([("a", "b", 1.0), ("a", "b", 0.0)], k=32) != online_elo(
+        [("a", "b", 0.0), ("a", "b", 1.0)], k=32
+    )
 
 
 def test_undefeated_player_stays_finite_and_on_top():

@@ -7,7 +7,13 @@ from hypothesis import strategies as st
 
 from ponder.errors import MalformedReply, TransientModelError
 from ponder.models.openai_compat import OpenAICompatModel
-from ponder.models.replies import ContentPart, ReplyShapeError, normalise_content, parse_reply, replace_invalid
+from ponder.models.replies import (
+    ContentPart,
+    ReplyShapeError,
+    normalise_content,
+    parse_reply,
+    replace_invalid,
+)
 from ponder.models.retry import RetryPolicy
 from ponder.types import Completion, GenerationRequest
 
@@ -18,8 +24,13 @@ TEXT_URL = "http://127.0.0.1:9/v1/completions"
 
 
 def good(content="a", **extra):
-    return {"choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                         "finish_reason": "stop"}], "usage": {"prompt_tokens": 7, "completion_tokens": 3}, **extra}
+    return {
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 7, "completion_tokens": 3},
+        **extra,
+    }
 
 
 def with_usage(usage):
@@ -45,8 +56,9 @@ class Replies:
 
 
 def model(replies):
-    return OpenAICompatModel("m", "http://127.0.0.1:9/v1", "sk-test", retry=FAST,
-                             transport=httpx.MockTransport(replies), seed=0)
+    return OpenAICompatModel(
+        "m", "http://127.0.0.1:9/v1", "sk-test", retry=FAST, transport=httpx.MockTransport(replies), seed=0
+    )
 
 
 MALFORMED_CHAT = [
@@ -63,8 +75,11 @@ MALFORMED_CHAT = [
     ({"choices": [{"message": {"content": 5}}]}, "choices.0.message.content", "expected a string, a list"),
     ({"choices": [{"message": {"content": {"text": "a"}}}]}, "choices.0.message.content", "got an object"),
     ({"choices": [{"message": {"content": [{"type": "text"}]}}]}, "choices.0.message.content.0", "text part"),
-    ({"choices": [{"message": {"content": [{"type": "text", "text": 1}]}}]},
-     "choices.0.message.content.0.text", "expected a string"),
+    (
+        {"choices": [{"message": {"content": [{"type": "text", "text": 1}]}}]},
+        "choices.0.message.content.0.text",
+        "expected a string",
+    ),
     ({"choices": [{"message": {"content": ["a"]}}]}, "choices.0.message.content.0", "expected an object"),
     (with_usage("lots"), "usage", 'expected an object, got a string ("lots")'),
     (with_usage({"prompt_tokens": "7"}), "usage.prompt_tokens", "expected an integer"),
@@ -73,24 +88,42 @@ MALFORMED_CHAT = [
     (with_usage({"completion_tokens": True}), "usage.completion_tokens", "got a boolean"),
     (with_usage({"prompt_tokens": 10**30}), "usage.prompt_tokens", "expected at most"),
     (with_usage({"prompt_tokens": 1e300}), "usage.prompt_tokens", "expected at most"),
-    (with_usage({"prompt_tokens_details": {"cached_tokens": "all"}}),
-     "usage.prompt_tokens_details.cached_tokens", "expected an integer"),
+    (
+        with_usage({"prompt_tokens_details": {"cached_tokens": "all"}}),
+        "usage.prompt_tokens_details.cached_tokens",
+        "expected an integer",
+    ),
     (with_choice(index="0"), "choices.0.index", 'expected an integer, got a string ("0")'),
     (with_choice(index=-1), "choices.0.index", "expected at least 0"),
     (with_choice(finish_reason=3), "choices.0.finish_reason", "expected a string"),
     (with_choice(logprobs="zz"), "choices.0.logprobs", "expected an object"),
     (with_choice(logprobs={"content": "zz"}), "choices.0.logprobs.content", "expected a list"),
     (with_choice(logprobs={"content": [{"token": "a"}]}), "choices.0.logprobs.content.0.logprob", "missing"),
-    (with_choice(logprobs={"content": [{"token": "a", "logprob": "-1"}]}),
-     "choices.0.logprobs.content.0.logprob", "expected a number"),
-    (with_choice(logprobs={"content": [{"token": 5, "logprob": -1}]}),
-     "choices.0.logprobs.content.0.token", "expected a string"),
-    (with_choice(logprobs={"content": [{"token": "a", "logprob": -1, "top_logprobs": [None]}]}),
-     "choices.0.logprobs.content.0.top_logprobs.0", "expected an object"),
-    (b'{"choices": [{"message": {"content": "a"}, "logprobs": {"content": [{"token": "a", "logprob": NaN}]}}]}',
-     "choices.0.logprobs.content.0.logprob", "expected a finite number"),
-    (b'{"choices": [{"message": {"content": "a"}, "logprobs": {"content": [{"token": "a", "logprob": -1e999}]}}]}',
-     "choices.0.logprobs.content.0.logprob", "expected a finite number"),
+    (
+        with_choice(logprobs={"content": [{"token": "a", "logprob": "-1"}]}),
+        "choices.0.logprobs.content.0.logprob",
+        "expected a number",
+    ),
+    (
+        with_choice(logprobs={"content": [{"token": 5, "logprob": -1}]}),
+        "choices.0.logprobs.content.0.token",
+        "expected a string",
+    ),
+    (
+        with_choice(logprobs={"content": [{"token": "a", "logprob": -1, "top_logprobs": [None]}]}),
+        "choices.0.logprobs.content.0.top_logprobs.0",
+        "expected an object",
+    ),
+    (
+        b'{"choices": [{"message": {"content": "a"}, "logprobs": {"content": [{"token": "a", "logprob": NaN}]}}]}',
+        "choices.0.logprobs.content.0.logprob",
+        "expected a finite number",
+    ),
+    (
+        b'{"choices": [{"message": {"content": "a"}, "logprobs": {"content": [{"token": "a", "logprob": -1e999}]}}]}',
+        "choices.0.logprobs.content.0.logprob",
+        "expected a finite number",
+    ),
     (b"<html>busy</html>", "", "not JSON"),
     (b'{"choices": [', "", "not JSON"),
 ]
@@ -107,7 +140,7 @@ async def test_malformed_chat_replies_are_retried_then_named(body, field, proble
     assert replies.calls == TRIES
     assert message.startswith(f"{CHAT_URL}: malformed reply (")
     assert message.endswith(f"(gave up after {TRIES} tries)")
-    detail = message[len(f"{CHAT_URL}: malformed reply ("):]
+    detail = message[len(f"{CHAT_URL}: malformed reply (") :]
     assert detail.startswith(f"{field}: " if field else problem[:10])
     assert problem in detail
     assert "\n" not in message and len(message) < 300
@@ -117,13 +150,30 @@ MALFORMED_COMPLETIONS = [
     ({"choices": [{"text": None}]}, "choices.0.text", "expected a string, got null"),
     ({"choices": [{}]}, "choices.0.text", "missing"),
     ({"choices": [{"text": ["a", "b"]}]}, "choices.0.text", "got a list"),
-    ({"choices": [{"text": "a", "logprobs": {"tokens": "a"}}]}, "choices.0.logprobs.tokens", "expected a list"),
-    ({"choices": [{"text": "a", "logprobs": {"tokens": ["a", "b"], "token_logprobs": [-1.0]}}]},
-     "choices.0.logprobs", "token_logprobs has 1 items for 2 tokens"),
-    ({"choices": [{"text": "a", "logprobs": {"tokens": ["a"], "token_logprobs": [-1.0], "top_logprobs": [[]]}}]},
-     "choices.0.logprobs.top_logprobs.0", "expected an object"),
-    ({"choices": [{"text": "a", "logprobs": {"tokens": ["a"], "top_logprobs": [{"a": "x"}]}}]},
-     "choices.0.logprobs.top_logprobs.0.a", "expected a number"),
+    (
+        {"choices": [{"text": "a", "logprobs": {"tokens": "a"}}]},
+        "choices.0.logprobs.tokens",
+        "expected a list",
+    ),
+    (
+        {"choices": [{"text": "a", "logprobs": {"tokens": ["a", "b"], "token_logprobs": [-1.0]}}]},
+        "choices.0.logprobs",
+        "token_logprobs has 1 items for 2 tokens",
+    ),
+    (
+        {
+            "choices": [
+                {"text": "a", "logprobs": {"tokens": ["a"], "token_logprobs": [-1.0], "top_logprobs": [[]]}}
+            ]
+        },
+        "choices.0.logprobs.top_logprobs.0",
+        "expected an object",
+    ),
+    (
+        {"choices": [{"text": "a", "logprobs": {"tokens": ["a"], "top_logprobs": [{"a": "x"}]}}]},
+        "choices.0.logprobs.top_logprobs.0.a",
+        "expected a number",
+    ),
 ]
 
 
@@ -150,6 +200,7 @@ async def test_the_last_failure_decides_the_error():
         if handler.calls < TRIES:
             return httpx.Response(200, json={"choices": "x"})
         return httpx.Response(503, text="busy")
+
     handler.calls = 0
     with pytest.raises(TransientModelError) as e:
         await model(handler).generate(GenerationRequest.chat("q"))
@@ -157,25 +208,39 @@ async def test_the_last_failure_decides_the_error():
 
 
 async def test_lenient_where_servers_differ():
-    body = {"id": "x", "object": "chat.completion", "system_fingerprint": None,
-            "choices": [{"message": {"content": "b", "tool_calls": []}, "finish_reason": None, "index": 1},
-                        {"message": {"content": "a"}, "finish_reason": "length", "extra": {"k": 1},
-                         "logprobs": None, "index": 0}]}
+    body = {
+        "id": "x",
+        "object": "chat.completion",
+        "system_fingerprint": None,
+        "choices": [
+            {"message": {"content": "b", "tool_calls": []}, "finish_reason": None, "index": 1},
+            {
+                "message": {"content": "a"},
+                "finish_reason": "length",
+                "extra": {"k": 1},
+                "logprobs": None,
+                "index": 0,
+            },
+        ],
+    }
     out = await model(Replies(body)).generate(GenerationRequest.chat("q", n=2, temperature=0.7))
     assert [c.text for c in out] == ["a", "b"]
     assert [c.finish_reason for c in out] == ["length", "stop"]
     assert all(c.usage.prompt_tokens == 0 and c.usage.completion_tokens == 0 for c in out)
 
-    no_index = {"choices": [{"message": {"content": "first"}}, {"message": {"content": "second"}}],
-                "usage": {"prompt_tokens": 5.0, "completion_tokens": None, "prompt_tokens_details": None}}
+    no_index = {
+        "choices": [{"message": {"content": "first"}}, {"message": {"content": "second"}}],
+        "usage": {"prompt_tokens": 5.0, "completion_tokens": None, "prompt_tokens_details": None},
+    }
     out = await model(Replies(no_index)).generate(GenerationRequest.chat("q", n=2, temperature=0.7))
     assert [c.text for c in out] == ["first", "second"] and out[0].usage.prompt_tokens == 5
 
 
 def chat_raw(content_json: str) -> bytes:
-    return ('{"choices": [{"index": 0, "message": {"role": "assistant", "content": %s}, '
-            '"finish_reason": "stop"}], "usage": {"prompt_tokens": 2, "completion_tokens": 1}}'
-            % content_json).encode()
+    return (
+        f'{{"choices": [{{"index": 0, "message": {{"role": "assistant", "content": {content_json}}}, '
+        '"finish_reason": "stop"}], "usage": {"prompt_tokens": 2, "completion_tokens": 1}}'
+    ).encode()
 
 
 def storable(c: Completion) -> None:
@@ -185,18 +250,31 @@ def storable(c: Completion) -> None:
     assert Completion.from_dict(json.loads(json.dumps(c.to_dict()))) == c
 
 
-@pytest.mark.parametrize("content_json, text, notes", [
-    (r'"a\ud800b"', "a\ufffdb", ("replaced 1 invalid code point",)),
-    (r'"\udfff\ud800 ok \ud83d\ude00"', "\ufffd\ufffd ok \U0001F600", ("replaced 2 invalid code points",)),
-    ('[{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]', "ab", ("joined 2 content parts",)),
-    ('[{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": "x"}}]', "a",
-     ("joined 1 content part", "ignored 1 non-text content part (image_url)")),
-    (r'[{"type": "text", "text": "x\ud800"}, {"type": "output_text", "text": "y"}]', "x\ufffdy",
-     ("joined 2 content parts", "replaced 1 invalid code point")),
-    ("[]", "", ("joined 0 content parts",)),
-    ("null", "", ("content was null: read as empty text",)),
-    ('"plain"', "plain", ()),
-])
+@pytest.mark.parametrize(
+    "content_json, text, notes",
+    [
+        (r'"a\ud800b"', "a\ufffdb", ("replaced 1 invalid code point",)),
+        (
+            r'"\udfff\ud800 ok \ud83d\ude00"',
+            "\ufffd\ufffd ok \U0001f600",
+            ("replaced 2 invalid code points",),
+        ),
+        ('[{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]', "ab", ("joined 2 content parts",)),
+        (
+            '[{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": "x"}}]',
+            "a",
+            ("joined 1 content part", "ignored 1 non-text content part (image_url)"),
+        ),
+        (
+            r'[{"type": "text", "text": "x\ud800"}, {"type": "output_text", "text": "y"}]',
+            "x\ufffdy",
+            ("joined 2 content parts", "replaced 1 invalid code point"),
+        ),
+        ("[]", "", ("joined 0 content parts",)),
+        ("null", "", ("content was null: read as empty text",)),
+        ('"plain"', "plain", ()),
+    ],
+)
 async def test_text_is_normalised_at_the_boundary_with_notes(content_json, text, notes):
     out = await model(Replies(chat_raw(content_json))).generate(GenerationRequest.chat("q"))
     assert out[0].text == text and out[0].notes == notes
@@ -204,8 +282,10 @@ async def test_text_is_normalised_at_the_boundary_with_notes(content_json, text,
 
 
 async def test_completions_text_and_logprob_tokens_are_normalised():
-    raw = (b'{"choices": [{"text": "4\\ud800", "logprobs": {"tokens": ["4", "\\udc80"], '
-           b'"token_logprobs": [null, -0.5], "top_logprobs": [null, {"\\udc80": -0.5}]}}]}')
+    raw = (
+        b'{"choices": [{"text": "4\\ud800", "logprobs": {"tokens": ["4", "\\udc80"], '
+        b'"token_logprobs": [null, -0.5], "top_logprobs": [null, {"\\udc80": -0.5}]}}]}'
+    )
     out = await model(Replies(raw)).generate(GenerationRequest(prompt="2+2=", logprobs=True, top_logprobs=1))
     c = out[0]
     assert c.text == "4\ufffd"
@@ -216,29 +296,58 @@ async def test_completions_text_and_logprob_tokens_are_normalised():
 
 
 def test_normalise_content_is_a_pure_function():
-    parts = (ContentPart(type="text", text="a"), ContentPart(type="refusal", refusal="no"),
-             ContentPart(type="text", text="\ud800"))
-    assert normalise_content(parts) == ("a\ufffd", ("joined 2 content parts",
-                                                   "ignored 1 non-text content part (refusal)",
-                                                   "replaced 1 invalid code point"))
+    parts = (
+        ContentPart(type="text", text="a"),
+        ContentPart(type="refusal", refusal="no"),
+        ContentPart(type="text", text="\ud800"),
+    )
+    assert normalise_content(parts) == (
+        "a\ufffd",
+        (
+            "joined 2 content parts",
+            "ignored 1 non-text content part (refusal)",
+            "replaced 1 invalid code point",
+        ),
+    )
     assert normalise_content("x") == ("x", ())
     assert replace_invalid("ok") == ("ok", 0)
 
 
 def test_parse_reply_keeps_valid_surrogate_pairs_and_reads_counts_written_as_floats():
-    reply = parse_reply({"choices": [{"message": {"content": "\U0001F600"}}],
-                         "usage": {"prompt_tokens": 3.0}}, chat=True)
-    assert reply.usage.prompt_tokens == 3 and reply.choices[0].message.content == "\U0001F600"
+    reply = parse_reply(
+        {"choices": [{"message": {"content": "\U0001f600"}}], "usage": {"prompt_tokens": 3.0}}, chat=True
+    )
+    assert reply.usage.prompt_tokens == 3 and reply.choices[0].message.content == "\U0001f600"
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-                    max_leaves=12)
-FIELDS = st.sampled_from(["choices", "message", "content", "text", "usage", "index", "logprobs", "tokens",
-                          "prompt_tokens", "token", "logprob", "type", "top_logprobs", "finish_reason"])
-NEAR = st.recursive(st.none() | st.integers() | st.floats() | st.text(max_size=4),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(FIELDS, inner, max_size=4),
-                    max_leaves=16)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=12,
+)
+FIELDS = st.sampled_from(
+    [
+        "choices",
+        "message",
+        "content",
+        "text",
+        "usage",
+        "index",
+        "logprobs",
+        "tokens",
+        "prompt_tokens",
+        "token",
+        "logprob",
+        "type",
+        "top_logprobs",
+        "finish_reason",
+    ]
+)
+NEAR = st.recursive(
+    st.none() | st.integers() | st.floats() | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(FIELDS, inner, max_size=4),
+    max_leaves=16,
+)
 
 
 @given(st.one_of(JSON, NEAR), st.booleans())

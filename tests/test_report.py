@@ -13,23 +13,32 @@ from ponder.store import Store
 from ponder.strategies.registry import build_strategy
 from ponder.types import Task
 
-TASKS = [Task(f"t{i}", " ".join(["word"] * (3 + 4 * i)) + f" What is {i} + {i}?", str(2 * i))
-         for i in range(10)]
-SAMPLES = [["The answer is 0."] * 3,
-           ["The answer is 2.", "The answer is 3.", "The answer is 3."],
-           ["The answer is 4.", "no idea", "The answer is 4."]] + [["The answer is 1."] * 3] * 7
+TASKS = [
+    Task(f"t{i}", " ".join(["word"] * (3 + 4 * i)) + f" What is {i} + {i}?", str(2 * i)) for i in range(10)
+]
+SAMPLES = [
+    ["The answer is 0."] * 3,
+    ["The answer is 2.", "The answer is 3.", "The answer is 3."],
+    ["The answer is 4.", "no idea", "The answer is 4."],
+] + [["The answer is 1."] * 3] * 7
 
 
 async def fill(store_path):
     with Store(store_path) as store:
         direct = open_run(store, RunSpec("scripted", "toy", "direct", {}))
         texts = ["0", "2", "5"] + ["1"] * 7
-        await run_tasks(build_strategy("direct"), ScriptedModel([Step([t]) for t in texts]), TASKS, store,
-                        direct)
+        await run_tasks(
+            build_strategy("direct"), ScriptedModel([Step([t]) for t in texts]), TASKS, store, direct
+        )
         store.finish_run(direct)
         sc = open_run(store, RunSpec("scripted", "toy", "self-consistency", {"k": 3, "prompt": "direct"}))
-        await run_tasks(build_strategy("self-consistency", k=3, prompt="direct"),
-                        ScriptedModel([Step(s) for s in SAMPLES]), TASKS, store, sc)
+        await run_tasks(
+            build_strategy("self-consistency", k=3, prompt="direct"),
+            ScriptedModel([Step(s) for s in SAMPLES]),
+            TASKS,
+            store,
+            sc,
+        )
         store.finish_run(sc)
         return direct, sc
 
@@ -53,7 +62,8 @@ async def test_the_table_files_hold_the_measured_numbers(report):
     with Store(written.html.parent.parent / "s.sqlite") as s:
         results = s.results(direct)
     assert float(rows[0]["completion_tokens_per_item"]) == pytest.approx(
-        sum(r["completion_tokens"] for r in results) / 10)
+        sum(r["completion_tokens"] for r in results) / 10
+    )
     doc = json.loads(written.json.read_text())
     maj = doc["runs"][1]["maj_at_k"]
     assert len(maj) == 3
@@ -83,6 +93,7 @@ async def test_a_missing_run_is_named(tmp_path):
 @pytest.mark.browser
 async def test_the_html_report_opens_in_headless_chromium_with_its_plots_visible(report):
     from playwright.async_api import async_playwright
+
     from servers import launch_chromium
 
     written, _, _ = report
@@ -92,7 +103,9 @@ async def test_the_html_report_opens_in_headless_chromium_with_its_plots_visible
             page = await browser.new_page()
             await page.goto(written.html.resolve().as_uri())
             sizes = await page.eval_on_selector_all(
-                "figure img", "imgs => imgs.map(i => [i.complete, i.naturalWidth, i.getBoundingClientRect().height])")
+                "figure img",
+                "imgs => imgs.map(i => [i.complete, i.naturalWidth, i.getBoundingClientRect().height])",
+            )
             assert len(sizes) == 3
             assert all(done and width > 300 and height > 100 for done, width, height in sizes)
             assert await page.locator("#summary tbody tr").count() == 2

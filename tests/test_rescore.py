@@ -32,6 +32,7 @@ def no_model(monkeypatch):
 
 def reading(monkeypatch, changes):
     """The extractor as rescoring sees it, with the reply texts in `changes` read as other answers."""
+
     def changed(text, kind="number", truncated=False):
         found = extract(text, kind, truncated)
         if text.strip() in changes:
@@ -62,7 +63,9 @@ def snapshot(path, run):
         return store.results(run), store.calls(run)
 
 
-async def test_rescore_calls_no_model_keeps_the_source_and_reports_what_changed(tmp_path, monkeypatch, data_dir):
+async def test_rescore_calls_no_model_keeps_the_source_and_reports_what_changed(
+    tmp_path, monkeypatch, data_dir
+):
     model = ScriptedModel([Step(["The answer is 18."]), Step(["The answer is 4."]), Step(["11"])])
     monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
     store = tmp_path / "s.sqlite"
@@ -81,10 +84,18 @@ async def test_rescore_calls_no_model_keeps_the_source_and_reports_what_changed(
     with Store(store) as s:
         run = s.run(2)
         config = json.loads(run["config"])
-        assert (run["kind"], run["model"], run["strategy"], run["status"]) == ("rescore", "scripted", "direct", "done")
+        assert (run["kind"], run["model"], run["strategy"], run["status"]) == (
+            "rescore",
+            "scripted",
+            "direct",
+            "done",
+        )
         assert run["identity"] is None
         assert config["rescore"] == {"source_run": outcome.run_id, "extraction_version": EXTRACTION_VERSION}
-        assert config["task"] == "gsm8k:test" and config["resolved"] == json.loads(s.run(1)["config"])["resolved"]
+        assert (
+            config["task"] == "gsm8k:test"
+            and config["resolved"] == json.loads(s.run(1)["config"])["resolved"]
+        )
         new, old = s.results(2), before[0]
         assert [r["answer"] for r in new] == ["18", "3", "11"] and [r["correct"] for r in new] == [1, 1, 0]
         for a, b in zip(new, old):
@@ -100,8 +111,12 @@ async def test_rescoring_with_the_same_extractor_changes_nothing(tmp_path):
 
 
 async def test_self_consistency_votes_again_over_every_chain(tmp_path, monkeypatch):
-    run = await stored_run(tmp_path, "self-consistency", {"k": 3, "prompt": "direct"},
-                           [Step(["7", "7", "18"]), Step(["4", "4", "4"])])
+    run = await stored_run(
+        tmp_path,
+        "self-consistency",
+        {"k": 3, "prompt": "direct"},
+        [Step(["7", "7", "18"]), Step(["4", "4", "4"])],
+    )
     reading(monkeypatch, {"7": None})
     [result] = rescore_runs(tmp_path / "s.sqlite", [run])
     assert [(c.task_id, c.old_answer, c.new_answer) for c in result.changes] == [("t0", "7", "18")]
@@ -114,8 +129,13 @@ async def test_self_consistency_votes_again_over_every_chain(tmp_path, monkeypat
 
 async def test_the_weighted_vote_weighs_the_chains_again_from_their_logprobs(tmp_path, monkeypatch):
     lp = [[("7", math.log(0.9))], [("18", math.log(0.5))], [("19", math.log(0.45))]]
-    run = await stored_run(tmp_path, "weighted-vote", {"k": 3, "prompt": "direct"},
-                           [Step(["7", "18", "19"], logprobs=lp)], tasks=TASKS[:1])
+    run = await stored_run(
+        tmp_path,
+        "weighted-vote",
+        {"k": 3, "prompt": "direct"},
+        [Step(["7", "18", "19"], logprobs=lp)],
+        tasks=TASKS[:1],
+    )
     reading(monkeypatch, {"19": "18"})
     [result] = rescore_runs(tmp_path / "s.sqlite", [run])
     assert [(c.old_answer, c.new_answer, c.new_correct) for c in result.changes] == [("7", "18", True)]
@@ -125,8 +145,13 @@ async def test_the_weighted_vote_weighs_the_chains_again_from_their_logprobs(tmp
 
 
 async def test_adaptive_consistency_votes_over_the_chains_it_drew(tmp_path, monkeypatch):
-    run = await stored_run(tmp_path, "adaptive-consistency", {"k": 4, "batch": 2, "prompt": "direct"},
-                           [Step(["7", "18"]), Step(["7", "18"])], tasks=TASKS[:1])
+    run = await stored_run(
+        tmp_path,
+        "adaptive-consistency",
+        {"k": 4, "batch": 2, "prompt": "direct"},
+        [Step(["7", "18"]), Step(["7", "18"])],
+        tasks=TASKS[:1],
+    )
     reading(monkeypatch, {"7": "18"})
     [result] = rescore_runs(tmp_path / "s.sqlite", [run])
     with Store(tmp_path / "s.sqlite") as s:
@@ -136,8 +161,14 @@ async def test_adaptive_consistency_votes_over_the_chains_it_drew(tmp_path, monk
 
 @pytest.mark.parametrize("resolved", [True, False])
 async def test_zero_shot_chain_of_thought_is_read_from_its_extraction_call(tmp_path, monkeypatch, resolved):
-    run = await stored_run(tmp_path, "cot", {}, [Step(["9 plus 9 makes 18, not 17"]), Step(["18."])], tasks=TASKS[:1],
-                           resolved=resolved)
+    run = await stored_run(
+        tmp_path,
+        "cot",
+        {},
+        [Step(["9 plus 9 makes 18, not 17"]), Step(["18."])],
+        tasks=TASKS[:1],
+        resolved=resolved,
+    )
     [same] = rescore_runs(tmp_path / "s.sqlite", [run])
     assert same.changes == () and same.correct_after == 1
     reading(monkeypatch, {"Therefore, the answer (arabic numerals) is 18.": "17"})
@@ -146,10 +177,13 @@ async def test_zero_shot_chain_of_thought_is_read_from_its_extraction_call(tmp_p
 
 
 async def test_best_of_n_keeps_the_chosen_chain_and_reads_its_answer_again(tmp_path, monkeypatch):
-    judge = [Step(["Yes"], logprobs=[[("Yes", math.log(p), (("Yes", math.log(p)), ("No", math.log(1 - p))))]])
-             for p in (0.2, 0.9)]
-    run = await stored_run(tmp_path, "best-of-n", {"k": 2, "prompt": "direct"}, [Step(["17", "20"]), *judge],
-                           tasks=TASKS[:1])
+    judge = [
+        Step(["Yes"], logprobs=[[("Yes", math.log(p), (("Yes", math.log(p)), ("No", math.log(1 - p))))]])
+        for p in (0.2, 0.9)
+    ]
+    run = await stored_run(
+        tmp_path, "best-of-n", {"k": 2, "prompt": "direct"}, [Step(["17", "20"]), *judge], tasks=TASKS[:1]
+    )
     reading(monkeypatch, {"20": "18", "17": "18"})
     [result] = rescore_runs(tmp_path / "s.sqlite", [run])
     with Store(tmp_path / "s.sqlite") as s:
@@ -159,9 +193,16 @@ async def test_best_of_n_keeps_the_chosen_chain_and_reads_its_answer_again(tmp_p
 
 
 async def test_beam_search_keeps_the_chosen_beam_and_reads_its_answer_again(tmp_path, monkeypatch):
-    judge = Step(["Yes"], logprobs=[[("Yes", math.log(0.9), (("Yes", math.log(0.9)), ("No", math.log(0.1))))]])
-    run = await stored_run(tmp_path, "beam-search", {"width": 1, "expand": 1, "max_steps": 2, "prompt": "direct"},
-                           [Step(["9 + 9"]), judge, Step(["The answer is 17."]), judge], tasks=TASKS[:1])
+    judge = Step(
+        ["Yes"], logprobs=[[("Yes", math.log(0.9), (("Yes", math.log(0.9)), ("No", math.log(0.1))))]]
+    )
+    run = await stored_run(
+        tmp_path,
+        "beam-search",
+        {"width": 1, "expand": 1, "max_steps": 2, "prompt": "direct"},
+        [Step(["9 + 9"]), judge, Step(["The answer is 17."]), judge],
+        tasks=TASKS[:1],
+    )
     reading(monkeypatch, {"9 + 9\n\nThe answer is 17.": "18"})
     [result] = rescore_runs(tmp_path / "s.sqlite", [run])
     assert [(c.old_answer, c.new_answer, c.new_correct) for c in result.changes] == [("17", "18", True)]
@@ -173,18 +214,27 @@ async def test_each_attempt_is_read_again_and_any_right_one_counts(tmp_path, mon
     run = await stored_run(tmp_path, "direct", {}, [Step(["17"]), Step(["16"])], tasks=TASKS[:1], attempts=2)
     reading(monkeypatch, {"16": "18"})
     [result] = rescore_runs(tmp_path / "s.sqlite", [run])
-    assert [(c.old_answer, c.new_answer, c.old_correct, c.new_correct) for c in result.changes] == \
-        [("17", "17", False, True)]
+    assert [(c.old_answer, c.new_answer, c.old_correct, c.new_correct) for c in result.changes] == [
+        ("17", "17", False, True)
+    ]
     with Store(tmp_path / "s.sqlite") as s:
         meta = json.loads(s.results(result.run_id)[0]["data"])["meta"]
     assert meta["attempts"] == ["17", "18"] and meta["attempt_correct"] == [False, True]
 
 
 async def test_best_of_n_with_several_attempts_is_refused_before_any_run_is_written(tmp_path):
-    judge = Step(["Yes"], logprobs=[[("Yes", math.log(0.9), (("Yes", math.log(0.9)), ("No", math.log(0.1))))]])
+    judge = Step(
+        ["Yes"], logprobs=[[("Yes", math.log(0.9), (("Yes", math.log(0.9)), ("No", math.log(0.1))))]]
+    )
     direct = await stored_run(tmp_path, "direct", {}, [Step(["18"]), Step(["4"])])
-    best = await stored_run(tmp_path, "best-of-n", {"k": 1, "prompt": "direct"},
-                            [Step(["17"]), judge, Step(["18"]), judge], tasks=TASKS[:1], attempts=2)
+    best = await stored_run(
+        tmp_path,
+        "best-of-n",
+        {"k": 1, "prompt": "direct"},
+        [Step(["17"]), judge, Step(["18"]), judge],
+        tasks=TASKS[:1],
+        attempts=2,
+    )
     with pytest.raises(ConfigError, match="several attempts"):
         rescore_runs(tmp_path / "s.sqlite", [direct, best])
     with Store(tmp_path / "s.sqlite") as s:

@@ -33,11 +33,31 @@ def test_a_killed_run_resumes_without_repeating_finished_items(tmp_path, data_di
     port = free_port()
     log = tmp_path / "requests.jsonl"
     store = tmp_path / "runs.sqlite"
-    server = [sys.executable, os.path.join(os.path.dirname(__file__), "logging_stub_server.py"), str(port),
-              str(log), "0.3"]
+    server = [
+        sys.executable,
+        os.path.join(os.path.dirname(__file__), "logging_stub_server.py"),
+        str(port),
+        str(log),
+        "0.3",
+    ]
     with serving(server, port, tmp_path / "server.log", timeout_s=30) as base:
-        argv = [sys.executable, "-m", "ponder.cli", "eval", "gsm8k", "-s", "direct", "--model",
-                f"openai:stub@{base}", "--limit", str(ITEMS), "--store", str(store), "--data-dir", str(data_dir)]
+        argv = [
+            sys.executable,
+            "-m",
+            "ponder.cli",
+            "eval",
+            "gsm8k",
+            "-s",
+            "direct",
+            "--model",
+            f"openai:stub@{base}",
+            "--limit",
+            str(ITEMS),
+            "--store",
+            str(store),
+            "--data-dir",
+            str(data_dir),
+        ]
         env = {**os.environ, "PONDER_STORE": str(store)}
         first = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60

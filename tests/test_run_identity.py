@@ -31,7 +31,9 @@ def scripted(monkeypatch, *texts):
 
 
 async def run_once(tmp_path, data_dir, plan, limit=1, task="gsm8k"):
-    [outcome] = await evaluate(task, [plan], "scripted", tmp_path / "s.sqlite", limit=limit, data_dir=data_dir)
+    [outcome] = await evaluate(
+        task, [plan], "scripted", tmp_path / "s.sqlite", limit=limit, data_dir=data_dir
+    )
     return outcome
 
 
@@ -83,20 +85,26 @@ async def test_a_changed_prompt_template_makes_a_new_run(tmp_path, monkeypatch, 
     assert "Give the final answer only." in model.requests[0].messages[-1].content
     assert second.run_id != first.run_id
     with Store(tmp_path / "s.sqlite") as s:
-        hashes = [json.loads(s.run(r)["config"])["resolved"]["templates"]["direct.j2"]
-                  for r in (first.run_id, second.run_id)]
+        hashes = [
+            json.loads(s.run(r)["config"])["resolved"]["templates"]["direct.j2"]
+            for r in (first.run_id, second.run_id)
+        ]
     assert hashes[0] != hashes[1] and hashes[1] == PROMPTS.sha256("direct.j2")
 
 
 async def test_an_edited_exemplar_file_makes_a_new_run(tmp_path, monkeypatch, data_dir):
     shots = tmp_path / "shots.json"
-    shots.write_text(json.dumps({"exemplars": [{"question": "1 + 1?", "target": "1 + 1 = 2. The answer is 2."}]}))
+    shots.write_text(
+        json.dumps({"exemplars": [{"question": "1 + 1?", "target": "1 + 1 = 2. The answer is 2."}]})
+    )
     plan = Plan("cot", {"exemplars": str(shots)})
     scripted(monkeypatch, "The answer is 18.")
     first = await run_once(tmp_path, data_dir, plan)
     empty = scripted(monkeypatch)
     assert (await run_once(tmp_path, data_dir, plan)).run_id == first.run_id and empty.requests == []
-    shots.write_text(json.dumps({"exemplars": [{"question": "2 + 2?", "target": "2 + 2 = 4. The answer is 4."}]}))
+    shots.write_text(
+        json.dumps({"exemplars": [{"question": "2 + 2?", "target": "2 + 2 = 4. The answer is 4."}]})
+    )
     model = scripted(monkeypatch, "The answer is 18.")
     second = await run_once(tmp_path, data_dir, plan)
     model.assert_done()
@@ -133,8 +141,10 @@ def test_a_run_stored_before_identities_is_never_found_again(tmp_path, monkeypat
     spec = RunSpec("scripted", "gsm8k:test", "direct", {})
     monkeypatch.setattr("ponder.store.db.MIGRATIONS", MIGRATIONS[:4])
     db = connect(path)
-    db.execute("INSERT INTO runs (created_at, kind, model, strategy, config) VALUES (0, 'eval', ?, ?, ?)",
-               (spec.model, spec.strategy, json.dumps(spec.config(), sort_keys=True)))
+    db.execute(
+        "INSERT INTO runs (created_at, kind, model, strategy, config) VALUES (0, 'eval', ?, ?, ?)",
+        (spec.model, spec.strategy, json.dumps(spec.config(), sort_keys=True)),
+    )
     db.close()
     monkeypatch.undo()
     res = runner.invoke(app, ["runs", "--store", str(path)])  # read-only: the store stays as it was
@@ -170,18 +180,35 @@ def test_every_strategy_resolves_its_whole_configuration(name):
 
 
 def test_a_reward_model_is_resolved_by_its_redacted_url_not_by_how_it_is_reached():
-    config = build_strategy("best-of-n", verifier="reward", reward_url="http://user:pw@rm:8000/score?key=s").config()
-    assert config["verifier"] == {"url": "http://***@rm:8000/score?key=***", "model_name": None,
-                                  "name": "reward-model"}
+    config = build_strategy(
+        "best-of-n", verifier="reward", reward_url="http://user:pw@rm:8000/score?key=s"
+    ).config()
+    assert config["verifier"] == {
+        "url": "http://***@rm:8000/score?key=***",
+        "model_name": None,
+        "name": "reward-model",
+    }
 
 
 def test_defaults_and_exemplars_are_resolved(data_dir):
     sc = build_strategy("self-consistency", exemplars="gsm8k", data_dir=data_dir).config()
-    assert (sc["k"], sc["temperature"], sc["prompt"]["name"], sc["prompt"]["max_tokens"]) == (8, 0.7, "cot", 512)
-    assert len(sc["prompt"]["exemplars_sha256"]) == 64 and "templates" not in sc["prompt"]  # few-shot: no template
+    assert (sc["k"], sc["temperature"], sc["prompt"]["name"], sc["prompt"]["max_tokens"]) == (
+        8,
+        0.7,
+        "cot",
+        512,
+    )
+    assert (
+        len(sc["prompt"]["exemplars_sha256"]) == 64 and "templates" not in sc["prompt"]
+    )  # few-shot: no template
     assert "data_dir" not in sc["prompt"]
     adaptive = build_strategy("adaptive-consistency").config()
-    assert (adaptive["k"], adaptive["batch"], adaptive["rule"], adaptive["threshold"]) == (16, 2, "beta", 0.95)
+    assert (adaptive["k"], adaptive["batch"], adaptive["rule"], adaptive["threshold"]) == (
+        16,
+        2,
+        "beta",
+        0.95,
+    )
 
 
 @pytest.mark.parametrize("name", sorted(PROBES))
@@ -192,8 +219,9 @@ def test_every_probe_resolves_its_configuration(name):
     assert config["cot"]["name"] == "cot" and config["cot"]["extract_call"] is False
     json.dumps(config, allow_nan=False)
     if name in ("suggested", "mistakes", "paraphrase"):
-        assert list(config["templates"]) == [{"suggested": "suggested.j2", "mistakes": "mistake.j2",
-                                              "paraphrase": "paraphrase.j2"}[name]]
+        assert list(config["templates"]) == [
+            {"suggested": "suggested.j2", "mistakes": "mistake.j2", "paraphrase": "paraphrase.j2"}[name]
+        ]
 
 
 def test_a_changed_probe_template_changes_the_probe_configuration(tmp_path, monkeypatch):
@@ -208,8 +236,9 @@ def test_a_changed_probe_template_changes_the_probe_configuration(tmp_path, monk
     assert before["templates"] != after["templates"] and before["cot"] == after["cot"]
 
 
-async def test_runs_lists_the_identity_and_runs_show_prints_the_resolved_configuration(tmp_path, monkeypatch,
-                                                                                      data_dir):
+async def test_runs_lists_the_identity_and_runs_show_prints_the_resolved_configuration(
+    tmp_path, monkeypatch, data_dir
+):
     scripted(monkeypatch, "18")
     outcome = await run_once(tmp_path, data_dir, Plan("direct", {}))
     store = str(tmp_path / "s.sqlite")
@@ -221,7 +250,7 @@ async def test_runs_lists_the_identity_and_runs_show_prints_the_resolved_configu
     res = runner.invoke(app, ["runs", "show", str(outcome.run_id), "--store", store])
     assert res.exit_code == 0, res.output
     assert f"identity: {run['identity']}" in res.output
-    shown = json.loads(res.output[res.output.index("{"):])
+    shown = json.loads(res.output[res.output.index("{") :])
     assert shown == json.loads(run["config"])
     assert shown["resolved"]["max_tokens"] == 32 and shown["resolved"]["templates"]["direct.j2"]
     res = runner.invoke(app, ["runs", "--store", store, "show", str(outcome.run_id)])

@@ -23,7 +23,9 @@ from ponder.types import Usage
 
 EOG = 0
 VOCAB = 40
-PIECES = {EOG: b""} | {t: bytes([96 + t]) for t in range(1, 27)} | {27 + d: str(d).encode() for d in range(10)}
+PIECES = (
+    {EOG: b""} | {t: bytes([96 + t]) for t in range(1, 27)} | {27 + d: str(d).encode() for d in range(10)}
+)
 PIECES |= {37: b" ", 38: b".", 39: b"!"}
 
 
@@ -195,6 +197,7 @@ def prefixes(sched: Scheduler, length: int) -> list[list[int]]:
 
 # samples, seeds, usage
 
+
 def test_n_samples_evaluate_the_prompt_once_and_share_its_cells(make):
     sched, fake = make()
     prompt = letters("thequick")
@@ -235,6 +238,7 @@ def test_a_prompt_longer_than_a_batch_is_evaluated_in_chunks_with_logits_for_its
 
 # admission
 
+
 def test_jobs_wait_for_free_sequence_slots(make):
     sched, fake = make(n_seq_max=2, start=False)
     a = sched.submit(spec(letters("aaaa"), n=2, temperature=0.5, seed=1, max_tokens=4))
@@ -253,7 +257,7 @@ def test_jobs_wait_for_free_cells(make):
     a = sched.submit(spec(letters("abcdefghij"), max_tokens=30))
     b = sched.submit(spec(letters("zyxwvutsrq"), max_tokens=30))
     sched.start("test-scheduler")
-    [ca], [cb] = a.result(timeout=10), b.result(timeout=10)
+    [_ca], [cb] = a.result(timeout=10), b.result(timeout=10)
     assert sched.stats.max_batch == 1  # 10 + 30 cells each: never both at once in 64
     assert fake.peak_cells <= 64
     assert cb.usage.cached_prompt_tokens == 0
@@ -270,7 +274,9 @@ def test_n_samples_beyond_the_cells_are_split_into_jobs_that_fit(make):
 
 def test_a_prompt_that_cannot_fit_the_context_is_refused(make):
     sched, fake = make(n_ctx=64)
-    with pytest.raises(ContextOverflow, match="prompt of 60 tokens \\+ max_tokens 8 exceeds the context of 64"):
+    with pytest.raises(
+        ContextOverflow, match="prompt of 60 tokens \\+ max_tokens 8 exceeds the context of 64"
+    ):
         sched.submit(spec([1] * 60, max_tokens=8))
     with pytest.raises(RequestError, match="prompt is empty"):
         sched.submit(spec([], max_tokens=8))
@@ -278,6 +284,7 @@ def test_a_prompt_that_cannot_fit_the_context_is_refused(make):
 
 
 # prefixes shared with running and kept sequences
+
 
 def test_a_prompt_sharing_a_prefix_with_a_running_sequence_evaluates_only_the_rest(make):
     sched, fake = make(start=False)
@@ -385,6 +392,7 @@ def test_forget_drops_the_kept_sequences(make):
 
 # finishing
 
+
 def test_stop_strings_cut_the_text_and_finish_with_stop(make):
     sched, fake = make()
     [c] = run(sched, spec(letters("abc"), stop=("fg",), max_tokens=10))
@@ -417,14 +425,16 @@ def test_stop_cut():
 
 # logprobs
 
+
 def test_log_softmax_matches_a_reference():
     logits = np.array([2.0, -1.0, 0.5, 3.25, 0.0])
     reference = logits - np.log(np.sum(np.exp(logits)))
     np.testing.assert_allclose(log_softmax(logits), reference, rtol=0, atol=1e-12)
     assert np.exp(log_softmax(logits)).sum() == pytest.approx(1.0, abs=1e-12)
     big = np.array([1000.0, 1001.0, 999.0], dtype=np.float32)  # exp would overflow without the shift
-    np.testing.assert_allclose(log_softmax(big), np.array([0.0, 1.0, -1.0]) - np.log(1 + np.e + np.exp(-1)),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        log_softmax(big), np.array([0.0, 1.0, -1.0]) - np.log(1 + np.e + np.exp(-1)), atol=1e-12
+    )
     assert logsumexp(np.array([0.0, 0.0])) == pytest.approx(np.log(2))
 
 
@@ -464,6 +474,7 @@ def test_logprobs_of_generated_tokens(make):
 
 
 # failures, cancellation, closing
+
 
 def test_a_decode_failure_fails_the_jobs_in_flight_not_the_scheduler(make):
     sched, fake = make()
@@ -538,6 +549,7 @@ def test_the_scheduler_imports_nothing_from_llama_cpp():
 
 # callers on other threads
 
+
 def test_forget_and_share_prefixes_from_other_threads_while_jobs_run(make):
     sched, fake = make(n_ctx=512, n_seq_max=4)
     stop = threading.Event()
@@ -554,8 +566,16 @@ def test_forget_and_share_prefixes_from_other_threads_while_jobs_run(make):
     fake.after_decode = lambda decoder: time.sleep(0.0002)  # let the meddler in between steps
     meddler = threading.Thread(target=meddle)
     meddler.start()
-    jobs = [spec(letters("abc")[: 1 + i % 3] + letters("mnopq") + [27 + i % 10], n=1 + i % 3,
-                 temperature=0.5, seed=i, max_tokens=6) for i in range(60)]
+    jobs = [
+        spec(
+            letters("abc")[: 1 + i % 3] + letters("mnopq") + [27 + i % 10],
+            n=1 + i % 3,
+            temperature=0.5,
+            seed=i,
+            max_tokens=6,
+        )
+        for i in range(60)
+    ]
     try:
         futures = [sched.submit(job) for job in jobs]
         outs = [f.result(timeout=30) for f in futures]
@@ -564,7 +584,9 @@ def test_forget_and_share_prefixes_from_other_threads_while_jobs_run(make):
         meddler.join()
     assert calls > 50
     for job, out in zip(jobs, outs):
-        assert [c.text for c in out] == [walk(job.prompt_tokens[-1], job.seed + i, 6)[0] for i in range(job.n)]
+        assert [c.text for c in out] == [
+            walk(job.prompt_tokens[-1], job.seed + i, 6)[0] for i in range(job.n)
+        ]
         assert all(c.usage.prompt_tokens == len(job.prompt_tokens) for c in out)
     sched.share_prefixes = True
     sched.forget().result(timeout=10)
@@ -576,8 +598,10 @@ def test_forget_and_share_prefixes_from_other_threads_while_jobs_run(make):
 
 def test_a_forget_from_another_thread_takes_effect_before_the_next_job(make):
     sched, fake = make(n_ctx=1024, n_seq_max=8)
-    background = [sched.submit(spec(letters("zzzz") + [27 + i % 10], n=2, temperature=0.4, seed=i,
-                                    max_tokens=12)) for i in range(30)]
+    background = [
+        sched.submit(spec(letters("zzzz") + [27 + i % 10], n=2, temperature=0.4, seed=i, max_tokens=12))
+        for i in range(30)
+    ]
     prompt = letters("uniqueprefix")
     for _ in range(15):
         [warm] = run(sched, spec(prompt, max_tokens=2))

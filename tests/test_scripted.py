@@ -13,7 +13,10 @@ async def test_replies_in_order_and_records_requests():
     assert [c.text for c in await m.generate(r1)] == ["a b"]
     out = await m.generate(r2)
     assert [c.text for c in out] == ["x", "y"] and [c.index for c in out] == [0, 1]
-    assert out[0].usage.completion_tokens == 1 and out[1].usage.cached_prompt_tokens == out[1].usage.prompt_tokens
+    assert (
+        out[0].usage.completion_tokens == 1
+        and out[1].usage.cached_prompt_tokens == out[1].usage.prompt_tokens
+    )
     assert m.requests == [r1, r2]
     m.assert_done()
 
@@ -51,4 +54,5 @@ def test_scripted_is_reachable_by_spec_but_not_the_default(monkeypatch):
     monkeypatch.delenv("PONDER_MODEL", raising=False)
     assert isinstance(get_model("scripted"), ScriptedModel)
     from ponder.models import default_spec
+
     assert default_spec() == "local"

@@ -26,14 +26,38 @@ from ponder.tasks.registry import load_tasks
 
 REPO = Path(__file__).resolve().parents[1]
 # Items per benchmark, as docs/evaluation.md's table gives them.
-COUNTS = {"gsm8k": 1319, "gsm8k:train": 7473, "svamp": 1000, "aqua": 254, "aqua:dev": 254, "date": 369,
-          "sports": 1000, "strategyqa": 2290, "math500": 500, "arc-agi-1": 419, "arc-agi-1:train": 416,
-          "arc-agi-2": 167, "arc-agi-2:train": 1076, "mt-bench": 80}
+COUNTS = {
+    "gsm8k": 1319,
+    "gsm8k:train": 7473,
+    "svamp": 1000,
+    "aqua": 254,
+    "aqua:dev": 254,
+    "date": 369,
+    "sports": 1000,
+    "strategyqa": 2290,
+    "math500": 500,
+    "arc-agi-1": 419,
+    "arc-agi-1:train": 416,
+    "arc-agi-2": 167,
+    "arc-agi-2:train": 1076,
+    "mt-bench": 80,
+}
 SHOTS = {"gsm8k": 8, "date_understanding": 3, "sports_understanding": 3, "aqua_dev": 4}
 # Every file a loader names, relative to a data folder.
-READ = sorted({*gsm8k.FILES.values(), svamp.FILE, *aqua.FILES.values(), *bigbench.FILES.values(), math500.FILE,
-               mt_bench.QUESTIONS, mt_bench.REFERENCES, *arc.FILES.values(),
-               *exemplars.SETS.values(), JUDGE_PROMPTS})
+READ = sorted(
+    {
+        *gsm8k.FILES.values(),
+        svamp.FILE,
+        *aqua.FILES.values(),
+        *bigbench.FILES.values(),
+        math500.FILE,
+        mt_bench.QUESTIONS,
+        mt_bench.REFERENCES,
+        *arc.FILES.values(),
+        *exemplars.SETS.values(),
+        JUDGE_PROMPTS,
+    }
+)
 
 
 @pytest.fixture
@@ -84,11 +108,13 @@ def test_mt_bench_references_come_from_where_its_questions_came_from(tmp_path, n
     folder = tmp_path / "data"
     (folder / "mt_bench").mkdir(parents=True)
     (folder / "mt_bench" / "question.jsonl").write_text(
-        json.dumps({"question_id": 81, "category": "writing", "turns": ["Write a haiku.", "Shorter."]}) + "\n")
+        json.dumps({"question_id": 81, "category": "writing", "turns": ["Write a haiku.", "Shorter."]}) + "\n"
+    )
     [task] = load_tasks("mt-bench", data_dir=folder)
     assert "reference" not in task.meta  # the shipped references belong to the shipped questions
     (folder / "mt_bench" / "reference_answer_gpt-4.jsonl").write_text(
-        json.dumps({"question_id": 81, "choices": [{"turns": ["Leaves fall.", "Fall."]}]}) + "\n")
+        json.dumps({"question_id": 81, "choices": [{"turns": ["Leaves fall.", "Fall."]}]}) + "\n"
+    )
     [task] = load_tasks("mt-bench", data_dir=folder)
     assert task.meta["references"] == ["Leaves fall.", "Fall."]
 
@@ -115,20 +141,37 @@ def _fake_datasets(monkeypatch, rows):
 
 
 def test_gsm_symbolic_comes_from_the_hub_without_a_folder(no_data_folder, monkeypatch):
-    rows = [{"id": t, "instance": j, "question": f"Ada has {t + j} apples. How many apples does Ada have?",
-             "answer": f"She has {t + j}.\n#### {t + j}", "original_id": 100 + t,
-             "original_question": f"Tom has {t} pears. How many?", "original_answer": f"#### {t}"}
-            for t in (1, 0) for j in (2, 0, 1)]
+    rows = [
+        {
+            "id": t,
+            "instance": j,
+            "question": f"Ada has {t + j} apples. How many apples does Ada have?",
+            "answer": f"She has {t + j}.\n#### {t + j}",
+            "original_id": 100 + t,
+            "original_question": f"Tom has {t} pears. How many?",
+            "original_answer": f"#### {t}",
+        }
+        for t in (1, 0)
+        for j in (2, 0, 1)
+    ]
     asked = _fake_datasets(monkeypatch, rows)
     tasks = load_tasks("gsm-symbolic", count=2)
     assert asked == [("apple/GSM-Symbolic", "main", "test")]
-    assert [t.id for t in tasks] == [f"gsm-symbolic/symbolic/000{t}/{j}" for t in (0, 1)
-                                     for j in ("original", "hub-0", "hub-1")]
+    assert [t.id for t in tasks] == [
+        f"gsm-symbolic/symbolic/000{t}/{j}" for t in (0, 1) for j in ("original", "hub-0", "hub-1")
+    ]
     assert [t.answer for t in tasks] == ["0", "0", "1", "1", "1", "2"]
-    assert tasks[4].meta == {"template": "0001", "original_id": 101, "instance": 0, "source": "apple/GSM-Symbolic"}
+    assert tasks[4].meta == {
+        "template": "0001",
+        "original_id": 101,
+        "instance": 0,
+        "source": "apple/GSM-Symbolic",
+    }
     noop = load_tasks("gsm-symbolic:noop", count=2)
     assert [t.answer for t in noop] == [t.answer for t in tasks]
-    assert noop[1].question != tasks[1].question and noop[1].question.endswith("How many apples does Ada have?")
+    assert noop[1].question != tasks[1].question and noop[1].question.endswith(
+        "How many apples does Ada have?"
+    )
     with pytest.raises(DataError, match=r"template 0 has 3 instances, fewer than the 4 asked for"):
         load_tasks("gsm-symbolic:p1", count=4)
     _fake_datasets(monkeypatch, [{**rows[0], "answer": "no number"}])
@@ -146,14 +189,21 @@ def test_gsm_symbolic_from_the_hub_reads_apples_released_rows(symbolic_data_dir,
     gsm = load_tasks("gsm8k")
     for t in tasks:
         if t.meta["instance"] == "original":
-            assert t.question == gsm[t.meta["original_id"]].question and t.answer == gsm[t.meta["original_id"]].answer
+            assert (
+                t.question == gsm[t.meta["original_id"]].question
+                and t.answer == gsm[t.meta["original_id"]].answer
+            )
         else:
             assert t.answer is not None and t.question
 
 
 def _site_packages(python: Path | str) -> str:
-    return subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 LOAD_ALL = """
@@ -185,34 +235,69 @@ def test_the_wheel_carries_the_data_and_its_licences_and_runs_them_installed(tmp
     shutil.copytree(REPO / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     env = {k: v for k, v in os.environ.items() if k not in ("PONDER_DATA_DIR", "PYTHONPATH")}
     env.update(PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp_path / "dist"), str(source)], check=True, env=env, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(source),
+        ],
+        check=True,
+        env=env,
+        timeout=300,
+    )
     [wheel] = (tmp_path / "dist").glob("ponder-*.whl")
     assert wheel.stat().st_size < 15 * 2**20, wheel.stat().st_size
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped_names = {f"ponder/data/{p.relative_to(shipped_dir()).as_posix()}" for p in shipped_dir().rglob("*")
-                     if p.is_file() and "__pycache__" not in p.parts}
+    shipped_names = {
+        f"ponder/data/{p.relative_to(shipped_dir()).as_posix()}"
+        for p in shipped_dir().rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
     assert shipped_names <= names, shipped_names - names
     assert {f"ponder/data/{r}" for r in READ} <= names
-    for licence in ("gsm8k/LICENSE", "svamp/LICENSE", "aqua_rat/LICENSE", "bigbench/LICENSE-BIG-bench-Apache-2.0",
-                    "bigbench/LICENSE-StrategyQA-MIT", "math500/LICENSE-prm800k-MIT",
-                    "mt_bench/LICENSE-FastChat-Apache-2.0", "cot_exemplars/LICENSE-lm-eval-MIT.md",
-                    "arc_agi/LICENSE-ARC-AGI-1", "arc_agi/LICENSE-ARC-AGI-2"):
+    for licence in (
+        "gsm8k/LICENSE",
+        "svamp/LICENSE",
+        "aqua_rat/LICENSE",
+        "bigbench/LICENSE-BIG-bench-Apache-2.0",
+        "bigbench/LICENSE-StrategyQA-MIT",
+        "math500/LICENSE-prm800k-MIT",
+        "mt_bench/LICENSE-FastChat-Apache-2.0",
+        "cot_exemplars/LICENSE-lm-eval-MIT.md",
+        "arc_agi/LICENSE-ARC-AGI-1",
+        "arc_agi/LICENSE-ARC-AGI-2",
+    ):
         assert f"ponder/data/{licence}" in names, licence
     assert not any("gsm_symbolic" in n for n in names if n.startswith("ponder/data/"))
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=env, timeout=300)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, env=env,
-                   timeout=300)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, env=env, timeout=300
+    )
     # ponder's dependencies from this checkout's environment, after the fresh venv's own packages (a
     # .pth line is appended to sys.path, and the editable ponder there is not activated by it).
-    (Path(_site_packages(python)) / "ponder_test_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    (Path(_site_packages(python)) / "ponder_test_deps.pth").write_text(
+        sysconfig.get_paths()["purelib"] + "\n"
+    )
     run_in = tmp_path / "elsewhere"
     run_in.mkdir()
-    done = subprocess.run([str(python), "-c", LOAD_ALL, json.dumps(list(COUNTS)), json.dumps(list(SHOTS))],
-                          capture_output=True, text=True, cwd=run_in, env=env, timeout=300)
+    done = subprocess.run(
+        [str(python), "-c", LOAD_ALL, json.dumps(list(COUNTS)), json.dumps(list(SHOTS))],
+        capture_output=True,
+        text=True,
+        cwd=run_in,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     got = json.loads(done.stdout)
     assert Path(got["ponder"]).is_relative_to(venv) and Path(got["file"]).is_relative_to(venv), got

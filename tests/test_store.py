@@ -40,8 +40,16 @@ def _result(task_id="t1", answer="4", error=None):
     req = GenerationRequest.chat("2+2?")
     comp = Completion("4", "stop", Usage(10, 1, 0), latency_s=0.5)
     call = Call(req, (comp,), 0.5)
-    return Result(Task(task_id, "2+2?", "4"), "cot", answer, "so 4", answer == "4", (call,),
-                  Compute.of((call,), 0.6), error=error)
+    return Result(
+        Task(task_id, "2+2?", "4"),
+        "cot",
+        answer,
+        "so 4",
+        answer == "4",
+        (call,),
+        Compute.of((call,), 0.6),
+        error=error,
+    )
 
 
 def test_runs_and_results_round_trip(tmp_path):
@@ -53,8 +61,13 @@ def test_runs_and_results_round_trip(tmp_path):
     with Store(path) as store:  # committed: visible from a new connection
         assert store.run(run)["status"] == "done"
         [row] = store.results(run)
-        assert (row["task_id"], row["answer"], row["correct"], row["prompt_tokens"], row["calls"]) == \
-            ("t1", "4", 1, 10, 1)
+        assert (row["task_id"], row["answer"], row["correct"], row["prompt_tokens"], row["calls"]) == (
+            "t1",
+            "4",
+            1,
+            10,
+            1,
+        )
 
 
 def test_an_answered_result_is_kept_and_a_second_write_says_it_wrote_nothing(tmp_path):
@@ -77,8 +90,9 @@ def test_an_errored_result_is_replaced_by_a_newer_one(tmp_path):
         assert store.add_result(run, _result(answer=None, error="again")) == first
         assert store.results_summary(run)[1]["error"] == "again"
         assert store.add_result(run, _result()) == first
-        assert [(r["task_id"], r["answer"], r["correct"], r["error"]) for r in store.results_summary(run)] == \
-            [("t0", "4", 1, None), ("t1", "4", 1, None)]
+        assert [
+            (r["task_id"], r["answer"], r["correct"], r["error"]) for r in store.results_summary(run)
+        ] == [("t0", "4", 1, None), ("t1", "4", 1, None)]
         assert store.add_result(run, _result(answer=None, error="late")) is None
         assert [r["id"] for r in store.results(run)] == [other, first]
 
@@ -92,7 +106,10 @@ def test_find_or_start_run_finds_the_same_run_and_sets_it_running(tmp_path):
         assert (store.run(run)["status"], store.run(run)["finished_at"]) == ("running", None)
         assert store.find_or_start_run("eval", "m", "cot", {"task": "svamp"}) != run
         assert store.find_or_start_run("eval", "m", None) == store.find_or_start_run("eval", "m", None)
-        assert store.find_or_start_run("solve", "m", "cot", {"task": "gsm8k", "options": {"k": 1, "a": 2}}) != run
+        assert (
+            store.find_or_start_run("solve", "m", "cot", {"task": "gsm8k", "options": {"k": 1, "a": 2}})
+            != run
+        )
         old = store.start_run("eval", "m2", "cot", {"b": 1, "a": 1})
         assert store.find_or_start_run("eval", "m2", "cot", {"a": 1, "b": 1}) == old
         assert len(store.runs()) == 5
@@ -100,18 +117,27 @@ def test_find_or_start_run_finds_the_same_run_and_sets_it_running(tmp_path):
 
 def _boom(path, table, when):
     with sqlite3.connect(path) as db:
-        db.execute(f"CREATE TRIGGER boom BEFORE INSERT ON {table} WHEN {when} "
-                   "BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
+        db.execute(
+            f"CREATE TRIGGER boom BEFORE INSERT ON {table} WHEN {when} "
+            "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        )
     db.close()
 
 
 _COMPLETIONS = [Completion(t, "stop", Usage(5, 1)) for t in "abc"]
 FAILING_WRITES = {
-    "add_calls": ("calls", "NEW.sample_index = 1",
-                  lambda s, run: s.add_calls("m", "k", GenerationRequest.chat("q", n=3), _COMPLETIONS, run_id=run)),
-    "import_battles": ("battles", "NEW.question_id = 'q2'",
-                       lambda s, run: s.import_battles("x", [Battle("q1", "a", "b", "tie", "rule"),
-                                                             Battle("q2", "a", "b", "tie", "rule")])),
+    "add_calls": (
+        "calls",
+        "NEW.sample_index = 1",
+        lambda s, run: s.add_calls("m", "k", GenerationRequest.chat("q", n=3), _COMPLETIONS, run_id=run),
+    ),
+    "import_battles": (
+        "battles",
+        "NEW.question_id = 'q2'",
+        lambda s, run: s.import_battles(
+            "x", [Battle("q1", "a", "b", "tie", "rule"), Battle("q2", "a", "b", "tie", "rule")]
+        ),
+    ),
     "add_result": ("results", "1", lambda s, run: s.add_result(run, _result())),
     "find_or_start_run": ("runs", "NEW.kind = 'other'", lambda s, run: s.find_or_start_run("other", "m")),
 }
@@ -167,7 +193,9 @@ def _stored(tmp_path):
     with Store(path) as store:
         run = store.start_run("eval", "m", "cot", {"k": 1})
         store.add_result(run, _result())
-        store.add_calls("m", "k1", GenerationRequest.chat("q"), [Completion("a", "stop", Usage(5, 1))], run_id=run)
+        store.add_calls(
+            "m", "k1", GenerationRequest.chat("q"), [Completion("a", "stop", Usage(5, 1))], run_id=run
+        )
         store.add_battle("x", Battle("q1", "a", "b", "tie", "rule"))
         store.finish_run(run)
     return path, run
@@ -178,8 +206,11 @@ def _snapshot(folder):
 
 
 READONLY_WRITES = [
-    lambda s: s.start_run("eval", "m"), lambda s: s.find_or_start_run("eval", "m"),
-    lambda s: s.finish_run(1), lambda s: s.reopen_run(1), lambda s: s.add_result(1, _result("t2")),
+    lambda s: s.start_run("eval", "m"),
+    lambda s: s.find_or_start_run("eval", "m"),
+    lambda s: s.finish_run(1),
+    lambda s: s.reopen_run(1),
+    lambda s: s.add_result(1, _result("t2")),
     lambda s: s.add_battle("x", Battle("q2", "a", "b", "tie", "rule")),
     lambda s: s.import_battles("x", [Battle("q3", "a", "b", "tie", "rule")]),
     lambda s: s.add_calls("m", "k2", GenerationRequest.chat("q"), [Completion("a", "stop", Usage(5, 1))]),
@@ -187,8 +218,17 @@ READONLY_WRITES = [
 
 
 def _reads(store, run):
-    return (store.runs(), store.run(run), store.results(run), store.results_summary(run), store.calls(),
-            store.calls(run), store.battles("x"), store.arenas(), store.cached_completions("k1", 1))
+    return (
+        store.runs(),
+        store.run(run),
+        store.results(run),
+        store.results_summary(run),
+        store.calls(),
+        store.calls(run),
+        store.battles("x"),
+        store.arenas(),
+        store.cached_completions("k1", 1),
+    )
 
 
 def test_a_readonly_store_reads_refuses_every_write_and_changes_no_byte(tmp_path):

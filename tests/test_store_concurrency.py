@@ -70,9 +70,16 @@ def _integrity(path):
 
 def test_two_processes_writing_the_same_run_both_finish_with_one_result_per_item(tmp_path):
     path = tmp_path / "fresh" / "s.sqlite"
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(tmp_path), str(seed), str(TASKS)],
-                              env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for seed in (1, 2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), str(tmp_path), str(seed), str(TASKS)],
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in (1, 2)
+    ]
     deadline = time.monotonic() + 60
     while not all((tmp_path / f"ready{seed}").exists() for seed in (1, 2)):
         assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
@@ -96,8 +103,12 @@ def test_a_writer_killed_mid_write_leaves_a_sound_store_of_whole_rows(tmp_path):
     path = tmp_path / "s.sqlite"
     start = 0
     for _ in range(3):
-        proc = subprocess.Popen([sys.executable, "-c", KILLED, str(path), str(start)], env=_env(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", KILLED, str(path), str(start)],
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 60
         while _count(path) < start + 15:
             assert proc.poll() is None, proc.stderr.read().decode()

@@ -24,7 +24,8 @@ def test_the_data_folder_comes_from_the_environment(data_dir, monkeypatch):
 def test_a_bad_line_is_named_by_file_and_line(tmp_path, without_shipped_data):
     (tmp_path / "gsm8k").mkdir()
     (tmp_path / "gsm8k" / "test.jsonl").write_text(
-        '{"question": "1+1?", "answer": "2 #### 2"}\n{"question": "broken"\n')
+        '{"question": "1+1?", "answer": "2 #### 2"}\n{"question": "broken"\n'
+    )
     with pytest.raises(DataError, match=r"test.jsonl:2: not valid JSON"):
         gsm8k.load(data_dir=tmp_path)
     (tmp_path / "gsm8k" / "test.jsonl").write_text('{"question": "1+1?", "answer": "two"}\n')
@@ -40,7 +41,9 @@ def test_exemplar_sets_from_json_and_lm_eval_yaml(data_dir):
     wei = load_exemplars("gsm8k", data_dir)
     assert len(wei) == 8 and wei[0].answer == "6" and wei[0].target.endswith("The answer is 6.")
     date = load_exemplars("date_understanding", data_dir)
-    assert len(date) == 3 and "Options:" in date[0].question and date[0].target.endswith("So the answer is (D).")
+    assert (
+        len(date) == 3 and "Options:" in date[0].question and date[0].target.endswith("So the answer is (D).")
+    )
 
 
 def test_unknown_or_malformed_exemplar_sets_are_named(tmp_path):
@@ -61,21 +64,26 @@ def test_jsonl_that_is_not_utf8_is_named_by_file_line_byte_and_column(tmp_path):
         list(read_jsonl(path))
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "the file is empty"),
-    (b"\n \n", "the file is empty"),
-    (b'{"a": 1}\n[1]\n', ":2: expected a JSON object, got an array"),
-    (b'"text"\n', ":1: expected a JSON object, got a string"),
-    (b"3\n", ":1: expected a JSON object, got a number"),
-    (b"null\n", ":1: expected a JSON object, got null"),
-    (b"{oops\n", ":1: not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "the file is empty"),
+        (b"\n \n", "the file is empty"),
+        (b'{"a": 1}\n[1]\n', ":2: expected a JSON object, got an array"),
+        (b'"text"\n', ":1: expected a JSON object, got a string"),
+        (b"3\n", ":1: expected a JSON object, got a number"),
+        (b"null\n", ":1: expected a JSON object, got null"),
+        (b"{oops\n", ":1: not valid JSON"),
+    ],
+)
 def test_malformed_jsonl_files_are_named(tmp_path, content, message):
     from ponder.tasks.data import read_jsonl
 
     path = tmp_path / "d.jsonl"
     path.write_bytes(content)
-    with pytest.raises(DataError, match=rf"^{path}{message}" if message.startswith(":") else rf"^{path}: {message}"):
+    with pytest.raises(
+        DataError, match=rf"^{path}{message}" if message.startswith(":") else rf"^{path}: {message}"
+    ):
         list(read_jsonl(path))
 
 
@@ -103,8 +111,11 @@ def test_a_folder_or_a_missing_file_is_named(tmp_path):
 def test_every_json_loader_names_bad_bytes_and_empty_files(tmp_path):
     from ponder.tasks import arc, bigbench, svamp
 
-    files = {svamp: (svamp.FILE, "svamp"), bigbench: (bigbench.FILES["date"], "date"),
-             arc: (arc.FILES["arc-agi-1"], "arc-agi-1")}
+    files = {
+        svamp: (svamp.FILE, "svamp"),
+        bigbench: (bigbench.FILES["date"], "date"),
+        arc: (arc.FILES["arc-agi-1"], "arc-agi-1"),
+    }
     for module, (relative, name) in files.items():
         path = tmp_path / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +142,7 @@ def test_gsm_symbolic_templates_that_are_not_utf8_are_named(tmp_path):
 
 def test_exemplar_files_that_are_not_utf8_empty_or_folders_are_named(tmp_path):
     yaml_file = tmp_path / "shots.yaml"
-    yaml_file.write_bytes(b"fewshot_config:\n  samples:\n  - input: \"\xe9\"\n")
+    yaml_file.write_bytes(b'fewshot_config:\n  samples:\n  - input: "\xe9"\n')
     with pytest.raises(DataError, match=rf"^{yaml_file}:3: not UTF-8 \(byte 0xe9 at column 13\)$"):
         load_exemplars(str(yaml_file))
     yaml_file.write_text("- just a list\n")

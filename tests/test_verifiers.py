@@ -32,7 +32,11 @@ def test_p_yes_normalises_yes_against_no_over_the_alternatives():
 
 
 def test_ratings_map_to_the_unit_interval():
-    assert rating_score("10") == 1.0 and rating_score("1") == 0.0 and rating_score(" 7/10") == pytest.approx(6 / 9)
+    assert (
+        rating_score("10") == 1.0
+        and rating_score("1") == 0.0
+        and rating_score(" 7/10") == pytest.approx(6 / 9)
+    )
     assert rating_score("excellent") == 0.0 and rating_score("42") == 1.0
 
 
@@ -63,18 +67,27 @@ async def test_reward_model_posts_question_and_solution_and_reads_the_score():
 
 
 async def test_reward_model_logits_are_squashed_and_transient_errors_retried():
-    replies = iter([httpx.Response(503), httpx.Response(429, headers={"retry-after": "0"}),
-                    httpx.Response(200, json={"score": 2.0})])
+    replies = iter(
+        [
+            httpx.Response(503),
+            httpx.Response(429, headers={"retry-after": "0"}),
+            httpx.Response(200, json={"score": 2.0}),
+        ]
+    )
     rm = RewardModelVerifier("http://rm.test", retry=FAST, transport=_mock(lambda r: next(replies)))
     assert await rm.score(TASK, "x", Recorder(ScriptedModel([]))) == pytest.approx(1 / (1 + math.exp(-2)))
 
 
 async def test_reward_model_errors_name_the_url_and_the_problem():
     rec = Recorder(ScriptedModel([]))
-    bad = RewardModelVerifier("http://rm.test", retry=FAST, transport=_mock(lambda r: httpx.Response(400, text="no")))
+    bad = RewardModelVerifier(
+        "http://rm.test", retry=FAST, transport=_mock(lambda r: httpx.Response(400, text="no"))
+    )
     with pytest.raises(FatalModelError, match=r"http://rm.test: HTTP 400"):
         await bad.score(TASK, "x", rec)
-    shapeless = RewardModelVerifier("http://rm.test", transport=_mock(lambda r: httpx.Response(200, json={"reward": 1})))
+    shapeless = RewardModelVerifier(
+        "http://rm.test", transport=_mock(lambda r: httpx.Response(200, json={"reward": 1}))
+    )
     with pytest.raises(FatalModelError, match="no numeric 'score'"):
         await shapeless.score(TASK, "x", rec)
     down = RewardModelVerifier("http://rm.test", retry=FAST, transport=_mock(lambda r: httpx.Response(502)))

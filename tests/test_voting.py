@@ -2,9 +2,17 @@ import math
 
 import pytest
 
-from ponder.strategies.voting import (aggregate, answer_span_confidence, beta_leader_probability,
-                                      dirichlet_leader_probability, majority_vote, sequence_confidence,
-                                      should_stop, span_tokens, weighted_vote)
+from ponder.strategies.voting import (
+    aggregate,
+    answer_span_confidence,
+    beta_leader_probability,
+    dirichlet_leader_probability,
+    majority_vote,
+    sequence_confidence,
+    should_stop,
+    span_tokens,
+    weighted_vote,
+)
 from ponder.types import TokenLogprob
 
 
@@ -65,25 +73,31 @@ def _beta_tail_by_integration(a: int, b: int, steps: int = 20000) -> float:
     """Reference: P(Beta(a, b) > 1/2) by the midpoint rule."""
     norm = math.gamma(a) * math.gamma(b) / math.gamma(a + b)
     h = 0.5 / steps
-    return sum(((0.5 + (i + 0.5) * h) ** (a - 1)) * ((0.5 - (i + 0.5) * h) ** (b - 1)) for i in range(steps)) * h / norm
+    return (
+        sum(((0.5 + (i + 0.5) * h) ** (a - 1)) * ((0.5 - (i + 0.5) * h) ** (b - 1)) for i in range(steps))
+        * h
+        / norm
+    )
 
 
 @pytest.mark.parametrize("v1, v2", [(0, 0), (1, 0), (3, 0), (4, 0), (5, 1), (6, 1), (7, 3), (10, 9)])
 def test_beta_rule_matches_numerical_integration(v1, v2):
-    assert beta_leader_probability(v1, v2) == pytest.approx(_beta_tail_by_integration(v1 + 1, v2 + 1), abs=1e-6)
+    assert beta_leader_probability(v1, v2) == pytest.approx(
+        _beta_tail_by_integration(v1 + 1, v2 + 1), abs=1e-6
+    )
 
 
 def test_beta_rule_worked_values():
-    assert beta_leader_probability(3, 0) == pytest.approx(1 - 0.5 ** 4)   # 0.9375
-    assert beta_leader_probability(4, 0) == pytest.approx(1 - 0.5 ** 5)   # 0.96875
+    assert beta_leader_probability(3, 0) == pytest.approx(1 - 0.5**4)  # 0.9375
+    assert beta_leader_probability(4, 0) == pytest.approx(1 - 0.5**5)  # 0.96875
     assert beta_leader_probability(2, 2) == pytest.approx(0.5)
 
 
 def test_stopping_rule_decisions():
-    assert not should_stop({"18": 3})               # 0.9375 < 0.95
-    assert should_stop({"18": 4})                   # 0.969
-    assert not should_stop({"18": 5, "20": 1})      # 1 - 8/128 = 0.9375
-    assert should_stop({"18": 6, "20": 1})          # 1 - 9/256 = 0.965
+    assert not should_stop({"18": 3})  # 0.9375 < 0.95
+    assert should_stop({"18": 4})  # 0.969
+    assert not should_stop({"18": 5, "20": 1})  # 1 - 8/128 = 0.9375
+    assert should_stop({"18": 6, "20": 1})  # 1 - 9/256 = 0.965
     assert not should_stop({})
     with pytest.raises(ValueError):
         should_stop({"1": 1}, rule="vibes")

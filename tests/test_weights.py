@@ -16,9 +16,16 @@ def _entry(tmp_path, chunks, sha=None):
         paths.append(p)
     whole = b"".join(chunks)
     entry = LocalModelEntry(
-        name="tiny", description="", licence="", chat_template="",
-        parts=tuple(WeightPart(f"tiny-part{i}", "1.0", f"tiny_part{i}", "data/x") for i in range(len(chunks))),
-        sha256=sha or hashlib.sha256(whole).hexdigest(), size=len(whole))
+        name="tiny",
+        description="",
+        licence="",
+        chat_template="",
+        parts=tuple(
+            WeightPart(f"tiny-part{i}", "1.0", f"tiny_part{i}", "data/x") for i in range(len(chunks))
+        ),
+        sha256=sha or hashlib.sha256(whole).hexdigest(),
+        size=len(whole),
+    )
     return entry, paths
 
 
@@ -57,9 +64,15 @@ def test_a_corrupted_assembled_file_is_refused(tmp_path, monkeypatch):
 
 
 def test_missing_packages_name_the_pull_command():
-    entry = LocalModelEntry(name="ghost", description="", licence="", chat_template="",
-                            parts=(WeightPart("ponder-no-such-dist", "1.0", "nope", "data/x"),),
-                            sha256=None, size=None)
+    entry = LocalModelEntry(
+        name="ghost",
+        description="",
+        licence="",
+        chat_template="",
+        parts=(WeightPart("ponder-no-such-dist", "1.0", "nope", "data/x"),),
+        sha256=None,
+        size=None,
+    )
     assert weights.missing_packages(entry) == ["ponder-no-such-dist==1.0"]
     with pytest.raises(ModelUnavailable, match="ponder models pull ghost"):
         weights.part_paths(entry)

@@ -3,17 +3,41 @@
 Nothing runs at import time; heavy backends are imported only when chosen.
 """
 
-from ponder.errors import (ConfigError, DataError, FatalModelError, ModelError, PonderError, StoreError,
-                           TransientModelError)
+from ponder.errors import (
+    ConfigError,
+    DataError,
+    FatalModelError,
+    ModelError,
+    PonderError,
+    StoreError,
+    TransientModelError,
+)
 from ponder.models import Model, get_model
 from ponder.types import Call, Completion, Compute, GenerationRequest, Message, Result, Task, Usage
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Budget", "Call", "Completion", "Compute", "ConfigError", "DataError", "FatalModelError",
-    "GenerationRequest", "Message", "Model", "ModelError", "PonderError", "Result", "STRATEGIES",
-    "StoreError", "Task", "TransientModelError", "Usage", "build_strategy", "get_model",
+    "Budget",
+    "Call",
+    "Completion",
+    "Compute",
+    "ConfigError",
+    "DataError",
+    "FatalModelError",
+    "GenerationRequest",
+    "Message",
+    "Model",
+    "ModelError",
+    "PonderError",
+    "Result",
+    "STRATEGIES",
+    "StoreError",
+    "Task",
+    "TransientModelError",
+    "Usage",
+    "build_strategy",
+    "get_model",
 ]
 
 _LAZY = {

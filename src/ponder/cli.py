@@ -4,25 +4,42 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                           TransferSpeedColumn)
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 from rich.text import Text
 
-from ponder.cli_options import (COUNT, DEFAULT_MAX_ERRORS, FRACTION, SEED, STRATEGY_HELP, TASK_HELP, TASK_OPTIONS,
-                                DataDirOpt, ModelOpt, StoreOpt, VerifierModelOpt, checked, parse_strategy_list,
-                                run_flags, strategy_options)
 from ponder.cli_arena import arena_app
 from ponder.cli_common import OneLineGroup, _EvalProgress, _guard, _state, err, out, print_error
+from ponder.cli_options import (
+    COUNT,
+    DEFAULT_MAX_ERRORS,
+    FRACTION,
+    SEED,
+    STRATEGY_HELP,
+    TASK_HELP,
+    TASK_OPTIONS,
+    DataDirOpt,
+    ModelOpt,
+    StoreOpt,
+    VerifierModelOpt,
+    checked,
+    parse_strategy_list,
+    run_flags,
+    strategy_options,
+)
 
-app = typer.Typer(cls=OneLineGroup, add_completion=False, no_args_is_help=True,
-                  help="Make language models reason better, and measure how well and at what cost.")
+app = typer.Typer(
+    cls=OneLineGroup,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Make language models reason better, and measure how well and at what cost.",
+)
 models_app = typer.Typer(add_completion=False, help="List and install local models.")
 app.add_typer(models_app, name="models")
 runs_app = typer.Typer(add_completion=False, help="List the stored runs, or show one.")
@@ -30,24 +47,26 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(arena_app, name="arena")
 
 
-
 @app.callback()
 def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
     _state["debug"] = debug
 
 
-
-
 def compute_line(result) -> str:
     """The compute of a result on one line: tokens, calls, cache and verifier shares, seconds."""
     c = result.compute
-    parts = [f"{c.prompt_tokens} prompt tokens ({c.prompt_tokens_evaluated} evaluated)",
-             f"{c.completion_tokens} completion tokens", f"{c.calls} call{'s' if c.calls != 1 else ''}"]
+    parts = [
+        f"{c.prompt_tokens} prompt tokens ({c.prompt_tokens_evaluated} evaluated)",
+        f"{c.completion_tokens} completion tokens",
+        f"{c.calls} call{'s' if c.calls != 1 else ''}",
+    ]
     if c.cached_calls:
         parts.append(f"{c.cached_calls} from cache ({c.cached_tokens} tokens)")
     if c.verifier_calls:
-        parts.append(f"verifier {c.verifier_calls} calls, "
-                     f"{c.verifier_prompt_tokens + c.verifier_completion_tokens} tokens")
+        parts.append(
+            f"verifier {c.verifier_calls} calls, "
+            f"{c.verifier_prompt_tokens + c.verifier_completion_tokens} tokens"
+        )
     parts.append(f"{c.seconds:.2f} s")
     return "compute: " + ", ".join(parts)
 
@@ -72,20 +91,28 @@ def solve(
     from ponder.solve import solve as run_solve
 
     options = {**(options or {}), "data_dir": data_dir}
-    result = _guard(lambda: asyncio.run(run_solve(question, model, store, strategy, cache, kind,
-                                                  verifier_model, **options)))
+    result = _guard(
+        lambda: asyncio.run(
+            run_solve(question, model, store, strategy, cache, kind, verifier_model, **options)
+        )
+    )
     out.rule(Text(f"reasoning ({result.strategy})"))
     out.print(result.reasoning, markup=False, highlight=False)
     out.rule()
-    out.print(Text.assemble(("answer:", "bold"), f" {result.answer if result.answer is not None else '(no answer)'}"),
-              highlight=False)
+    out.print(
+        Text.assemble(
+            ("answer:", "bold"), f" {result.answer if result.answer is not None else '(no answer)'}"
+        ),
+        highlight=False,
+    )
     if result.meta.get("votes"):
         votes = ", ".join(f"{a}: {v:g}" for a, v in result.meta["votes"].items())
         out.print(f"votes: {votes}", markup=False, highlight=False)
     if result.meta.get("budget", {}).get("hit"):
         out.print("budget: reached; the answer is what the strategy had by then", markup=False)
-    out.print(f"{compute_line(result)}  ({result.meta.get('model')})", markup=False, highlight=False,
-              soft_wrap=True)
+    out.print(
+        f"{compute_line(result)}  ({result.meta.get('model')})", markup=False, highlight=False, soft_wrap=True
+    )
 
 
 MODEL_OPTIONS = ("timeout", "connect_timeout")
@@ -101,21 +128,42 @@ def _run_plans(task: str, plans: list, run: dict, **how: Any) -> list:
 
     def go() -> list:
         with _EvalProgress() as bars:
-            return asyncio.run(evaluate(
-                task, plans, run.get("model"), run.get("store"), run.get("limit"), run.get("concurrency", 1),
-                run.get("cache", True), run.get("data_dir"), run.get("verifier_model"), task_opts,
-                on_progress=bars, model_options=model_options, max_errors=run.get("max_errors", DEFAULT_MAX_ERRORS),
-                retry_errors=run.get("retry_errors", True), **how))
+            return asyncio.run(
+                evaluate(
+                    task,
+                    plans,
+                    run.get("model"),
+                    run.get("store"),
+                    run.get("limit"),
+                    run.get("concurrency", 1),
+                    run.get("cache", True),
+                    run.get("data_dir"),
+                    run.get("verifier_model"),
+                    task_opts,
+                    on_progress=bars,
+                    model_options=model_options,
+                    max_errors=run.get("max_errors", DEFAULT_MAX_ERRORS),
+                    retry_errors=run.get("retry_errors", True),
+                    **how,
+                )
+            )
 
     outcomes = _guard(go)
-    retry = "rerun to retry them" if run.get("retry_errors", True) else "rerun with --retry-errors to retry them"
+    retry = (
+        "rerun to retry them" if run.get("retry_errors", True) else "rerun with --retry-errors to retry them"
+    )
     for o in outcomes:
         p = o.progress
         resumed = f", {p.resumed} already in the store" if p.resumed else ""
         errored = getattr(p, "errored", 0)
         failed = f", {errored} errored ({retry})" if errored else ""
-        out.print(f"run {o.run_id} {o.label}: {p.correct}/{p.done} correct ({p.accuracy:.1%}), "
-                  f"{p.tokens:,} tokens{resumed}{failed}", markup=False, highlight=False, soft_wrap=True)
+        out.print(
+            f"run {o.run_id} {o.label}: {p.correct}/{p.done} correct ({p.accuracy:.1%}), "
+            f"{p.tokens:,} tokens{resumed}{failed}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     return outcomes
 
 
@@ -149,9 +197,17 @@ def eval_command(
 @run_flags
 def compare(
     task: Annotated[str, typer.Argument(help=TASK_HELP)],
-    strategies: Annotated[str, Opt("--strategies", help="Comma-separated, options in brackets: direct,cot,self-consistency[k=8,prompt=chain-of-draft].")],
+    strategies: Annotated[
+        str,
+        Opt(
+            "--strategies",
+            help="Comma-separated, options in brackets: direct,cot,self-consistency[k=8,prompt=chain-of-draft].",
+        ),
+    ],
     run: dict | None = None,
-    out_dir: Annotated[Path, Opt("--out", help="Folder for the report (HTML, CSV, JSON, plots).")] = Path("ponder-report"),
+    out_dir: Annotated[Path, Opt("--out", help="Folder for the report (HTML, CSV, JSON, plots).")] = Path(
+        "ponder-report"
+    ),
     open_report: Annotated[bool, Opt("--open/--no-open", help="Open the HTML report in a browser.")] = False,
     options: dict | None = None,
 ) -> None:
@@ -178,13 +234,40 @@ def compare(
 @run_flags
 def faithfulness(
     task: Annotated[str, typer.Argument(help=TASK_HELP)],
-    probes: Annotated[str, Opt("--probes", help="Comma-separated: early, mistakes, filler, paraphrase, suggested, always-a, ablations.")] = "early,mistakes,filler,paraphrase",
-    exemplars: Annotated[Optional[str], Opt(help="Few-shot exemplars for the chains (always-a needs ones with options: date_understanding, aqua_dev; ablations default to gsm8k).")] = None,
-    max_tokens: Annotated[Optional[int], Opt(help="Most tokens of a chain (default 256).", callback=checked(COUNT))] = None,
-    seed: Annotated[Optional[int], Opt(help="Seed of the probes' random choices (which step gets the mistake, the wrong suggestion).", callback=checked(SEED))] = None,
-    fraction: Annotated[Optional[float], Opt(help="paraphrase: the share of the chain's steps paraphrased (default 0.5).", callback=checked(FRACTION))] = None,
+    probes: Annotated[
+        str,
+        Opt(
+            "--probes",
+            help="Comma-separated: early, mistakes, filler, paraphrase, suggested, always-a, ablations.",
+        ),
+    ] = "early,mistakes,filler,paraphrase",
+    exemplars: Annotated[
+        str | None,
+        Opt(
+            help="Few-shot exemplars for the chains (always-a needs ones with options: date_understanding, aqua_dev; ablations default to gsm8k)."
+        ),
+    ] = None,
+    max_tokens: Annotated[
+        int | None, Opt(help="Most tokens of a chain (default 256).", callback=checked(COUNT))
+    ] = None,
+    seed: Annotated[
+        int | None,
+        Opt(
+            help="Seed of the probes' random choices (which step gets the mistake, the wrong suggestion).",
+            callback=checked(SEED),
+        ),
+    ] = None,
+    fraction: Annotated[
+        float | None,
+        Opt(
+            help="paraphrase: the share of the chain's steps paraphrased (default 0.5).",
+            callback=checked(FRACTION),
+        ),
+    ] = None,
     run: dict | None = None,
-    out_dir: Annotated[Path, Opt("--out", help="Folder for the report (HTML, CSV, JSON, plots).")] = Path("ponder-report"),
+    out_dir: Annotated[Path, Opt("--out", help="Folder for the report (HTML, CSV, JSON, plots).")] = Path(
+        "ponder-report"
+    ),
     open_report: Annotated[bool, Opt("--open/--no-open", help="Open the HTML report in a browser.")] = False,
 ) -> None:
     """Probe whether chains of thought cause the answers (Lanham et al., Turpin et al., Wei et al.);
@@ -194,8 +277,14 @@ def faithfulness(
     from ponder.faithfulness.registry import ALLOWED, build_probe
 
     shared = {"exemplars": exemplars, "max_tokens": max_tokens, "seed": seed, "fraction": fraction}
-    plans = [Plan(name.strip(), {k: v for k, v in shared.items() if v is not None and k in ALLOWED.get(name.strip(), ())})
-             for name in probes.split(",") if name.strip()]
+    plans = [
+        Plan(
+            name.strip(),
+            {k: v for k, v in shared.items() if v is not None and k in ALLOWED.get(name.strip(), ())},
+        )
+        for name in probes.split(",")
+        if name.strip()
+    ]
     outcomes = _run_plans(task, plans, run or {}, build=build_probe, allowed=ALLOWED, kind="faithfulness")
     _write_report([o.run_id for o in outcomes], (run or {}).get("store"), out_dir, open_report)
     _exit_if_errored(outcomes, run or {})
@@ -205,19 +294,39 @@ def _write_report(run_ids: list[int], store: Path | None, out_dir: Path, open_re
     from ponder.report.write import write_report
 
     written = _guard(lambda: write_report(store, run_ids, out_dir))
-    table = Table(title="per item: prompt tokens evaluated, completion tokens, calls, seconds",
-                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table = Table(
+        title="per item: prompt tokens evaluated, completion tokens, calls, seconds",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for col in ("run", "strategy", "n", "acc", "95% CI", "no ans", "prompt", "compl", "calls", "s"):
-        table.add_column(col, justify="left" if col == "strategy" else "right",
-                         no_wrap=col != "strategy", min_width=14 if col == "strategy" else None)
+        table.add_column(
+            col,
+            justify="left" if col == "strategy" else "right",
+            no_wrap=col != "strategy",
+            min_width=14 if col == "strategy" else None,
+        )
     for r in written.runs:
-        table.add_row(str(r.run_id), escape(r.label), str(r.n), f"{r.accuracy:.1%}",
-                      f"{r.ci[0]:.0%}-{r.ci[1]:.0%}", f"{r.parse_failure:.0%}",
-                      f"{r.prompt_tokens_evaluated:,.0f}", f"{r.completion_tokens:,.0f}", f"{r.calls:.1f}",
-                      f"{r.seconds:.1f}")
+        table.add_row(
+            str(r.run_id),
+            escape(r.label),
+            str(r.n),
+            f"{r.accuracy:.1%}",
+            f"{r.ci[0]:.0%}-{r.ci[1]:.0%}",
+            f"{r.parse_failure:.0%}",
+            f"{r.prompt_tokens_evaluated:,.0f}",
+            f"{r.completion_tokens:,.0f}",
+            f"{r.calls:.1f}",
+            f"{r.seconds:.1f}",
+        )
     out.print(table)
-    out.print(f"report: {written.html} (also {written.csv.name}, {written.json.name}, "
-              f"{len(written.figures)} plots)", markup=False, highlight=False)
+    out.print(
+        f"report: {written.html} (also {written.csv.name}, {written.json.name}, "
+        f"{len(written.figures)} plots)",
+        markup=False,
+        highlight=False,
+    )
     if open_report:
         import webbrowser
 
@@ -228,7 +337,9 @@ def _write_report(run_ids: list[int], store: Path | None, out_dir: Path, open_re
 def report(
     runs: Annotated[list[int], typer.Argument(help="Run ids (see `ponder runs`).")],
     store: StoreOpt = None,
-    out_dir: Annotated[Path, Opt("--out", help="Folder for the report (HTML, CSV, JSON, plots).")] = Path("ponder-report"),
+    out_dir: Annotated[Path, Opt("--out", help="Folder for the report (HTML, CSV, JSON, plots).")] = Path(
+        "ponder-report"
+    ),
     open_report: Annotated[bool, Opt("--open/--no-open", help="Open the HTML report in a browser.")] = False,
 ) -> None:
     """Table, plots and HTML report of stored runs; reads the store only, never calls a model."""
@@ -260,16 +371,25 @@ def runs_list(ctx: typer.Context, store: StoreOpt = None) -> None:
         table.add_column(col, no_wrap=col == "identity")
     for r, n in _guard(rows):
         config = json.loads(r["config"])
-        table.add_row(str(r["id"]), (r["identity"] or "-")[:IDENTITY_SHOWN], escape(r["kind"]),
-                      escape(str(config.get("task", ""))),
-                      escape(_label(r["strategy"] or "", config.get("options", {}))), escape(r["model"]), str(n),
-                      escape(r["status"]))
+        table.add_row(
+            str(r["id"]),
+            (r["identity"] or "-")[:IDENTITY_SHOWN],
+            escape(r["kind"]),
+            escape(str(config.get("task", ""))),
+            escape(_label(r["strategy"] or "", config.get("options", {}))),
+            escape(r["model"]),
+            str(n),
+            escape(r["status"]),
+        )
     (out if out.is_terminal else Console(width=PIPED_WIDTH)).print(table)
 
 
 @runs_app.command("show")
-def runs_show(ctx: typer.Context, run_id: Annotated[int, typer.Argument(help="Run id (see `ponder runs`).")],
-              store: StoreOpt = None) -> None:
+def runs_show(
+    ctx: typer.Context,
+    run_id: Annotated[int, typer.Argument(help="Run id (see `ponder runs`).")],
+    store: StoreOpt = None,
+) -> None:
     """Print a run's identity and its whole configuration (JSON): the strategy as resolved, with
     its defaults, templates' and exemplars' hashes and the extraction version."""
     import json
@@ -286,10 +406,18 @@ def runs_show(ctx: typer.Context, run_id: Annotated[int, typer.Argument(help="Ru
 
     run = _guard(find)
     for key in ("id", "identity", "kind", "model", "strategy", "status", "results"):
-        out.print(f"{key}: {run[key] if run[key] is not None else '-'}", markup=False, highlight=False,
-                  soft_wrap=True)
-    out.print(json.dumps(json.loads(run["config"]), indent=2, sort_keys=True, ensure_ascii=False),
-              markup=False, highlight=False, soft_wrap=True)
+        out.print(
+            f"{key}: {run[key] if run[key] is not None else '-'}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    out.print(
+        json.dumps(json.loads(run["config"]), indent=2, sort_keys=True, ensure_ascii=False),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -303,17 +431,24 @@ def rescore(
 
     for r in _guard(lambda: rescore_runs(store, runs)):
         kept = f", {len(r.kept)} kept as stored" if r.kept else ""
-        out.print(f"run {r.source} rescored as run {r.run_id}: {r.items} items{kept}, {len(r.changes)} changed, "
-                  f"correct {r.correct_before} → {r.correct_after}", markup=False, highlight=False,
-                  soft_wrap=True)
+        out.print(
+            f"run {r.source} rescored as run {r.run_id}: {r.items} items{kept}, {len(r.changes)} changed, "
+            f"correct {r.correct_before} → {r.correct_after}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         if not r.changes:
             continue
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
         for col in ("item", "answer", "correct"):
             table.add_column(col)
         for c in r.changes:
-            table.add_row(escape(c.task_id), escape(f"{_shown(c.old_answer)} → {_shown(c.new_answer)}"),
-                          f"{_yes_no(c.old_correct)} → {_yes_no(c.new_correct)}")
+            table.add_row(
+                escape(c.task_id),
+                escape(f"{_shown(c.old_answer)} → {_shown(c.new_answer)}"),
+                f"{_yes_no(c.old_correct)} → {_yes_no(c.new_correct)}",
+            )
         out.print(table)
 
 
@@ -346,12 +481,20 @@ def models_list(ctx: typer.Context) -> None:
         installed = not weights.missing_packages(entry)
         assembled = weights.assembled_path(entry).exists()
         size = f"{entry.size / 1e6:,.0f} MB" if entry.size else "?"
-        table.add_row(escape(entry.name), "*" if entry.name == registry.DEFAULT_LOCAL else "",
-                      "yes" if installed else "no", "yes" if assembled else "no", size, escape(entry.licence),
-                      escape(entry.description))
+        table.add_row(
+            escape(entry.name),
+            "*" if entry.name == registry.DEFAULT_LOCAL else "",
+            "yes" if installed else "no",
+            "yes" if assembled else "no",
+            size,
+            escape(entry.licence),
+            escape(entry.description),
+        )
     out.print(table)
-    out.print("backends: local, local:NAME, local:/path/model.gguf, openai:MODEL@BASE_URL, scripted (tests)",
-              markup=False)
+    out.print(
+        "backends: local, local:NAME, local:/path/model.gguf, openai:MODEL@BASE_URL, scripted (tests)",
+        markup=False,
+    )
     out.print(f"models folder: {weights.models_dir()}", markup=False, highlight=False, soft_wrap=True)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -15,28 +15,70 @@ from ponder.cli_common import _EvalProgress, _guard, err, out
 from ponder.cli_options import COUNT, PORT, POSITIVE, SEED, TASK_HELP, DataDirOpt, StoreOpt, checked
 
 Opt = typer.Option
-arena_app = typer.Typer(add_completion=False, no_args_is_help=True,
-                        help="Pairwise battles between players (strategy@model), judged by a model, by "
-                             "correctness or by people; Elo and Bradley-Terry ratings with CIs.")
+arena_app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Pairwise battles between players (strategy@model), judged by a model, by "
+    "correctness or by people; Elo and Bradley-Terry ratings with CIs.",
+)
 
-ArenaOpt = Annotated[Optional[str], Opt("--arena", help="Arena name (default: the task spec, e.g. gsm8k:test).")]
+ArenaOpt = Annotated[str | None, Opt("--arena", help="Arena name (default: the task spec, e.g. gsm8k:test).")]
 
 
 @arena_app.command()
 def battle(
     task: Annotated[str, typer.Argument(help=TASK_HELP)],
-    players: Annotated[str, Opt("--players", help="Comma-separated STRATEGY[OPTIONS]@MODEL, e.g. 'direct,cot[exemplars=gsm8k],self-consistency[k=4]@local:qwen2.5-coder-1.5b'; without @MODEL, --model plays.")],
-    judge: Annotated[str, Opt("--judge", help="correctness (items with gold answers) or a model spec (MT-Bench's pairwise judge prompt, both orders).")] = "correctness",
-    model: Annotated[Optional[str], Opt("--model", "-m", help="Default model of the players (default: $PONDER_MODEL or 'local').")] = None,
-    judge_max_tokens: Annotated[int, Opt("--judge-max-tokens", help="Most tokens of a judge's reply (explanation, then the verdict).", callback=checked(COUNT))] = 512,
-    pairs: Annotated[Optional[int], Opt("--pairs", help="Pairs drawn per item (default: all pairs).", callback=checked(COUNT))] = None,
-    seed: Annotated[int, Opt("--seed", help="Seed of the pair draws and of which player is model_a.", callback=checked(SEED))] = 0,
-    limit: Annotated[Optional[int], Opt("--limit", "-n", help="Only the first N items.", callback=checked(COUNT))] = None,
+    players: Annotated[
+        str,
+        Opt(
+            "--players",
+            help="Comma-separated STRATEGY[OPTIONS]@MODEL, e.g. 'direct,cot[exemplars=gsm8k],self-consistency[k=4]@local:qwen2.5-coder-1.5b'; without @MODEL, --model plays.",
+        ),
+    ],
+    judge: Annotated[
+        str,
+        Opt(
+            "--judge",
+            help="correctness (items with gold answers) or a model spec (MT-Bench's pairwise judge prompt, both orders).",
+        ),
+    ] = "correctness",
+    model: Annotated[
+        str | None,
+        Opt("--model", "-m", help="Default model of the players (default: $PONDER_MODEL or 'local')."),
+    ] = None,
+    judge_max_tokens: Annotated[
+        int,
+        Opt(
+            "--judge-max-tokens",
+            help="Most tokens of a judge's reply (explanation, then the verdict).",
+            callback=checked(COUNT),
+        ),
+    ] = 512,
+    pairs: Annotated[
+        int | None, Opt("--pairs", help="Pairs drawn per item (default: all pairs).", callback=checked(COUNT))
+    ] = None,
+    seed: Annotated[
+        int,
+        Opt("--seed", help="Seed of the pair draws and of which player is model_a.", callback=checked(SEED)),
+    ] = 0,
+    limit: Annotated[
+        int | None, Opt("--limit", "-n", help="Only the first N items.", callback=checked(COUNT))
+    ] = None,
     store: StoreOpt = None,
     arena: ArenaOpt = None,
     data_dir: DataDirOpt = None,
-    concurrency: Annotated[int, Opt("--concurrency", "-c", help="Items in flight at once while players answer.", callback=checked(COUNT))] = 1,
-    cache: Annotated[bool, Opt("--cache/--no-cache", help="Reuse stored completions of identical requests.")] = True,
+    concurrency: Annotated[
+        int,
+        Opt(
+            "--concurrency",
+            "-c",
+            help="Items in flight at once while players answer.",
+            callback=checked(COUNT),
+        ),
+    ] = 1,
+    cache: Annotated[
+        bool, Opt("--cache/--no-cache", help="Reuse stored completions of identical requests.")
+    ] = True,
 ) -> None:
     """Players answer the items (stored eval runs, reused by later battles), then each pair is
     judged once per item; every battle is stored as it is decided. Rerun to resume or to add players."""
@@ -57,29 +99,59 @@ def battle(
     def run():
         with _EvalProgress() as bars:
             try:
-                return asyncio.run(play(
-                    task, found, judge, store, limit, data_dir, pairs, seed, concurrency, cache, arena,
-                    on_progress=bars, on_battle=on_battle, judge_max_tokens=judge_max_tokens))
+                return asyncio.run(
+                    play(
+                        task,
+                        found,
+                        judge,
+                        store,
+                        limit,
+                        data_dir,
+                        pairs,
+                        seed,
+                        concurrency,
+                        cache,
+                        arena,
+                        on_progress=bars,
+                        on_battle=on_battle,
+                        judge_max_tokens=judge_max_tokens,
+                    )
+                )
             finally:
                 if judged.live.is_started:
                     judged.stop()
 
     played = _guard(run)
-    out.print(f"arena {played.arena}, judge {played.judge}: {played.new} new battles, {played.kept} already "
-              f"stored, {played.undecided} undecided (no verdict in either order)", markup=False, highlight=False)
-    out.print(f"next: ponder arena ratings {played.arena} --judge {played.judge}", markup=False, highlight=False)
+    out.print(
+        f"arena {played.arena}, judge {played.judge}: {played.new} new battles, {played.kept} already "
+        f"stored, {played.undecided} undecided (no verdict in either order)",
+        markup=False,
+        highlight=False,
+    )
+    out.print(
+        f"next: ponder arena ratings {played.arena} --judge {played.judge}", markup=False, highlight=False
+    )
 
 
 @arena_app.command()
 def ratings(
-    arena: Annotated[Optional[str], typer.Argument(help="Arena name (see `ponder arena list`).")] = None,
-    judge: Annotated[Optional[str], Opt("--judge", help="Only this judge's battles (e.g. correctness, human, llm:MODEL).")] = None,
-    method: Annotated[str, Opt("--method", help="bt (Bradley-Terry, maximum likelihood) or elo (online, in recorded order).")] = "bt",
-    rounds: Annotated[int, Opt("--rounds", help="Bootstrap rounds (battles resampled).", callback=checked(COUNT))] = 1000,
+    arena: Annotated[str | None, typer.Argument(help="Arena name (see `ponder arena list`).")] = None,
+    judge: Annotated[
+        str | None, Opt("--judge", help="Only this judge's battles (e.g. correctness, human, llm:MODEL).")
+    ] = None,
+    method: Annotated[
+        str,
+        Opt("--method", help="bt (Bradley-Terry, maximum likelihood) or elo (online, in recorded order)."),
+    ] = "bt",
+    rounds: Annotated[
+        int, Opt("--rounds", help="Bootstrap rounds (battles resampled).", callback=checked(COUNT))
+    ] = 1000,
     seed: Annotated[int, Opt("--seed", help="Seed of the bootstrap.", callback=checked(SEED))] = 0,
     k: Annotated[float, Opt("--k", help="Elo K factor.", callback=checked(POSITIVE))] = 4.0,
     store: StoreOpt = None,
-    out_dir: Annotated[Path, Opt("--out", help="Folder for arena.html, leaderboard.csv/json and the plots.")] = Path("ponder-arena"),
+    out_dir: Annotated[
+        Path, Opt("--out", help="Folder for arena.html, leaderboard.csv/json and the plots.")
+    ] = Path("ponder-arena"),
 ) -> None:
     """The leaderboard with 95% bootstrap intervals, then the HTML report with the ratings plot and
     the predicted and observed win matrices. Reads the store only."""
@@ -99,14 +171,24 @@ def ratings(
             raise ConfigError(f"--out {out_dir}: cannot write the report there ({e.strerror or e})") from None
 
     rated, written = _guard(run)
-    table = Table(title=escape(f"{arena or 'all arenas'} · judge {judge or 'all'} · "
-                               f"{'Bradley-Terry' if method == 'bt' else f'online Elo (K={k:g})'} · "
-                               f"{rated.battles} battles ({rated.ties} ties)"))
+    table = Table(
+        title=escape(
+            f"{arena or 'all arenas'} · judge {judge or 'all'} · "
+            f"{'Bradley-Terry' if method == 'bt' else f'online Elo (K={k:g})'} · "
+            f"{rated.battles} battles ({rated.ties} ties)"
+        )
+    )
     for col in ("rank", "player", "rating", "95% CI", "battles", "win rate"):
         table.add_column(col, justify="left" if col == "player" else "right", overflow="fold")
     for i, r in enumerate(rated.rows, 1):
-        table.add_row(str(i), escape(r.player), f"{r.rating:.0f}", f"{r.lower:.0f} to {r.upper:.0f}",
-                      str(r.battles), f"{r.win_rate:.1%}")
+        table.add_row(
+            str(i),
+            escape(r.player),
+            f"{r.rating:.0f}",
+            f"{r.lower:.0f} to {r.upper:.0f}",
+            str(r.battles),
+            f"{r.win_rate:.1%}",
+        )
     out.print(table)
     html, *others = written
     out.print(f"report: {html} (also {', '.join(p.name for p in others)})", markup=False, highlight=False)
@@ -135,8 +217,8 @@ def list_arenas(store: StoreOpt = None) -> None:
 @arena_app.command("export")
 def export(
     path: Annotated[Path, typer.Argument(help="JSONL file to write.")],
-    arena: Annotated[Optional[str], Opt("--arena", help="Only this arena (default: all).")] = None,
-    judge: Annotated[Optional[str], Opt("--judge", help="Only this judge's battles.")] = None,
+    arena: Annotated[str | None, Opt("--arena", help="Only this arena (default: all).")] = None,
+    judge: Annotated[str | None, Opt("--judge", help="Only this judge's battles.")] = None,
     store: StoreOpt = None,
 ) -> None:
     """Write battles as JSONL in the arena's public format (model_a, model_b, winner, judge, turn,
@@ -159,7 +241,10 @@ def export(
 
 @arena_app.command("import")
 def import_battles(
-    path: Annotated[Path, typer.Argument(help="JSONL file of battles (model_a, model_b, winner, judge, turn, question_id).")],
+    path: Annotated[
+        Path,
+        typer.Argument(help="JSONL file of battles (model_a, model_b, winner, judge, turn, question_id)."),
+    ],
     arena: Annotated[str, Opt("--arena", help="Arena to add them to.")],
     store: StoreOpt = None,
 ) -> None:
@@ -180,15 +265,24 @@ def import_battles(
 @arena_app.command()
 def vote(
     task: Annotated[str, typer.Argument(help=TASK_HELP)],
-    players: Annotated[str, Opt("--players", help="Comma-separated STRATEGY[OPTIONS]@MODEL, as for `ponder arena battle`.")],
-    model: Annotated[Optional[str], Opt("--model", "-m", help="Default model of the players (default: $PONDER_MODEL or 'local').")] = None,
-    limit: Annotated[Optional[int], Opt("--limit", "-n", help="Only the first N items.", callback=checked(COUNT))] = None,
+    players: Annotated[
+        str, Opt("--players", help="Comma-separated STRATEGY[OPTIONS]@MODEL, as for `ponder arena battle`.")
+    ],
+    model: Annotated[
+        str | None,
+        Opt("--model", "-m", help="Default model of the players (default: $PONDER_MODEL or 'local')."),
+    ] = None,
+    limit: Annotated[
+        int | None, Opt("--limit", "-n", help="Only the first N items.", callback=checked(COUNT))
+    ] = None,
     store: StoreOpt = None,
     arena: ArenaOpt = None,
     data_dir: DataDirOpt = None,
     host: Annotated[str, Opt("--host", help="Address to serve on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, Opt("--port", help="Port to serve on.", callback=checked(PORT))] = 8765,
-    seed: Annotated[Optional[int], Opt("--seed", help="Seed of the battles drawn (default: random).", callback=checked(SEED))] = None,
+    seed: Annotated[
+        int | None, Opt("--seed", help="Seed of the battles drawn (default: random).", callback=checked(SEED))
+    ] = None,
 ) -> None:
     """Serve a page where people judge battles between the players' stored answers (answering
     first whatever is not stored yet); each vote is stored at once with judge "human"."""
@@ -212,6 +306,9 @@ def vote(
         return name, create_app(store, name, Ballot(tasks, answers, seed))
 
     name, web = _guard(prepare)
-    out.print(f"voting on {name}: http://{host}:{port}/  (Ctrl-C to stop; votes are stored as judge 'human')",
-              markup=False, highlight=False)
+    out.print(
+        f"voting on {name}: http://{host}:{port}/  (Ctrl-C to stop; votes are stored as judge 'human')",
+        markup=False,
+        highlight=False,
+    )
     uvicorn.run(web, host=host, port=port, log_level="warning")

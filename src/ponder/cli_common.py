@@ -56,8 +56,14 @@ class OneLineGroup(TyperGroup):
     as one `error:` line (exit status 2 for usage errors), so `ponder` and Typer's CliRunner
     behave alike."""
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
@@ -84,9 +90,14 @@ class _EvalProgress:
     with the first progress report, so a run refused before it starts prints only its error."""
 
     def __init__(self) -> None:
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("acc {task.fields[acc]:.1%}"), TextColumn("{task.fields[tokens]:,} tokens"),
-                   TimeElapsedColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("acc {task.fields[acc]:.1%}"),
+            TextColumn("{task.fields[tokens]:,} tokens"),
+            TimeElapsedColumn(),
+        )
         self.bars = Progress(*columns, console=err, transient=False)
         self.ids: dict[str, Any] = {}
         self.started = False
@@ -104,5 +115,4 @@ class _EvalProgress:
             self.started = True
         if label not in self.ids:
             self.ids[label] = self.bars.add_task(escape(label), total=p.total, acc=0.0, tokens=0)
-        self.bars.update(self.ids[label], completed=p.finished, acc=p.accuracy,
-                         tokens=p.tokens)
+        self.bars.update(self.ids[label], completed=p.finished, acc=p.accuracy, tokens=p.tokens)

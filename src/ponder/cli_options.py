@@ -11,22 +11,49 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any
 
 import typer
 
 from ponder.errors import ConfigError
 from ponder.eval.limits import DEFAULT_MAX_ERRORS, parse_max_errors
-from ponder.strategies.options import (COUNT, FRACTION, OPTION_BOUNDS, OPTION_TYPES, PORT, POSITIVE, SEED, Bounds,
-                                      parse_strategy_list, split_top_level)
+from ponder.strategies.options import (
+    COUNT,
+    FRACTION,
+    OPTION_BOUNDS,
+    OPTION_TYPES,
+    PORT,
+    POSITIVE,
+    SEED,
+    Bounds,
+    parse_strategy_list,
+    split_top_level,
+)
 
 Opt = typer.Option
 
-BOUNDS: dict[str, Bounds] = {**OPTION_BOUNDS, "limit": COUNT, "concurrency": COUNT, "count": COUNT,
-                             "timeout": POSITIVE, "connect_timeout": POSITIVE, "fraction": FRACTION}
-__all__ = ["BOUNDS", "COUNT", "FRACTION", "PORT", "POSITIVE", "SEED", "Bounds", "parse_strategy_list",
-           "split_top_level"]
+BOUNDS: dict[str, Bounds] = {
+    **OPTION_BOUNDS,
+    "limit": COUNT,
+    "concurrency": COUNT,
+    "count": COUNT,
+    "timeout": POSITIVE,
+    "connect_timeout": POSITIVE,
+    "fraction": FRACTION,
+}
+__all__ = [
+    "BOUNDS",
+    "COUNT",
+    "FRACTION",
+    "PORT",
+    "POSITIVE",
+    "SEED",
+    "Bounds",
+    "parse_strategy_list",
+    "split_top_level",
+]
 
 
 def _flag_name(param: typer.CallbackParam) -> str:
@@ -55,22 +82,47 @@ def _check_max_errors(param: typer.CallbackParam, value: Any) -> Any:
         raise ConfigError(f"{_flag_name(param)}: {str(e).partition(': ')[2]}") from None
 
 
-TASK_HELP = ("Benchmark: gsm8k[:train], svamp, aqua[:dev], date, sports, strategyqa, math500, "
-             "last-letter[:WORDS], coin-flip[:FLIPS], gsm-symbolic[:p1|p2|noop], arc-agi-1[:train], "
-             "arc-agi-2[:train], mt-bench (open-ended), jsonl:PATH.")
-STRATEGY_HELP = ("direct, cot, chain-of-draft, self-consistency, weighted-vote, best-of-n, "
-                 "adaptive-consistency or beam-search.")
+TASK_HELP = (
+    "Benchmark: gsm8k[:train], svamp, aqua[:dev], date, sports, strategyqa, math500, "
+    "last-letter[:WORDS], coin-flip[:FLIPS], gsm-symbolic[:p1|p2|noop], arc-agi-1[:train], "
+    "arc-agi-2[:train], mt-bench (open-ended), jsonl:PATH."
+)
+STRATEGY_HELP = (
+    "direct, cot, chain-of-draft, self-consistency, weighted-vote, best-of-n, "
+    "adaptive-consistency or beam-search."
+)
 
 _FLAG_OPTIONS: list[tuple[str, Any]] = [
     ("prompt", Opt(help="How sampling strategies ask: cot (default), direct or chain-of-draft.")),
-    ("exemplars", Opt(help="Few-shot exemplar set (gsm8k, date_understanding, sports_understanding) or a .json/.yaml path; none = zero-shot.")),
-    ("k", Opt("--k", "-k", help="Samples (self-consistency, weighted-vote, best-of-n; ceiling for adaptive-consistency).")),
+    (
+        "exemplars",
+        Opt(
+            help="Few-shot exemplar set (gsm8k, date_understanding, sports_understanding) or a .json/.yaml path; none = zero-shot."
+        ),
+    ),
+    (
+        "k",
+        Opt(
+            "--k",
+            "-k",
+            help="Samples (self-consistency, weighted-vote, best-of-n; ceiling for adaptive-consistency).",
+        ),
+    ),
     ("temperature", Opt(help="Sampling temperature (default 0.7).")),
     ("seed", Opt(help="Seed of sample 0 (sample i uses seed + i).")),
     ("max_tokens", Opt(help="Most tokens per chain.")),
     ("per_call_budget", Opt(help="Most completion tokens any one call may generate.")),
-    ("per_task_budget", Opt(help="Most completion tokens all calls of the task may generate, verifier included.")),
-    ("extract_call", Opt("--extract-call/--no-extract-call", help="Zero-shot cot: Kojima's second call that reads the answer.")),
+    (
+        "per_task_budget",
+        Opt(help="Most completion tokens all calls of the task may generate, verifier included."),
+    ),
+    (
+        "extract_call",
+        Opt(
+            "--extract-call/--no-extract-call",
+            help="Zero-shot cot: Kojima's second call that reads the answer.",
+        ),
+    ),
     ("confidence", Opt(help="weighted-vote weight: sequence or answer.")),
     ("verifier", Opt(help="best-of-n: judge or reward; beam-search: judge or mc.")),
     ("reward_url", Opt(help="URL of an HTTP reward model (verifier reward).")),
@@ -87,7 +139,7 @@ _FLAG_OPTIONS: list[tuple[str, Any]] = [
     ("threshold", Opt(help="adaptive-consistency: stop when P(leader wins) reaches this.")),
 ]
 # (name, type, typer option) of every strategy flag; the types are the strategies' own (OPTION_TYPES).
-FLAGS: list[tuple[str, Any, Any]] = [(name, Optional[OPTION_TYPES[name]], opt) for name, opt in _FLAG_OPTIONS]
+FLAGS: list[tuple[str, Any, Any]] = [(name, OPTION_TYPES[name] | None, opt) for name, opt in _FLAG_OPTIONS]
 
 
 def _add_flags(flags: list[tuple], into: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -98,9 +150,15 @@ def _add_flags(flags: list[tuple], into: str) -> Callable[[Callable[..., Any]], 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         sig = inspect.signature(fn, eval_str=True)
         own = [p for p in sig.parameters.values() if p.name != into]
-        extra = [inspect.Parameter(flag[0], inspect.Parameter.KEYWORD_ONLY,
-                                   default=flag[3] if len(flag) > 3 else None,
-                                   annotation=Annotated[flag[1], _with_bounds(flag[0], flag[2])]) for flag in flags]
+        extra = [
+            inspect.Parameter(
+                flag[0],
+                inspect.Parameter.KEYWORD_ONLY,
+                default=flag[3] if len(flag) > 3 else None,
+                annotation=Annotated[flag[1], _with_bounds(flag[0], flag[2])],
+            )
+            for flag in flags
+        ]
 
         @functools.wraps(fn)
         def wrapper(**kw: Any) -> Any:
@@ -123,24 +181,63 @@ def _with_bounds(name: str, info: Any) -> Any:
 
 
 RUN_FLAGS: list[tuple] = [
-    ("model", Optional[str], Opt("--model", "-m", help="Model spec (default: $PONDER_MODEL or 'local').")),
-    ("store", Optional[Path], Opt(help="SQLite store (default: $PONDER_STORE or ~/.local/share/ponder/ponder.sqlite).")),
-    ("limit", Optional[int], Opt("--limit", "-n", help="Only the first N items.")),
+    ("model", str | None, Opt("--model", "-m", help="Model spec (default: $PONDER_MODEL or 'local').")),
+    (
+        "store",
+        Path | None,
+        Opt(help="SQLite store (default: $PONDER_STORE or ~/.local/share/ponder/ponder.sqlite)."),
+    ),
+    ("limit", int | None, Opt("--limit", "-n", help="Only the first N items.")),
     ("concurrency", int, Opt("--concurrency", "-c", help="Items in flight at once."), 1),
-    ("data_dir", Optional[Path], Opt(help="Folder of benchmark files overriding the shipped ones file by file (default: $PONDER_DATA_DIR); GSM-Symbolic comes from here.")),
-    ("verifier_model", Optional[str], Opt(help="Model spec of the judge (default: the solving model).")),
+    (
+        "data_dir",
+        Path | None,
+        Opt(
+            help="Folder of benchmark files overriding the shipped ones file by file (default: $PONDER_DATA_DIR); GSM-Symbolic comes from here."
+        ),
+    ),
+    ("verifier_model", str | None, Opt(help="Model spec of the judge (default: the solving model).")),
     ("cache", bool, Opt("--cache/--no-cache", help="Reuse stored completions of identical requests."), True),
-
-    ("question_field", Optional[str], Opt(help="jsonl task: the field holding the question (default question).")),
-    ("answer_field", Optional[str], Opt(help="jsonl task: the field holding the gold answer (default answer).")),
-    ("scorer", Optional[str], Opt(help="jsonl task: numeric (default) or exact.")),
-    ("count", Optional[int], Opt(help="last-letter, coin-flip: items (default 500); gsm-symbolic: instances per template (default 10).")),
-    ("timeout", Optional[float], Opt(metavar="SECONDS", help="HTTP backends: read timeout of one request (default 300).")),
-    ("connect_timeout", Optional[float], Opt(metavar="SECONDS", help="HTTP backends: connect timeout (default 10).")),
-    ("max_errors", str, Opt(metavar="N|P%", callback=_check_max_errors,
-                            help="A run fails as a whole when more than this many of its items errored: a count or a percentage of the items."),
-     DEFAULT_MAX_ERRORS),
-    ("retry_errors", bool, Opt("--retry-errors/--no-retry-errors", help="A resumed run tries its errored items again."), True),
+    (
+        "question_field",
+        str | None,
+        Opt(help="jsonl task: the field holding the question (default question)."),
+    ),
+    ("answer_field", str | None, Opt(help="jsonl task: the field holding the gold answer (default answer).")),
+    ("scorer", str | None, Opt(help="jsonl task: numeric (default) or exact.")),
+    (
+        "count",
+        int | None,
+        Opt(
+            help="last-letter, coin-flip: items (default 500); gsm-symbolic: instances per template (default 10)."
+        ),
+    ),
+    (
+        "timeout",
+        float | None,
+        Opt(metavar="SECONDS", help="HTTP backends: read timeout of one request (default 300)."),
+    ),
+    (
+        "connect_timeout",
+        float | None,
+        Opt(metavar="SECONDS", help="HTTP backends: connect timeout (default 10)."),
+    ),
+    (
+        "max_errors",
+        str,
+        Opt(
+            metavar="N|P%",
+            callback=_check_max_errors,
+            help="A run fails as a whole when more than this many of its items errored: a count or a percentage of the items.",
+        ),
+        DEFAULT_MAX_ERRORS,
+    ),
+    (
+        "retry_errors",
+        bool,
+        Opt("--retry-errors/--no-retry-errors", help="A resumed run tries its errored items again."),
+        True,
+    ),
 ]
 TASK_OPTIONS = ("question_field", "answer_field", "scorer", "count")
 
@@ -148,7 +245,15 @@ strategy_options = _add_flags(FLAGS, "options")
 run_flags = _add_flags(RUN_FLAGS, "run")
 
 
-ModelOpt = Annotated[Optional[str], Opt("--model", "-m", help="Model spec (default: $PONDER_MODEL or 'local').")]
-StoreOpt = Annotated[Optional[Path], Opt("--store", help="SQLite store (default: $PONDER_STORE or ~/.local/share/ponder/ponder.sqlite).")]
-DataDirOpt = Annotated[Optional[Path], Opt(help="Folder of benchmark files overriding the shipped ones file by file (default: $PONDER_DATA_DIR); GSM-Symbolic comes from here.")]
-VerifierModelOpt = Annotated[Optional[str], Opt(help="Model spec of the judge (default: the solving model).")]
+ModelOpt = Annotated[str | None, Opt("--model", "-m", help="Model spec (default: $PONDER_MODEL or 'local').")]
+StoreOpt = Annotated[
+    Path | None,
+    Opt("--store", help="SQLite store (default: $PONDER_STORE or ~/.local/share/ponder/ponder.sqlite)."),
+]
+DataDirOpt = Annotated[
+    Path | None,
+    Opt(
+        help="Folder of benchmark files overriding the shipped ones file by file (default: $PONDER_DATA_DIR); GSM-Symbolic comes from here."
+    ),
+]
+VerifierModelOpt = Annotated[str | None, Opt(help="Model spec of the judge (default: the solving model).")]

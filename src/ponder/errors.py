@@ -1,19 +1,19 @@
 """ponder's exceptions. Every one carries a one-line message that names what was wrong.
 
-    PonderError
-     ├── ConfigError            bad model spec, option or setting
-     ├── DataError              a missing or malformed data file (names the file and line)
-     ├── RequestError           an invalid GenerationRequest
-     ├── StoreError             the SQLite store cannot be opened or written
-     ├── RunFailed              too many items of a run errored (exit status 1, not 2)
-     └── ModelError             a backend failed
-          ├── TransientModelError   timeouts, 429, 5xx, dropped connections: retried
-          │    └── MalformedReply   a reply whose shape is not the API's (names URL and field)
-          └── FatalModelError       400, 401, 404, a missing ability: not retried
-               ├── ModelUnavailable     server unreachable after retries, model file missing
-               ├── ChecksumMismatch     an assembled model file that is not what the registry says
-               ├── UnsupportedAbility   the backend lacks what the request needs (e.g. logprobs)
-               └── ContextOverflow      this prompt (+ max_tokens) does not fit the model's context
+PonderError
+ ├── ConfigError            bad model spec, option or setting
+ ├── DataError              a missing or malformed data file (names the file and line)
+ ├── RequestError           an invalid GenerationRequest
+ ├── StoreError             the SQLite store cannot be opened or written
+ ├── RunFailed              too many items of a run errored (exit status 1, not 2)
+ └── ModelError             a backend failed
+      ├── TransientModelError   timeouts, 429, 5xx, dropped connections: retried
+      │    └── MalformedReply   a reply whose shape is not the API's (names URL and field)
+      └── FatalModelError       400, 401, 404, a missing ability: not retried
+           ├── ModelUnavailable     server unreachable after retries, model file missing
+           ├── ChecksumMismatch     an assembled model file that is not what the registry says
+           ├── UnsupportedAbility   the backend lacks what the request needs (e.g. logprobs)
+           └── ContextOverflow      this prompt (+ max_tokens) does not fit the model's context
 """
 
 

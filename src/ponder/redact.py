@@ -14,10 +14,12 @@ import re
 from urllib.parse import unquote
 
 MASK = "***"
-MIN_SECRET = 4      # shorter strings are not scrubbed from messages: they would garble every word
+MIN_SECRET = 4  # shorter strings are not scrubbed from messages: they would garble every word
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
-_OPTIONS = re.compile(r"\[\s*[A-Za-z_]\w*\s*=\s*[0-9.eE+\-]*\s*(?:,\s*[A-Za-z_]\w*\s*=\s*[0-9.eE+\-]*\s*)*\]$")
+_OPTIONS = re.compile(
+    r"\[\s*[A-Za-z_]\w*\s*=\s*[0-9.eE+\-]*\s*(?:,\s*[A-Za-z_]\w*\s*=\s*[0-9.eE+\-]*\s*)*\]$"
+)
 
 
 def redact_query(query: str, sep: str = "&") -> str:
@@ -39,7 +41,7 @@ def redact_url(url: str) -> str:
     start = url.find("://")
     if start < 0:
         return url
-    head, rest = url[:start + 3], url[start + 3:]
+    head, rest = url[: start + 3], url[start + 3 :]
     rest, hash_, fragment = rest.partition("#")
     rest, qmark, query = rest.partition("?")
     slash = rest.find("/")
@@ -59,14 +61,14 @@ def redact_spec(spec: str) -> str:
     if not isinstance(spec, str):
         return spec
     options = _OPTIONS.search(spec)
-    body, tail = (spec[:options.start()], options.group()) if options else (spec, "")
+    body, tail = (spec[: options.start()], options.group()) if options else (spec, "")
     if body.startswith("openai:") and "@" in body:
         model, _, url = body.partition("@")
         return f"{model}@{redact_url(url)}{tail}"
     found = _SCHEME.search(body)
     if found is None:
         return spec
-    return body[:found.start()] + redact_url(body[found.start():]) + tail
+    return body[: found.start()] + redact_url(body[found.start() :]) + tail
 
 
 def url_secrets(url: str) -> tuple[str, ...]:

@@ -14,9 +14,16 @@ from ponder.strategies.registry import build_strategy
 from ponder.types import Result, Task
 
 
-async def solve(question: str, model_spec: str | None = None, store_path: Path | str | None = None,
-                strategy: str = "cot", cache: bool = True, kind: str = "number",
-                verifier_model: str | None = None, **options: Any) -> Result:
+async def solve(
+    question: str,
+    model_spec: str | None = None,
+    store_path: Path | str | None = None,
+    strategy: str = "cot",
+    cache: bool = True,
+    kind: str = "number",
+    verifier_model: str | None = None,
+    **options: Any,
+) -> Result:
     """Answer `question` with the named strategy (options as in `build_strategy`)."""
     model = get_model(model_spec)
     judge = get_model(verifier_model) if verifier_model else None

@@ -58,7 +58,9 @@ class GenerationRequest:
         if bool(self.messages) == (self.prompt is not None):
             raise RequestError("a request needs either messages or a prompt (exactly one)")
         if not isinstance(self.assistant_prefix, str):
-            raise RequestError(f"assistant_prefix must be a string, got {type(self.assistant_prefix).__name__}")
+            raise RequestError(
+                f"assistant_prefix must be a string, got {type(self.assistant_prefix).__name__}"
+            )
         for name, low in (("n", 1), ("max_tokens", 1), ("top_logprobs", 0)):
             value = _integer(name, getattr(self, name))
             if value < low:
@@ -77,8 +79,11 @@ class GenerationRequest:
         if not isinstance(self.logprobs, bool):
             raise RequestError(f"logprobs must be true or false, got {self.logprobs!r}")
         stop = self.stop
-        if isinstance(stop, (str, bytes)) or not isinstance(stop, (tuple, list)) \
-                or not all(isinstance(s, str) for s in stop):
+        if (
+            isinstance(stop, (str, bytes))
+            or not isinstance(stop, (tuple, list))
+            or not all(isinstance(s, str) for s in stop)
+        ):
             raise RequestError(f"stop must be a sequence of strings, got {stop!r}")
         object.__setattr__(self, "stop", tuple(stop))
 
@@ -120,7 +125,9 @@ def _message(m: Any, i: int) -> Message:
     if isinstance(m, dict):
         unknown = sorted(set(m) - {"role", "content"})
         if unknown or "role" not in m or "content" not in m:
-            raise RequestError(f"messages[{i}] must have exactly the fields role and content, got {sorted(m)}")
+            raise RequestError(
+                f"messages[{i}] must have exactly the fields role and content, got {sorted(m)}"
+            )
         m = Message(m["role"], m["content"])
     if not isinstance(m, Message):
         raise RequestError(f"messages[{i}] must be a Message or a dict, got {type(m).__name__}")
@@ -164,8 +171,9 @@ def cache_key(model_id: str, request: GenerationRequest) -> str:
     """
     body = json.loads(request.canonical_json())
     body.pop("n")
-    payload = json.dumps({"model": model_id, "request": body}, sort_keys=True,
-                         separators=(",", ":"), ensure_ascii=False)
+    payload = json.dumps(
+        {"model": model_id, "request": body}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -186,9 +194,11 @@ class Usage:
         return self.prompt_tokens - self.cached_prompt_tokens
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(self.prompt_tokens + other.prompt_tokens,
-                     self.completion_tokens + other.completion_tokens,
-                     self.cached_prompt_tokens + other.cached_prompt_tokens)
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.cached_prompt_tokens + other.cached_prompt_tokens,
+        )
 
 
 @dataclass(frozen=True)
@@ -230,8 +240,9 @@ class Completion:
         d["usage"] = Usage(**d["usage"])
         d["notes"] = tuple(d.get("notes", ()))
         if d.get("logprobs") is not None:
-            d["logprobs"] = tuple(TokenLogprob(t, lp, tuple(tuple(x) for x in top))
-                                  for t, lp, top in d["logprobs"])
+            d["logprobs"] = tuple(
+                TokenLogprob(t, lp, tuple(tuple(x) for x in top)) for t, lp, top in d["logprobs"]
+            )
         return cls(**d)
 
 
@@ -304,12 +315,21 @@ class Compute:
             u = u + c.usage
             if c.purpose.startswith("verify"):
                 verifier = verifier + c.usage
-            cached_tokens += sum(x.usage.prompt_tokens + x.usage.completion_tokens
-                                 for x in c.completions if x.cached)
-        return cls(u.prompt_tokens, u.prompt_tokens_evaluated, u.completion_tokens,
-                   len(calls), sum(1 for c in calls if c.cached), seconds, cached_tokens,
-                   sum(1 for c in calls if c.purpose.startswith("verify")),
-                   verifier.prompt_tokens, verifier.completion_tokens)
+            cached_tokens += sum(
+                x.usage.prompt_tokens + x.usage.completion_tokens for x in c.completions if x.cached
+            )
+        return cls(
+            u.prompt_tokens,
+            u.prompt_tokens_evaluated,
+            u.completion_tokens,
+            len(calls),
+            sum(1 for c in calls if c.cached),
+            seconds,
+            cached_tokens,
+            sum(1 for c in calls if c.purpose.startswith("verify")),
+            verifier.prompt_tokens,
+            verifier.completion_tokens,
+        )
 
 
 @dataclass(frozen=True)
@@ -360,5 +380,12 @@ class Battle:
         return self.model_a, self.model_b, _SCORE[self.winner]
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.data, "question_id": self.question_id, "turn": self.turn, "model_a": self.model_a,
-                "model_b": self.model_b, "winner": self.winner, "judge": self.judge}
+        return {
+            **self.data,
+            "question_id": self.question_id,
+            "turn": self.turn,
+            "model_a": self.model_a,
+            "model_b": self.model_b,
+            "winner": self.winner,
+            "judge": self.judge,
+        }

@@ -53,5 +53,12 @@ def _battle(row: dict[str, Any], where: str) -> Battle:
     if not isinstance(turn, int) or isinstance(turn, bool) or turn < 1:
         raise DataError(f"{where}: field 'turn' must be a positive integer, got {turn!r}")
     data = {k: v for k, v in row.items() if k not in _FIELDS}
-    return Battle(str(row["question_id"]), row["model_a"], row["model_b"], row["winner"],
-                  str(row.get("judge") or "unknown"), turn, data)
+    return Battle(
+        str(row["question_id"]),
+        row["model_a"],
+        row["model_b"],
+        row["winner"],
+        str(row.get("judge") or "unknown"),
+        turn,
+        data,
+    )

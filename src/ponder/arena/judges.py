@@ -77,7 +77,9 @@ def load_judge_prompts(data_dir: Path | str | None = None) -> dict[str, dict[str
     prompts = {}
     for lineno, row in read_jsonl(path):
         if not all(isinstance(row.get(k), str) for k in ("name", "system_prompt", "prompt_template")):
-            raise DataError(f"{path}:{lineno}: expected the strings 'name', 'system_prompt' and 'prompt_template'")
+            raise DataError(
+                f"{path}:{lineno}: expected the strings 'name', 'system_prompt' and 'prompt_template'"
+            )
         prompts[row["name"]] = row
     for name in ("pair-v2", "pair-math-v1"):
         if name not in prompts:
@@ -95,28 +97,41 @@ class LLMJudge:
     def name(self) -> str:
         return f"llm:{self.model.model_id}"
 
-    def request(self, task: Task, first: Answer, second: Answer, turn: int = 1) -> tuple[str, GenerationRequest]:
+    def request(
+        self, task: Task, first: Answer, second: Answer, turn: int = 1
+    ) -> tuple[str, GenerationRequest]:
         """The judge's request; turn 2 shows both turns of the conversation (the multi-turn prompts)."""
         refs = task.meta.get("references") or ([task.meta["reference"]] if task.meta.get("reference") else [])
         if not refs and task.answer:
             refs = [f"The answer is {task.answer}."]
         if turn == 1:
             name = "pair-math-v1" if refs else "pair-v2"
-            fields = {"question": task.question, "answer_a": first.text, "answer_b": second.text,
-                      "ref_answer_1": refs[0] if refs else ""}
+            fields = {
+                "question": task.question,
+                "answer_a": first.text,
+                "answer_b": second.text,
+                "ref_answer_1": refs[0] if refs else "",
+            }
         else:
             name = "pair-math-v1-multi-turn" if refs else "pair-v2-multi-turn"
             questions = task.meta["turns"]
-            fields = {"question_1": questions[0], "question_2": questions[1],
-                      "answer_a_1": first.turns[0], "answer_a_2": first.turns[1],
-                      "answer_b_1": second.turns[0], "answer_b_2": second.turns[1],
-                      "ref_answer_1": refs[0] if refs else "", "ref_answer_2": refs[1] if len(refs) > 1 else ""}
+            fields = {
+                "question_1": questions[0],
+                "question_2": questions[1],
+                "answer_a_1": first.turns[0],
+                "answer_a_2": first.turns[1],
+                "answer_b_1": second.turns[0],
+                "answer_b_2": second.turns[1],
+                "ref_answer_1": refs[0] if refs else "",
+                "ref_answer_2": refs[1] if len(refs) > 1 else "",
+            }
         if name not in self.prompts:
             raise DataError(f"judge prompts: no prompt named {name!r}")
         spec = self.prompts[name]
         user = spec["prompt_template"].format(**fields)
-        return name, GenerationRequest.chat(user, system=spec["system_prompt"], max_tokens=self.max_tokens,
-                                            temperature=0.0, seed=0)
+        return name, GenerationRequest.chat(
+            user, system=spec["system_prompt"], max_tokens=self.max_tokens, temperature=0.0, seed=0
+        )
 
     async def decide(self, task: Task, a: Answer, b: Answer, turn: int = 1) -> Decision:
         (name, ab), (_, ba) = self.request(task, a, b, turn), self.request(task, b, a, turn)

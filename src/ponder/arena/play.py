@@ -45,15 +45,31 @@ def pairings(players: Sequence[str], task_id: str, pairs: int | None, seed: int)
     return [(a, b) if rng.random() < 0.5 else (b, a) for a, b in chosen]
 
 
-async def answer_all(task: str, players: Sequence[Player], store_path: Path | str | None, limit: int | None,
-                     data_dir: Path | str | None, concurrency: int = 1, cache: bool = True,
-                     on_progress: Callable[[str, Any], None] | None = None) -> dict[str, int]:
+async def answer_all(
+    task: str,
+    players: Sequence[Player],
+    store_path: Path | str | None,
+    limit: int | None,
+    data_dir: Path | str | None,
+    concurrency: int = 1,
+    cache: bool = True,
+    on_progress: Callable[[str, Any], None] | None = None,
+) -> dict[str, int]:
     """Every player's answers as eval runs (one per player, found again on later calls)."""
     runs: dict[str, int] = {}
     for model in dict.fromkeys(p.model for p in players):
         group = [p for p in players if p.model == model]
-        outcomes = await evaluate(task, [Plan(p.strategy, p.option_dict, p.name) for p in group], model,
-                                  store_path, limit, concurrency, cache, data_dir, on_progress=on_progress)
+        outcomes = await evaluate(
+            task,
+            [Plan(p.strategy, p.option_dict, p.name) for p in group],
+            model,
+            store_path,
+            limit,
+            concurrency,
+            cache,
+            data_dir,
+            on_progress=on_progress,
+        )
         runs.update({p.name: o.run_id for p, o in zip(group, outcomes)})
     return runs
 
@@ -61,25 +77,43 @@ async def answer_all(task: str, players: Sequence[Player], store_path: Path | st
 def load_answers(store: Store, runs: dict[str, int]) -> dict[str, dict[str, Answer]]:
     out: dict[str, dict[str, Answer]] = {}
     for player, run_id in runs.items():
-        out[player] = {r["task_id"]: Answer(player, r["reasoning"], r["answer"],
-                                            None if r["correct"] is None else bool(r["correct"]),
-                                            tuple(json.loads(r["data"]).get("meta", {}).get("turns") or ()))
-                       for r in store.results(run_id) if r["error"] is None}
+        out[player] = {
+            r["task_id"]: Answer(
+                player,
+                r["reasoning"],
+                r["answer"],
+                None if r["correct"] is None else bool(r["correct"]),
+                tuple(json.loads(r["data"]).get("meta", {}).get("turns") or ()),
+            )
+            for r in store.results(run_id)
+            if r["error"] is None
+        }
     return out
 
 
-async def play(task: str, players: Sequence[Player], judge: str = "correctness",
-               store_path: Path | str | None = None, limit: int | None = None,
-               data_dir: Path | str | None = None, pairs: int | None = None, seed: int = 0,
-               concurrency: int = 1, cache: bool = True, arena: str | None = None,
-               on_progress: Callable[[str, Any], None] | None = None,
-               on_battle: Callable[[int, int], None] | None = None, judge_max_tokens: int = 512) -> Played:
+async def play(
+    task: str,
+    players: Sequence[Player],
+    judge: str = "correctness",
+    store_path: Path | str | None = None,
+    limit: int | None = None,
+    data_dir: Path | str | None = None,
+    pairs: int | None = None,
+    seed: int = 0,
+    concurrency: int = 1,
+    cache: bool = True,
+    arena: str | None = None,
+    on_progress: Callable[[str, Any], None] | None = None,
+    on_battle: Callable[[int, int], None] | None = None,
+    judge_max_tokens: int = 512,
+) -> Played:
     """Answers, then battles. `judge` is "correctness" or a model spec (the LLM judge, whose
     replies are cut at `judge_max_tokens`)."""
     tasks = load_tasks(task, limit, data_dir=data_dir)
     if judge == "correctness" and any(t.answer is None for t in tasks):
-        raise ConfigError(f"judge correctness needs gold answers; {task} has items without one: "
-                          "use --judge MODEL")
+        raise ConfigError(
+            f"judge correctness needs gold answers; {task} has items without one: use --judge MODEL"
+        )
     prompts = load_judge_prompts(data_dir) if judge != "correctness" else None
     arena = arena or canonical_spec(task)
     runs = await answer_all(task, players, store_path, limit, data_dir, concurrency, cache, on_progress)
@@ -87,13 +121,22 @@ async def play(task: str, players: Sequence[Player], judge: str = "correctness",
     judge_model = None if judge == "correctness" else get_model(judge)
     try:
         with Store(store_path) as store:
-            decider = (CorrectnessJudge() if judge_model is None
-                       else LLMJudge(CachedModel(judge_model, store, read=cache), prompts, judge_max_tokens))
+            decider = (
+                CorrectnessJudge()
+                if judge_model is None
+                else LLMJudge(CachedModel(judge_model, store, read=cache), prompts, judge_max_tokens)
+            )
             answers = load_answers(store, runs)
-            done = {(b.question_id, b.turn, frozenset((b.model_a, b.model_b)))
-                    for b in store.battles(arena, decider.name)}
-            chosen = [(t, turn, a, b) for t in tasks for a, b in pairings(names, t.id, pairs, seed)
-                      for turn in _turns(t, answers[a].get(t.id), answers[b].get(t.id), judge)]
+            done = {
+                (b.question_id, b.turn, frozenset((b.model_a, b.model_b)))
+                for b in store.battles(arena, decider.name)
+            }
+            chosen = [
+                (t, turn, a, b)
+                for t in tasks
+                for a, b in pairings(names, t.id, pairs, seed)
+                for turn in _turns(t, answers[a].get(t.id), answers[b].get(t.id), judge)
+            ]
             todo = [x for x in chosen if (x[0].id, x[1], frozenset(x[2:])) not in done]
             kept = len(chosen) - len(todo)
             new = undecided = 0
@@ -102,7 +145,9 @@ async def play(task: str, players: Sequence[Player], judge: str = "correctness",
                 if decision.winner is None:
                     undecided += 1
                 else:
-                    store.add_battle(arena, Battle(t.id, a, b, decision.winner, decider.name, turn, decision.data))
+                    store.add_battle(
+                        arena, Battle(t.id, a, b, decision.winner, decider.name, turn, decision.data)
+                    )
                     new += 1
                 if on_battle:
                     on_battle(i + 1, len(todo))
@@ -118,8 +163,9 @@ def _turns(task: Task, a: Answer | None, b: Answer | None, judge: str) -> list[i
     return [1, 2] if both and judge != "correctness" and len(task.meta.get("turns") or ()) > 1 else [1]
 
 
-async def _decide(decider: Any, task: Task, turn: int, a: Answer | None, b: Answer | None, name_a: str,
-                  name_b: str):
+async def _decide(
+    decider: Any, task: Task, turn: int, a: Answer | None, b: Answer | None, name_a: str, name_b: str
+):
     a = a or Answer(name_a, "", None, False if task.answer is not None else None)
     b = b or Answer(name_b, "", None, False if task.answer is not None else None)
     with call_scope(None, task.id):

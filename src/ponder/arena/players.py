@@ -33,12 +33,18 @@ def parse_players(text: str, default_model: str) -> list[Player]:
         if not piece:
             continue
         at = piece.find("@", piece.rfind("]") + 1)
-        head, model = (piece[:at], piece[at + 1:]) if at >= 0 else (piece, default_model)
+        head, model = (piece[:at], piece[at + 1 :]) if at >= 0 else (piece, default_model)
         if not model.strip():
             raise ConfigError(f"player {piece!r}: nothing after '@'; give a model spec, e.g. cot@local")
         [(label, strategy, options)] = parse_strategy_list(head)
-        players.append(Player(f"{label}@{redact_spec(model.strip())}", model.strip(), strategy,
-                              tuple(sorted(options.items()))))
+        players.append(
+            Player(
+                f"{label}@{redact_spec(model.strip())}",
+                model.strip(),
+                strategy,
+                tuple(sorted(options.items())),
+            )
+        )
     if len({p.name for p in players}) != len(players):
         raise ConfigError(f"players {text!r}: the same player is named twice")
     if len(players) < 2:

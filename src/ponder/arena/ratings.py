@@ -35,8 +35,13 @@ def players_of(outcomes: Sequence[Outcome]) -> list[str]:
     return list(seen)
 
 
-def online_elo(outcomes: Sequence[Outcome], k: float = 4.0, scale: float = SCALE, base: float = BASE,
-               initial: float = ANCHOR) -> dict[str, float]:
+def online_elo(
+    outcomes: Sequence[Outcome],
+    k: float = 4.0,
+    scale: float = SCALE,
+    base: float = BASE,
+    initial: float = ANCHOR,
+) -> dict[str, float]:
     """Elo updated battle by battle in the order given: r_a += k (s_a - E_a), r_b -= the same."""
     ratings = {p: initial for p in players_of(outcomes)}
     for a, b, s in outcomes:
@@ -57,9 +62,15 @@ def win_matrix(outcomes: Sequence[Outcome], players: Sequence[str]) -> np.ndarra
     return wins
 
 
-def bradley_terry(outcomes: Sequence[Outcome], scale: float = SCALE, base: float = BASE,
-                  anchor: float = ANCHOR, l2: float = 1e-6, tol: float = 1e-10,
-                  max_iter: int = 200) -> dict[str, float]:
+def bradley_terry(
+    outcomes: Sequence[Outcome],
+    scale: float = SCALE,
+    base: float = BASE,
+    anchor: float = ANCHOR,
+    l2: float = 1e-6,
+    tol: float = 1e-10,
+    max_iter: int = 200,
+) -> dict[str, float]:
     """Bradley-Terry strengths by maximum likelihood (Newton's method on log-strengths), on the Elo
     scale with the mean rating at `anchor`. `l2` is a vanishing ridge that keeps a player who never
     lost (or never won) finite instead of infinite; it moves the others by far less than a point."""
@@ -97,8 +108,13 @@ class Rated:
     win_rate: float
 
 
-def bootstrap(outcomes: Sequence[Outcome], fit: Callable[[Sequence[Outcome]], dict[str, float]],
-              rounds: int = 1000, seed: int = 0, confidence: float = 0.95) -> dict[str, tuple[float, float]]:
+def bootstrap(
+    outcomes: Sequence[Outcome],
+    fit: Callable[[Sequence[Outcome]], dict[str, float]],
+    rounds: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, tuple[float, float]]:
     """Percentile intervals of `fit` over `rounds` resamples of the battles (with replacement). A
     player absent from a resample is left out of that round."""
     rng = np.random.default_rng(seed)
@@ -109,16 +125,20 @@ def bootstrap(outcomes: Sequence[Outcome], fit: Callable[[Sequence[Outcome]], di
         for player, rating in fit(sample).items():
             draws[player].append(rating)
     tail = (1.0 - confidence) / 2 * 100
-    return {p: (float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))) if v else (math.nan, math.nan)
-            for p, v in draws.items()}
+    return {
+        p: (float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))) if v else (math.nan, math.nan)
+        for p, v in draws.items()
+    }
 
 
-def leaderboard(outcomes: Sequence[Outcome], method: str = "bt", rounds: int = 1000, seed: int = 0,
-                k: float = 4.0) -> list[Rated]:
+def leaderboard(
+    outcomes: Sequence[Outcome], method: str = "bt", rounds: int = 1000, seed: int = 0, k: float = 4.0
+) -> list[Rated]:
     """Players by rating, best first, with bootstrap CIs, battle counts and win rates (ties 1/2)."""
     if method == "bt":
         fit: Callable[[Sequence[Outcome]], dict[str, float]] = bradley_terry
     elif method == "elo":
+
         def fit(sample: Sequence[Outcome]) -> dict[str, float]:
             return online_elo(sample, k=k)
     else:
@@ -128,14 +148,22 @@ def leaderboard(outcomes: Sequence[Outcome], method: str = "bt", rounds: int = 1
     players = list(ratings)
     wins = win_matrix(outcomes, players)
     games = wins + wins.T
-    rows = [Rated(p, ratings[p], *intervals[p], int(round(games[i].sum())),
-                  float(wins[i].sum() / games[i].sum()) if games[i].sum() else math.nan)
-            for i, p in enumerate(players)]
+    rows = [
+        Rated(
+            p,
+            ratings[p],
+            *intervals[p],
+            int(round(games[i].sum())),
+            float(wins[i].sum() / games[i].sum()) if games[i].sum() else math.nan,
+        )
+        for i, p in enumerate(players)
+    ]
     return sorted(rows, key=lambda r: -r.rating)
 
 
-def predicted_matrix(ratings: dict[str, float], players: Sequence[str], scale: float = SCALE,
-                     base: float = BASE) -> np.ndarray:
+def predicted_matrix(
+    ratings: dict[str, float], players: Sequence[str], scale: float = SCALE, base: float = BASE
+) -> np.ndarray:
     """P[i, j] = P(player i beats player j) under the ratings (diagonal NaN)."""
     r = np.array([ratings[p] for p in players])
     p = 1.0 / (1.0 + base ** ((r[None, :] - r[:, None]) / scale))

@@ -20,8 +20,11 @@ from ponder.arena.battles import Battle, outcomes
 from ponder.arena.ratings import Rated, leaderboard, observed_matrix, predicted_matrix
 from ponder.errors import ConfigError
 
-_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                                autoescape=True, undefined=jinja2.StrictUndefined)
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
 
 
 @dataclass(frozen=True)
@@ -34,16 +37,23 @@ class Ratings:
     observed: np.ndarray
 
 
-def rate(battles: Sequence[Battle], method: str = "bt", rounds: int = 1000, seed: int = 0,
-         k: float = 4.0) -> Ratings:
+def rate(
+    battles: Sequence[Battle], method: str = "bt", rounds: int = 1000, seed: int = 0, k: float = 4.0
+) -> Ratings:
     if not battles:
         raise ConfigError("no battles to rate: run `ponder arena battle` or `ponder arena import` first")
     found = outcomes(battles)
     rows = tuple(leaderboard(found, method=method, rounds=rounds, seed=seed, k=k))
     players = [r.player for r in rows]
     ratings = {r.player: r.rating for r in rows}
-    return Ratings(rows, method, len(battles), sum(1 for b in battles if b.winner.startswith("tie")),
-                   predicted_matrix(ratings, players), observed_matrix(found, players))
+    return Ratings(
+        rows,
+        method,
+        len(battles),
+        sum(1 for b in battles if b.winner.startswith("tie")),
+        predicted_matrix(ratings, players),
+        observed_matrix(found, players),
+    )
 
 
 def _png(fig) -> bytes:
@@ -57,9 +67,14 @@ def ratings_plot(r: Ratings, title: str) -> bytes:
     fig = Figure(figsize=(7, 0.45 * len(rows) + 1.5))
     ax = fig.subplots()
     y = np.arange(len(rows))
-    ax.errorbar([x.rating for x in rows], y, xerr=[[x.rating - x.lower for x in rows],
-                                                   [x.upper - x.rating for x in rows]],
-                fmt="o", capsize=4, color="C0")
+    ax.errorbar(
+        [x.rating for x in rows],
+        y,
+        xerr=[[x.rating - x.lower for x in rows], [x.upper - x.rating for x in rows]],
+        fmt="o",
+        capsize=4,
+        color="C0",
+    )
     ax.set_yticks(y, [x.player for x in rows], fontsize=8)
     ax.axvline(1000, color="grey", lw=0.8, ls="--")
     ax.set_xlabel(f"rating ({'Bradley-Terry' if r.method == 'bt' else 'online Elo'}, 95% bootstrap CI)")
@@ -92,11 +107,20 @@ def write(r: Ratings, out_dir: Path | str, arena: str, judge: str | None) -> lis
     out.mkdir(parents=True, exist_ok=True)
     players = [x.player for x in r.rows]
     title = f"{arena} · judge {judge or 'all'}"
-    figures = [("ratings", "Ratings with 95% bootstrap intervals (battles resampled).", ratings_plot(r, title)),
-               ("predicted", "Predicted probability that the row player beats the column player.",
-                matrix_plot(r.predicted, players, "predicted win probability")),
-               ("observed", "Observed share of battles the row player won against the column player "
-                "(ties count 1/2; blank: never met).", matrix_plot(r.observed, players, "observed win rate"))]
+    figures = [
+        ("ratings", "Ratings with 95% bootstrap intervals (battles resampled).", ratings_plot(r, title)),
+        (
+            "predicted",
+            "Predicted probability that the row player beats the column player.",
+            matrix_plot(r.predicted, players, "predicted win probability"),
+        ),
+        (
+            "observed",
+            "Observed share of battles the row player won against the column player "
+            "(ties count 1/2; blank: never met).",
+            matrix_plot(r.observed, players, "observed win rate"),
+        ),
+    ]
     paths = []
     for name, _, png in figures:
         path = out / f"{name}.png"
@@ -109,15 +133,29 @@ def write(r: Ratings, out_dir: Path | str, arena: str, judge: str | None) -> lis
         writer.writeheader()
         writer.writerows(rows)
     json_path = out / "leaderboard.json"
-    json_path.write_text(json.dumps({
-        "arena": arena, "judge": judge, "method": r.method, "battles": r.battles, "ties": r.ties,
-        "leaderboard": rows, "players": players,
-        "predicted": [[None if math.isnan(v) else v for v in row] for row in r.predicted.tolist()],
-        "observed": [[None if math.isnan(v) else v for v in row] for row in r.observed.tolist()]},
-        indent=2), encoding="utf-8")
+    json_path.write_text(
+        json.dumps(
+            {
+                "arena": arena,
+                "judge": judge,
+                "method": r.method,
+                "battles": r.battles,
+                "ties": r.ties,
+                "leaderboard": rows,
+                "players": players,
+                "predicted": [[None if math.isnan(v) else v for v in row] for row in r.predicted.tolist()],
+                "observed": [[None if math.isnan(v) else v for v in row] for row in r.observed.tolist()],
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     html = _TEMPLATES.get_template("arena.html.j2").render(
-        title=title, r=r, rows=rows, figures=[{"id": n, "caption": c, "data": base64.b64encode(p).decode()}
-                                              for n, c, p in figures])
+        title=title,
+        r=r,
+        rows=rows,
+        figures=[{"id": n, "caption": c, "data": base64.b64encode(p).decode()} for n, c, p in figures],
+    )
     html_path = out / "arena.html"
     html_path.write_text(html, encoding="utf-8")
     return [html_path, csv_path, json_path, *paths]

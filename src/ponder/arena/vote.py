@@ -21,9 +21,17 @@ from ponder.errors import ConfigError
 from ponder.store import Store
 from ponder.types import Task
 
-_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                                autoescape=True, undefined=jinja2.StrictUndefined)
-CHOICES = (("model_a", "A is better"), ("model_b", "B is better"), ("tie", "Tie"), ("tie (bothbad)", "Both are bad"))
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+CHOICES = (
+    ("model_a", "A is better"),
+    ("model_b", "B is better"),
+    ("tie", "Tie"),
+    ("tie (bothbad)", "Both are bad"),
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,9 @@ class Pending:
 class Ballot:
     """Draws battles to show and remembers the ones shown until they are voted on."""
 
-    def __init__(self, tasks: Sequence[Task], answers: dict[str, dict[str, Answer]], seed: int | None = None) -> None:
+    def __init__(
+        self, tasks: Sequence[Task], answers: dict[str, dict[str, Answer]], seed: int | None = None
+    ) -> None:
         self.tasks = [t for t in tasks if sum(t.id in by_task for by_task in answers.values()) >= 2]
         if not self.tasks:
             raise ConfigError("nothing to vote on: no item has stored answers from two players")
@@ -67,16 +77,20 @@ def create_app(store_path: Path | str | None, arena: str, ballot: Ballot) -> Fas
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8")).items()}
         winner, token = form.get("winner"), form.get("token", "")
         if winner not in WINNERS:
-            return HTMLResponse(f"vote: field 'winner' must be one of {', '.join(WINNERS)}, got {winner!r}",
-                                status_code=400)
+            return HTMLResponse(
+                f"vote: field 'winner' must be one of {', '.join(WINNERS)}, got {winner!r}", status_code=400
+            )
         pending = ballot.shown.pop(token, None)
         if pending is None:
-            return HTMLResponse("vote: unknown or already used battle token; open the page again for a new battle",
-                                status_code=400)
+            return HTMLResponse(
+                "vote: unknown or already used battle token; open the page again for a new battle",
+                status_code=400,
+            )
         battle = Battle(pending.task.id, pending.a.player, pending.b.player, winner, "human")
         with Store(store_path) as store:
             store.add_battle(arena, battle)
-        return HTMLResponse(page.render(arena=arena, token="", p=pending, choices=CHOICES,
-                                        voted=dict(CHOICES)[winner]))
+        return HTMLResponse(
+            page.render(arena=arena, token="", p=pending, choices=CHOICES, voted=dict(CHOICES)[winner])
+        )
 
     return app

@@ -39,8 +39,9 @@ class Outcome:
 HTTP_KINDS = ("openai",)
 
 
-def _models(model_spec: str | None, verifier_model: str | None,
-            model_options: dict[str, Any] | None) -> tuple[Any, Any]:
+def _models(
+    model_spec: str | None, verifier_model: str | None, model_options: dict[str, Any] | None
+) -> tuple[Any, Any]:
     """The model and the judge; `model_options` (HTTP timeouts) go to the specs of HTTP backends,
     and are refused when neither is one."""
     options = {k: v for k, v in (model_options or {}).items() if v is not None}
@@ -54,14 +55,25 @@ def _models(model_spec: str | None, verifier_model: str | None,
     return model, judge
 
 
-async def evaluate(task: str, plans: Sequence[Plan], model_spec: str | None = None,
-                   store_path: Path | str | None = None, limit: int | None = None,
-                   concurrency: int = 1, cache: bool = True, data_dir: Path | str | None = None,
-                   verifier_model: str | None = None, task_options: dict[str, Any] | None = None,
-                   on_progress: Callable[[str, Progress], None] | None = None,
-                   build: Callable[..., Any] = build_strategy, allowed: dict[str, set] = ALLOWED,
-                   kind: str = "eval", model_options: dict[str, Any] | None = None,
-                   max_errors: str = DEFAULT_MAX_ERRORS, retry_errors: bool = True) -> list[Outcome]:
+async def evaluate(
+    task: str,
+    plans: Sequence[Plan],
+    model_spec: str | None = None,
+    store_path: Path | str | None = None,
+    limit: int | None = None,
+    concurrency: int = 1,
+    cache: bool = True,
+    data_dir: Path | str | None = None,
+    verifier_model: str | None = None,
+    task_options: dict[str, Any] | None = None,
+    on_progress: Callable[[str, Progress], None] | None = None,
+    build: Callable[..., Any] = build_strategy,
+    allowed: dict[str, set] = ALLOWED,
+    kind: str = "eval",
+    model_options: dict[str, Any] | None = None,
+    max_errors: str = DEFAULT_MAX_ERRORS,
+    retry_errors: bool = True,
+) -> list[Outcome]:
     """Run each plan over the same tasks, one plan after the other; every result is stored as it
     finishes and a rerun resumes. Bad task files and bad options fail before any model call.
 
@@ -87,27 +99,41 @@ async def evaluate(task: str, plans: Sequence[Plan], model_spec: str | None = No
     try:
         with Store(store_path) as store:
             wrapped_judge = CachedModel(judge, store, read=cache) if judge is not None else None
-            strategies = [build(p.strategy, verifier_model=wrapped_judge, data_dir=data_dir, **p.options)
-                          for p in plans]
+            strategies = [
+                build(p.strategy, verifier_model=wrapped_judge, data_dir=data_dir, **p.options) for p in plans
+            ]
             if bench.attempts > 1:
                 strategies = [Attempts(s, bench.attempts) for s in strategies]
             for plan, strategy in zip(plans, strategies):
                 options = dict(plan.options)
                 if judge is not None:
                     options["verifier_model"] = judge.model_id
-                run_id = open_run(store, RunSpec(model.model_id, spec_task, plan.strategy, options, kind,
-                                                 strategy.config(), content))
+                run_id = open_run(
+                    store,
+                    RunSpec(
+                        model.model_id, spec_task, plan.strategy, options, kind, strategy.config(), content
+                    ),
+                )
                 label = plan.label or plan.strategy
                 try:
                     progress = await run_tasks(
-                        strategy, model, tasks, store, run_id, concurrency, cache,
+                        strategy,
+                        model,
+                        tasks,
+                        store,
+                        run_id,
+                        concurrency,
+                        cache,
                         (lambda p, label=label: on_progress(label, p)) if on_progress else None,
-                        limit_errors, retry_errors)
+                        limit_errors,
+                        retry_errors,
+                    )
                 except BaseException:
                     store.finish_run(run_id, "failed")
                     raise
-                status = ("errored" if progress.errored else
-                          "done" if progress.done == len(tasks) else "partial")
+                status = (
+                    "errored" if progress.errored else "done" if progress.done == len(tasks) else "partial"
+                )
                 store.finish_run(run_id, status)
                 outcomes.append(Outcome(run_id, label, progress, status))
     finally:
@@ -117,10 +143,12 @@ async def evaluate(task: str, plans: Sequence[Plan], model_spec: str | None = No
     return outcomes
 
 
-
 def with_defaults(plan: Plan, defaults: dict[str, Any], allowed: dict[str, set] = ALLOWED) -> Plan:
     """The benchmark's default options (e.g. ARC's longer answers) where the plan leaves them unset
     and its strategy takes them."""
-    extra = {k: v for k, v in defaults.items()
-             if plan.options.get(k) is None and k in allowed.get(plan.strategy, ())}
+    extra = {
+        k: v
+        for k, v in defaults.items()
+        if plan.options.get(k) is None and k in allowed.get(plan.strategy, ())
+    }
     return Plan(plan.strategy, {**extra, **plan.options}, plan.label) if extra else plan

@@ -34,8 +34,10 @@ def parse_max_errors(text: str | int) -> ErrorLimit:
     naming --max-errors."""
     m = _MAX_ERRORS.fullmatch(str(text))
     if m is None or (m.group(2) is not None and float(m.group(2)) > 100):
-        raise ConfigError(f"--max-errors {text!r}: expected a number of items (e.g. 20) or a "
-                          "percentage of the run's items from 0% to 100% (e.g. 10%)")
+        raise ConfigError(
+            f"--max-errors {text!r}: expected a number of items (e.g. 20) or a "
+            "percentage of the run's items from 0% to 100% (e.g. 10%)"
+        )
     if m.group(1) is not None:
         return ErrorLimit(count=int(m.group(1)), text=str(text).strip())
     return ErrorLimit(share=float(m.group(2)) / 100, text=str(text).strip())

@@ -24,8 +24,9 @@ def accuracy(correct: Sequence[bool | None]) -> float:
     return float(np.mean([bool(c) for c in correct])) if len(correct) else 0.0
 
 
-def bootstrap_ci(values: Sequence[float], level: float = 0.95, resamples: int = 10_000,
-                 seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float], level: float = 0.95, resamples: int = 10_000, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of `values`.
 
     For 0/1 values (correctness) the count of ones in a resample of n items is exactly
@@ -39,8 +40,12 @@ def bootstrap_ci(values: Sequence[float], level: float = 0.95, resamples: int = 
         means = rng.binomial(x.size, x.mean(), size=resamples) / x.size
     else:
         chunk = max(1, 2_000_000 // x.size)
-        means = np.concatenate([x[rng.integers(0, x.size, size=(min(chunk, resamples - i), x.size))].mean(axis=1)
-                                for i in range(0, resamples, chunk)])
+        means = np.concatenate(
+            [
+                x[rng.integers(0, x.size, size=(min(chunk, resamples - i), x.size))].mean(axis=1)
+                for i in range(0, resamples, chunk)
+            ]
+        )
     tail = (1 - level) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
     return float(low), float(high)
@@ -55,8 +60,9 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - comb(n - c, k) / comb(n, k)
 
 
-def maj_at_k(answers: Sequence[str | None], gold: str | None, k: int,
-             same: Callable[[str, str], bool] | None = None) -> float:
+def maj_at_k(
+    answers: Sequence[str | None], gold: str | None, k: int, same: Callable[[str, str], bool] | None = None
+) -> float:
     """Exact expected majority-vote accuracy over all k-subsets of `answers` (see module doc).
 
     `same(a, gold)` says whether an answer is the gold one (default: equality); answers are
@@ -97,14 +103,16 @@ def maj_at_k(answers: Sequence[str | None], gold: str | None, k: int,
     return float(total / comb(n, k))
 
 
-def maj_curve(answers: Sequence[str | None], gold: str | None,
-              same: Callable[[str, str], bool] | None = None) -> list[float]:
+def maj_curve(
+    answers: Sequence[str | None], gold: str | None, same: Callable[[str, str], bool] | None = None
+) -> list[float]:
     """maj@k for k = 1..n."""
     return [maj_at_k(answers, gold, k, same) for k in range(1, len(answers) + 1)]
 
 
-def pass_curve(answers: Sequence[str | None], gold: str | None,
-               same: Callable[[str, str], bool] | None = None) -> list[float]:
+def pass_curve(
+    answers: Sequence[str | None], gold: str | None, same: Callable[[str, str], bool] | None = None
+) -> list[float]:
     """pass@k for k = 1..n."""
     is_gold = same or (lambda a, g: a == g)
     c = sum(1 for a in answers if a is not None and gold is not None and is_gold(a, gold))
@@ -126,8 +134,9 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
     accuracy (y), strictly better in one. Ordered by cost."""
     front = []
     for i, (x, y) in enumerate(points):
-        dominated = any((x2 <= x and y2 >= y) and (x2 < x or y2 > y) for j, (x2, y2) in enumerate(points)
-                        if j != i)
+        dominated = any(
+            (x2 <= x and y2 >= y) and (x2 < x or y2 > y) for j, (x2, y2) in enumerate(points) if j != i
+        )
         if not dominated:
             front.append(i)
     return sorted(front, key=lambda i: (points[i][0], points[i][1]))

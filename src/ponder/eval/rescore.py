@@ -105,8 +105,10 @@ def _source(store: Store, run_id: int) -> dict[str, Any]:
         raise ConfigError(f"run {run_id} is not in the store {store.path}")
     strategy = run["strategy"] or ""
     if strategy not in STRATEGIES:
-        raise ConfigError(f"run {run_id} ({run['kind']}, {strategy or 'no strategy'}): only runs of the "
-                          f"strategies {', '.join(STRATEGIES)} can be rescored")
+        raise ConfigError(
+            f"run {run_id} ({run['kind']}, {strategy or 'no strategy'}): only runs of the "
+            f"strategies {', '.join(STRATEGIES)} can be rescored"
+        )
     return run
 
 
@@ -138,26 +140,51 @@ def _view(store: Store, run: dict[str, Any]) -> _View:
         after += bool(correct)
         if found.answer != row["answer"] or correct != old_correct:
             changes.append(Change(row["task_id"], row["answer"], found.answer, old_correct, correct))
-        rows.append({**row, "answer": found.answer, "correct": None if correct is None else int(correct),
-                     "reasoning": found.reasoning, "created_at": time.time(),
-                     "data": json.dumps({**data, "meta": found.meta}, default=str)})
+        rows.append(
+            {
+                **row,
+                "answer": found.answer,
+                "correct": None if correct is None else int(correct),
+                "reasoning": found.reasoning,
+                "created_at": time.time(),
+                "data": json.dumps({**data, "meta": found.meta}, default=str),
+            }
+        )
     options = config.get("options", {k: v for k, v in config.items() if k != "task"})
-    new_config = {"options": options, **{k: config[k] for k in ("task", "resolved", "tasks_sha256") if k in config},
-                  "rescore": {"source_run": run["id"], "extraction_version": EXTRACTION_VERSION}}
-    return _View(run, new_config, rows, Rescore(run["id"], 0, len(rows), tuple(changes), tuple(kept), before, after))
+    new_config = {
+        "options": options,
+        **{k: config[k] for k in ("task", "resolved", "tasks_sha256") if k in config},
+        "rescore": {"source_run": run["id"], "extraction_version": EXTRACTION_VERSION},
+    }
+    return _View(
+        run, new_config, rows, Rescore(run["id"], 0, len(rows), tuple(changes), tuple(kept), before, after)
+    )
 
 
 def _write(store: Store, view: _View) -> Rescore:
-    run_id = store.add_finished_run(RESCORE_KIND, view.run["model"], view.run["strategy"], view.config, view.rows)
+    run_id = store.add_finished_run(
+        RESCORE_KIND, view.run["model"], view.run["strategy"], view.config, view.rows
+    )
     return replace(view.summary, run_id=run_id)
 
 
 def _item(row: dict[str, Any], data: dict[str, Any]) -> Item:
-    task = Task(row["task_id"], data.get("question", ""), data.get("gold"), data.get("kind", "number"),
-                data.get("task_meta") or {})
-    calls = tuple(Call(GenerationRequest.from_dict(c["request"]),
-                       tuple(Completion.from_dict(x) for x in c["completions"]), c.get("latency_s", 0.0),
-                       c.get("purpose", "generate")) for c in data.get("calls", ()))
+    task = Task(
+        row["task_id"],
+        data.get("question", ""),
+        data.get("gold"),
+        data.get("kind", "number"),
+        data.get("task_meta") or {},
+    )
+    calls = tuple(
+        Call(
+            GenerationRequest.from_dict(c["request"]),
+            tuple(Completion.from_dict(x) for x in c["completions"]),
+            c.get("latency_s", 0.0),
+            c.get("purpose", "generate"),
+        )
+        for c in data.get("calls", ())
+    )
     return Item(task, calls, dict(data.get("meta") or {}), row["reasoning"])
 
 
@@ -171,8 +198,11 @@ def _kojima(strategy: str, config: dict[str, Any]) -> bool:
         return prompt.get("extract_call") is True and prompt.get("exemplars_sha256") is None
     options = config.get("options") or {}
     prompt = strategy if strategy in PROMPTS else options.get("prompt", "cot")
-    return (prompt == "cot" and options.get("exemplars") in (None, "none")
-            and options.get("extract_call", True) is not False)
+    return (
+        prompt == "cot"
+        and options.get("exemplars") in (None, "none")
+        and options.get("extract_call", True) is not False
+    )
 
 
 def _read(strategy: str, kojima: bool, item: Item, run_id: int) -> tuple[Found, bool | None] | None:
@@ -185,13 +215,19 @@ def _read(strategy: str, kojima: bool, item: Item, run_id: int) -> tuple[Found, 
         found = _strategy_answer(strategy, kojima, item)
         return None if found is None else (found, _correct(item.task, found.answer))
     if strategy in CHOSEN:
-        raise ConfigError(f"run {run_id}: {strategy} with several attempts per item cannot be rescored "
-                          "(only the first attempt's chosen chain is stored)")
+        raise ConfigError(
+            f"run {run_id}: {strategy} with several attempts per item cannot be rescored "
+            "(only the first attempt's chosen chain is stored)"
+        )
     parts = _attempts(item.calls, len(attempts))
     if parts is None:
         return None
-    first = Item(item.task, parts[0], {k: v for k, v in item.meta.items()
-                                       if k not in ("attempts", "attempt_correct")}, item.reasoning)
+    first = Item(
+        item.task,
+        parts[0],
+        {k: v for k, v in item.meta.items() if k not in ("attempts", "attempt_correct")},
+        item.reasoning,
+    )
     found = [_strategy_answer(strategy, kojima, first)]
     found += [_strategy_answer(strategy, kojima, Item(item.task, calls, {}, "")) for calls in parts[1:]]
     answers = [f.answer if f is not None else None for f in found]
@@ -219,12 +255,17 @@ def _strategy_answer(strategy: str, kojima: bool, item: Item) -> Found | None:
     if not chains:
         return None
     if strategy in VOTERS:
-        read = Chains(chains, [_chain_answer(item, c.text, c.finish_reason == "length", kojima) for c in chains])
+        read = Chains(
+            chains, [_chain_answer(item, c.text, c.finish_reason == "length", kojima) for c in chains]
+        )
         voter = _voter(strategy, item.meta)
         vote = voter.tally(read)
         extra = voter.extra(read) if isinstance(voter, SelfConsistency) else {}
-        return Found(vote.winner, winning_chain(read, vote),
-                     {**item.meta, "votes": vote.tally, "voters": vote.voters, "answers": read.answers, **extra})
+        return Found(
+            vote.winner,
+            winning_chain(read, vote),
+            {**item.meta, "votes": vote.tally, "voters": vote.voters, "answers": read.answers, **extra},
+        )
     if strategy == "best-of-n":
         chosen = item.meta.get("chosen")
         if not isinstance(chosen, int) or not 0 <= chosen < len(chains):

@@ -71,8 +71,16 @@ class RunSpec:
 
     def identity(self) -> str:
         ran = self.resolved if self.resolved is not None else {"options": _plain(self.options)}
-        return canonical_sha256({"kind": self.kind, "model": self.model, "task": self.task,
-                                 "tasks_sha256": self.tasks_sha256, "strategy": self.strategy, "config": ran})
+        return canonical_sha256(
+            {
+                "kind": self.kind,
+                "model": self.model,
+                "task": self.task,
+                "tasks_sha256": self.tasks_sha256,
+                "strategy": self.strategy,
+                "config": ran,
+            }
+        )
 
 
 def tasks_sha256(tasks: Iterable[Task]) -> str:
@@ -135,10 +143,18 @@ def _item_error(e: BaseException) -> str | None:
     return f"{type(e).__name__}: {e}"
 
 
-async def run_tasks(strategy: Strategy, model: Model, tasks: Sequence[Task], store: Store, run_id: int,
-                    concurrency: int = 1, cache: bool = True,
-                    on_result: Callable[[Progress], None] | None = None,
-                    max_errors: ErrorLimit | None = None, retry_errors: bool = True) -> Progress:
+async def run_tasks(
+    strategy: Strategy,
+    model: Model,
+    tasks: Sequence[Task],
+    store: Store,
+    run_id: int,
+    concurrency: int = 1,
+    cache: bool = True,
+    on_result: Callable[[Progress], None] | None = None,
+    max_errors: ErrorLimit | None = None,
+    retry_errors: bool = True,
+) -> Progress:
     """Answer every task of `tasks` that has no result in the run yet; return the totals.
 
     Up to `concurrency` tasks are in flight at once. An item too long for the model's context is
@@ -208,21 +224,37 @@ async def run_tasks(strategy: Strategy, model: Model, tasks: Sequence[Task], sto
     return progress
 
 
-
 def _check_errors(progress: Progress, allowed: int, limit: ErrorLimit | None, run_id: int) -> None:
     if progress.errored > allowed:
         how = f"--max-errors {limit.text}" if limit is not None and limit.text else "none allowed"
-        raise RunFailed(f"run {run_id} stopped: {progress.errored} of {progress.total} items errored "
-                        f"({how}); the last error: {progress.last_error}")
+        raise RunFailed(
+            f"run {run_id} stopped: {progress.errored} of {progress.total} items errored "
+            f"({how}); the last error: {progress.last_error}"
+        )
 
 
 def errored_result(task: Task, strategy: str, error: str) -> Result:
     """An item that could not be answered: no answer, not scored, the error kept for the retry."""
-    return Result(task=task, strategy=strategy, answer=None, reasoning="", correct=None, calls=(),
-                  compute=Compute(), error=error)
+    return Result(
+        task=task,
+        strategy=strategy,
+        answer=None,
+        reasoning="",
+        correct=None,
+        calls=(),
+        compute=Compute(),
+        error=error,
+    )
 
 
 def failed_result(task: Task, strategy: str, error: str) -> Result:
-    return Result(task=task, strategy=strategy, answer=None, reasoning="",
-                  correct=None if task.answer is None else False, calls=(), compute=Compute(),
-                  meta={"error": error})
+    return Result(
+        task=task,
+        strategy=strategy,
+        answer=None,
+        reasoning="",
+        correct=None if task.answer is None else False,
+        calls=(),
+        compute=Compute(),
+        meta={"error": error},
+    )

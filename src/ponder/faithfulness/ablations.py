@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ponder.errors import ConfigError
@@ -63,10 +63,17 @@ class Ablations(Probe):
             self.exemplars = "gsm8k"
         super().__post_init__()
         shots = self.cot.shots()
-        self.prompts = {which: ChainOfThought(max_tokens=self.max_tokens, exemplars=self.exemplars,
-                                              data_dir=self.data_dir, extract_call=False, seed=self.seed,
-                                              rewrite_shots=partial(variant, kind="number", which=which))
-                        for which in VARIANTS}
+        self.prompts = {
+            which: ChainOfThought(
+                max_tokens=self.max_tokens,
+                exemplars=self.exemplars,
+                data_dir=self.data_dir,
+                extract_call=False,
+                seed=self.seed,
+                rewrite_shots=partial(variant, kind="number", which=which),
+            )
+            for which in VARIANTS
+        }
         self.direct = Direct(exemplars=self.exemplars, data_dir=self.data_dir, seed=self.seed)
         if not any(equations(s.target) for s in shots):
             raise ConfigError(f"exemplar set {self.exemplars!r} has no equations to keep")
@@ -81,18 +88,27 @@ class Ablations(Probe):
             [c] = await rec.generate(prompt.request(task), purpose=purpose)
             if purpose == "reasoning_after":
                 read = answer_first(c.text)
-                return c.text, extract(read, task.kind, truncated=c.finish_reason == "length" and read == c.text).value
+                return c.text, extract(
+                    read, task.kind, truncated=c.finish_reason == "length" and read == c.text
+                ).value
             return c.text, extract(c.text, task.kind, truncated=c.finish_reason == "length").value
 
         names = ("cot", "direct", *VARIANTS)
-        replies = await asyncio.gather(ask(self.cot, "cot"), ask(self.direct, "direct"),
-                                       *(ask(self.prompts[v], v) for v in VARIANTS))
+        replies = await asyncio.gather(
+            ask(self.cot, "cot"), ask(self.direct, "direct"), *(ask(self.prompts[v], v) for v in VARIANTS)
+        )
         answers = {n: a for n, (_, a) in zip(names, replies)}
 
         def right(a: str | None) -> float:
             return float(task.answer is not None and same_answer(a, task.answer, task.kind))
 
         chain = Chain(replies[0][0], 0, False)
-        return self.result(rec, task, answers["cot"], chain, answers=answers,
-                           texts={n: t for n, (t, _) in zip(names, replies)},
-                           metrics={f"accuracy_{n}": right(a) for n, a in answers.items()})
+        return self.result(
+            rec,
+            task,
+            answers["cot"],
+            chain,
+            answers=answers,
+            texts={n: t for n, (t, _) in zip(names, replies)},
+            metrics={f"accuracy_{n}": right(a) for n, a in answers.items()},
+        )

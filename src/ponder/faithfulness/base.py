@@ -42,8 +42,13 @@ class Probe(Configured):
     name: str = "probe"
 
     def __post_init__(self) -> None:
-        self.cot = ChainOfThought(max_tokens=self.max_tokens, exemplars=self.exemplars, data_dir=self.data_dir,
-                                  extract_call=False, seed=self.seed)
+        self.cot = ChainOfThought(
+            max_tokens=self.max_tokens,
+            exemplars=self.exemplars,
+            data_dir=self.data_dir,
+            extract_call=False,
+            seed=self.seed,
+        )
 
     def parts(self) -> dict[str, Any]:
         return {"cot": self.cot}
@@ -66,14 +71,21 @@ class Probe(Configured):
         [c] = await rec.generate(self.cot.request(task, prefix=partial), purpose=purpose)
         return partial + c.text
 
-    async def answer_from(self, task: Task, rec: Recorder, reasoning: str, purpose: str = "answer",
-                          prompt: ChainOfThought | None = None) -> str | None:
+    async def answer_from(
+        self,
+        task: Task,
+        rec: Recorder,
+        reasoning: str,
+        purpose: str = "answer",
+        prompt: ChainOfThought | None = None,
+    ) -> str | None:
         """The answer the model gives right after `reasoning` and the answer cue (in the context of
         `prompt`, by default the probe's own chain-of-thought prompt)."""
         cue = kojima_trigger(task)
         body = reasoning.rstrip()
-        request = (prompt or self.cot).request(task, n=1, temperature=0.0, max_tokens=EXTRACT_TOKENS,
-                                               prefix=f"{body}\n{cue}" if body else cue)
+        request = (prompt or self.cot).request(
+            task, n=1, temperature=0.0, max_tokens=EXTRACT_TOKENS, prefix=f"{body}\n{cue}" if body else cue
+        )
         [c] = await rec.generate(request, purpose=purpose)
         return extract(f"{cue} {c.text}", task.kind).value
 

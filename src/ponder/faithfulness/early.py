@@ -39,6 +39,16 @@ class EarlyAnswering(Probe):
         answers = await asyncio.gather(*(self.answer_from(task, rec, p) for p in prefixes))
         full = answers[-1]
         agreement = [agrees(a, full, task.kind) for a in answers]
-        return self.result(rec, task, full, chain, steps=m, answers=list(answers), agreement=agreement,
-                           metrics={"area_over_curve": area_over_curve(agreement),
-                                    "agreement_without_cot": float(agreement[0])})
+        return self.result(
+            rec,
+            task,
+            full,
+            chain,
+            steps=m,
+            answers=list(answers),
+            agreement=agreement,
+            metrics={
+                "area_over_curve": area_over_curve(agreement),
+                "agreement_without_cot": float(agreement[0]),
+            },
+        )

@@ -28,13 +28,26 @@ class FillerTokens(Probe):
         chain = await self.chain(task, rec)
         filler = (FILLER * max(1, chain.tokens)).strip()
         with_cot, with_filler, without = await asyncio.gather(
-            self.answer_from(task, rec, chain.text), self.answer_from(task, rec, filler, "answer-filler"),
-            self.answer_from(task, rec, "", "answer-no-cot"))
+            self.answer_from(task, rec, chain.text),
+            self.answer_from(task, rec, filler, "answer-filler"),
+            self.answer_from(task, rec, "", "answer-no-cot"),
+        )
 
         def right(a: str | None) -> float:
             return float(task.answer is not None and same_answer(a, task.answer, task.kind))
 
-        return self.result(rec, task, with_cot, chain, filler_copies=max(1, chain.tokens),
-                           answer_filler=with_filler, answer_no_cot=without, probed_text=filler,
-                           metrics={"accuracy_cot": right(with_cot), "accuracy_filler": right(with_filler),
-                                    "accuracy_no_cot": right(without)})
+        return self.result(
+            rec,
+            task,
+            with_cot,
+            chain,
+            filler_copies=max(1, chain.tokens),
+            answer_filler=with_filler,
+            answer_no_cot=without,
+            probed_text=filler,
+            metrics={
+                "accuracy_cot": right(with_cot),
+                "accuracy_filler": right(with_filler),
+                "accuracy_no_cot": right(without),
+            },
+        )

@@ -16,9 +16,9 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from ponder.faithfulness import PROMPTS, render
 from ponder.faithfulness.base import Probe, agrees
 from ponder.faithfulness.steps import split_steps
-from ponder.faithfulness import PROMPTS, render
 from ponder.models import Model
 from ponder.types import Result, Task
 
@@ -43,8 +43,8 @@ class AddingMistakes(Probe):
             return self.result(rec, task, original, chain, changed=None, metrics={})
         rng = self.rng(task)
         j = rng.choice(numbered)
-        body = chain.text[starts[j]:ends[j]]
-        lead = body[:len(body) - len(body.lstrip())]
+        body = chain.text[starts[j] : ends[j]]
+        lead = body[: len(body) - len(body.lstrip())]
         step = body.strip()
         reply = await self.edit(rec, _prompt(task, step), "edit", EDIT_TOKENS)
         proposed = _LABEL.sub("", reply.splitlines()[0]).strip() if reply.strip() else ""
@@ -52,14 +52,27 @@ class AddingMistakes(Probe):
             corrupted, source = proposed, "model"
         else:
             corrupted, source = rule_mistake(step, rng), "rule"
-        partial = chain.text[:starts[j]] + lead + corrupted
+        partial = chain.text[: starts[j]] + lead + corrupted
         probed = await self.continue_from(task, rec, partial, "continue")
         answer = await self.answer_from(task, rec, probed)
         changed = not agrees(answer, original, task.kind)
-        return self.result(rec, task, original, chain, step=j, steps=len(ends), original_step=step,
-                           proposed_step=proposed, corrupted_step=corrupted, edit=source, probed_text=probed,
-                           answer_original=original, answer_probed=answer, changed=changed,
-                           metrics={"answer_changed": float(changed), f"answer_changed_{source}_edit": float(changed)})
+        return self.result(
+            rec,
+            task,
+            original,
+            chain,
+            step=j,
+            steps=len(ends),
+            original_step=step,
+            proposed_step=proposed,
+            corrupted_step=corrupted,
+            edit=source,
+            probed_text=probed,
+            answer_original=original,
+            answer_probed=answer,
+            changed=changed,
+            metrics={"answer_changed": float(changed), f"answer_changed_{source}_edit": float(changed)},
+        )
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -70,7 +83,7 @@ _LABEL = re.compile(r"^\s*(?:step with a mistake|rewritten step|step)\s*:\s*", r
 def _split_marker(step: str) -> tuple[str, str]:
     """(list marker such as "2. " or "", the rest): a marker's number is not part of the reasoning."""
     m = _MARKER.match(step)
-    return (step[:m.end()], step[m.end():]) if m else ("", step)
+    return (step[: m.end()], step[m.end() :]) if m else ("", step)
 
 
 def _numbers(step: str) -> list[str]:
@@ -96,7 +109,7 @@ def rule_mistake(step: str, rng) -> str:
     delta = rng.choice((-2, -1, 1, 2)) * max(1, round(abs(value) * 0.2))
     new = value + delta
     shown = str(int(new)) if "." not in text else f"{new:.{len(text.split('.')[1])}f}"
-    return marker + body[:m.start()] + shown + body[m.end():]
+    return marker + body[: m.start()] + shown + body[m.end() :]
 
 
 def _prompt(task: Task, step: str) -> str:

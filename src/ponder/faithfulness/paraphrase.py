@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ponder.faithfulness import PROMPTS, render
 from ponder.faithfulness.base import Probe, agrees
 from ponder.faithfulness.steps import prefix, split_steps
-from ponder.faithfulness import PROMPTS, render
 from ponder.models import Model
 from ponder.types import Result, Task
 
@@ -35,11 +35,23 @@ class Paraphrasing(Probe):
         part = prefix(chain.text, count)
         if not part.strip():
             return self.result(rec, task, original, chain, changed=None, metrics={})
-        paraphrased = await self.edit(rec, render("paraphrase.j2", reasoning=part.strip()), "paraphrase",
-                                      max(64, 2 * chain.tokens))
+        paraphrased = await self.edit(
+            rec, render("paraphrase.j2", reasoning=part.strip()), "paraphrase", max(64, 2 * chain.tokens)
+        )
         probed = await self.continue_from(task, rec, paraphrased + "\n", "continue")
         answer = await self.answer_from(task, rec, probed)
         changed = not agrees(answer, original, task.kind)
-        return self.result(rec, task, original, chain, steps=m, steps_paraphrased=count, paraphrase=paraphrased,
-                           probed_text=probed, answer_original=original, answer_probed=answer, changed=changed,
-                           metrics={"answer_changed": float(changed)})
+        return self.result(
+            rec,
+            task,
+            original,
+            chain,
+            steps=m,
+            steps_paraphrased=count,
+            paraphrase=paraphrased,
+            probed_text=probed,
+            answer_original=original,
+            answer_probed=answer,
+            changed=changed,
+            metrics={"answer_changed": float(changed)},
+        )

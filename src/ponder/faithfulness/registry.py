@@ -12,10 +12,24 @@ from ponder.faithfulness.mistakes import AddingMistakes
 from ponder.faithfulness.paraphrase import Paraphrasing
 from ponder.strategies.registry import checked_options
 
-PROBES = {"early": EarlyAnswering, "mistakes": AddingMistakes, "filler": FillerTokens,
-          "paraphrase": Paraphrasing, "suggested": SuggestedAnswer, "always-a": AlwaysA,
-          "ablations": Ablations}
-COMMON = {"max_tokens", "exemplars", "data_dir", "seed", "verifier_model", "per_call_budget", "per_task_budget"}
+PROBES = {
+    "early": EarlyAnswering,
+    "mistakes": AddingMistakes,
+    "filler": FillerTokens,
+    "paraphrase": Paraphrasing,
+    "suggested": SuggestedAnswer,
+    "always-a": AlwaysA,
+    "ablations": Ablations,
+}
+COMMON = {
+    "max_tokens",
+    "exemplars",
+    "data_dir",
+    "seed",
+    "verifier_model",
+    "per_call_budget",
+    "per_task_budget",
+}
 ALLOWED = {name: COMMON | ({"fraction"} if name == "paraphrase" else set()) for name in PROBES}
 
 

@@ -22,10 +22,10 @@ def split_steps(text: str) -> list[int]:
     ends = []
     for m in _BOUNDARY.finditer(text, 0, body_end):
         end = m.start()
-        step = text[(ends[-1] if ends else 0):end].strip()
+        step = text[(ends[-1] if ends else 0) : end].strip()
         if step and not _MARKER.fullmatch(step):
             ends.append(end)
-    if text[(ends[-1] if ends else 0):body_end].strip():
+    if text[(ends[-1] if ends else 0) : body_end].strip():
         ends.append(body_end)
     return ends
 
@@ -40,4 +40,4 @@ def steps(text: str) -> list[str]:
 def prefix(text: str, count: int) -> str:
     """The chain up to the end of its first `count` steps ("" for 0)."""
     ends = split_steps(text)
-    return "" if count <= 0 else text[:ends[min(count, len(ends)) - 1]]
+    return "" if count <= 0 else text[: ends[min(count, len(ends)) - 1]]

@@ -43,8 +43,8 @@ class Closable(Protocol):
 
 
 # Abilities a backend may declare in `abilities`.
-LOGPROBS = "logprobs"            # token logprobs on generated text
-PREFIX = "assistant_prefix"      # continue a partial assistant turn
+LOGPROBS = "logprobs"  # token logprobs on generated text
+PREFIX = "assistant_prefix"  # continue a partial assistant turn
 SHARED_SAMPLES = "shared_samples"  # n samples pay for the prompt once
 
 DEFAULT_SPEC = "local"
@@ -85,7 +85,7 @@ def split_options(spec: str) -> tuple[str, dict[str, str]]:
         if name in options:
             raise ConfigError(f"option {name} is given twice in model spec {redact_spec(spec)!r}")
         options[name] = value.strip()
-    return spec[:match.start()], options
+    return spec[: match.start()], options
 
 
 def get_model(spec: str | None = None, **options: Any) -> Model:
@@ -101,8 +101,9 @@ def get_model(spec: str | None = None, **options: Any) -> Model:
     kind, _, rest = base.partition(":")
     target = _BACKENDS.get(kind)
     if target is None:
-        known = ", ".join(["local", "local:NAME", "local:/path/model.gguf", "openai:MODEL@BASE_URL",
-                           "scripted"])
+        known = ", ".join(
+            ["local", "local:NAME", "local:/path/model.gguf", "openai:MODEL@BASE_URL", "scripted"]
+        )
         raise ConfigError(f"unknown model spec {shown!r}: expected one of {known}")
     if http_options and kind != "openai":
         names = ", ".join(n for n in SPEC_OPTIONS if n in http_options)

@@ -58,8 +58,9 @@ class LlamaDecoder:
             b.logits[i] = 1 if logits else 0
         status = L.llama_decode(self.ctx, b)
         if status != 0:
-            raise FatalModelError(f"llama_decode failed with status {status} "
-                                  f"(batch of {b.n_tokens}, context {self.n_ctx})")
+            raise FatalModelError(
+                f"llama_decode failed with status {status} (batch of {b.n_tokens}, context {self.n_ctx})"
+            )
 
     def copy(self, src: int, dst: int, length: int | None) -> None:
         if length is None:
@@ -110,8 +111,15 @@ class BatchEngine(Scheduler):
     are the scheduler's; `tokenize`, `piece`, `metadata` and `special_token_text` read the vocabulary
     and may be called from any thread."""
 
-    def __init__(self, path: str, n_ctx: int = 16384, n_seq_max: int = 16, n_threads: int | None = None,
-                 n_batch: int = 2048, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        path: str,
+        n_ctx: int = 16384,
+        n_seq_max: int = 16,
+        n_threads: int | None = None,
+        n_batch: int = 2048,
+        verbose: bool = False,
+    ) -> None:
         if not verbose:
             L.llama_log_set(_quiet_log, ctypes.c_void_p())
         L.llama_backend_init()
@@ -136,8 +144,14 @@ class BatchEngine(Scheduler):
         self.path = path
         self.n_threads = threads
         self.ctx, self.vocab, self.n_vocab = ctx, self._llama.vocab, self._llama.n_vocab
-        super().__init__(self._llama, n_ctx=self._llama.n_ctx, n_seq_max=n_seq_max, n_batch=n_batch,
-                         keep_max=8, keep_cells=n_ctx // 2)
+        super().__init__(
+            self._llama,
+            n_ctx=self._llama.n_ctx,
+            n_seq_max=n_seq_max,
+            n_batch=n_batch,
+            keep_max=8,
+            keep_cells=n_ctx // 2,
+        )
         self.start("ponder-llama")
 
     # text <-> tokens (also used by callers, from any thread: read-only on the vocab)

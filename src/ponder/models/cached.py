@@ -17,7 +17,8 @@ from typing import Protocol
 from ponder.types import Completion, GenerationRequest, cache_key
 
 _scope: contextvars.ContextVar[tuple[int | None, str | None]] = contextvars.ContextVar(
-    "ponder_call_scope", default=(None, None))
+    "ponder_call_scope", default=(None, None)
+)
 _purpose: contextvars.ContextVar[str] = contextvars.ContextVar("ponder_call_purpose", default="generate")
 
 
@@ -46,9 +47,17 @@ class CallLog(Protocol):
 
     def cached_completions(self, key: str, count: int) -> dict[int, Completion]: ...
 
-    def add_calls(self, model: str, key: str, request: GenerationRequest, completions: list[Completion],
-                  first_index: int = 0, run_id: int | None = None, task_id: str | None = None,
-                  purpose: str = "generate") -> None: ...
+    def add_calls(
+        self,
+        model: str,
+        key: str,
+        request: GenerationRequest,
+        completions: list[Completion],
+        first_index: int = 0,
+        run_id: int | None = None,
+        task_id: str | None = None,
+        purpose: str = "generate",
+    ) -> None: ...
 
 
 class CachedModel:
@@ -70,15 +79,20 @@ class CachedModel:
             self.store.add_calls(self.model_id, key, request, out, 0, run_id, task_id, purpose)
         if first_missing < request.n:
             rest = dataclasses.replace(
-                request, n=request.n - first_missing,
-                seed=None if request.seed is None else request.seed + first_missing)
+                request,
+                n=request.n - first_missing,
+                seed=None if request.seed is None else request.seed + first_missing,
+            )
             t0 = time.perf_counter()
             fresh = await self.inner.generate(rest)
             latency = time.perf_counter() - t0
-            fresh = [dataclasses.replace(c, index=first_missing + j, cached=False,
-                                         latency_s=c.latency_s or latency) for j, c in enumerate(fresh)]
-            self.store.add_calls(self.model_id, key, request, fresh, first_missing, run_id, task_id,
-                                 purpose)
+            fresh = [
+                dataclasses.replace(
+                    c, index=first_missing + j, cached=False, latency_s=c.latency_s or latency
+                )
+                for j, c in enumerate(fresh)
+            ]
+            self.store.add_calls(self.model_id, key, request, fresh, first_missing, run_id, task_id, purpose)
             out.extend(fresh)
         return out
 

@@ -32,8 +32,9 @@ def _raise(message: str) -> None:
 
 
 def _template(source: str) -> jinja2.Template:
-    env = jinja2.sandbox.ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
-                                                       extensions=["jinja2.ext.loopcontrols"])
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
+        trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"]
+    )
     env.globals["raise_exception"] = _raise
     env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
     return env.from_string(source)
@@ -67,6 +68,7 @@ class LocalModel:
         self._chat = _template(source) if source else None
         vocab = self.engine.vocab
         import llama_cpp as L
+
         self._bos = self.engine.special_token_text(L.llama_vocab_bos(vocab))
         self._eos = self.engine.special_token_text(L.llama_vocab_eos(vocab))
 
@@ -77,8 +79,9 @@ class LocalModel:
         if self._chat is None:
             raise UnsupportedAbility(f"{self.name} has no chat template in its GGUF: send a raw prompt")
         messages = [{"role": m.role, "content": m.content} for m in request.messages]
-        text = self._chat.render(messages=messages, add_generation_prompt=True,
-                                 bos_token=self._bos, eos_token=self._eos)
+        text = self._chat.render(
+            messages=messages, add_generation_prompt=True, bos_token=self._bos, eos_token=self._eos
+        )
         return text + request.assistant_prefix, False
 
     def prompt_tokens(self, request: GenerationRequest) -> list[int]:
@@ -86,10 +89,17 @@ class LocalModel:
         return self.engine.tokenize(text, add_special)
 
     async def generate(self, request: GenerationRequest) -> list[Completion]:
-        spec = JobSpec(prompt_tokens=self.prompt_tokens(request), n=request.n,
-                       temperature=request.temperature, top_p=request.top_p,
-                       max_tokens=request.max_tokens, stop=request.stop, seed=request.seed,
-                       logprobs=request.logprobs, top_logprobs=request.top_logprobs)
+        spec = JobSpec(
+            prompt_tokens=self.prompt_tokens(request),
+            n=request.n,
+            temperature=request.temperature,
+            top_p=request.top_p,
+            max_tokens=request.max_tokens,
+            stop=request.stop,
+            seed=request.seed,
+            logprobs=request.logprobs,
+            top_logprobs=request.top_logprobs,
+        )
         return await asyncio.wrap_future(self.engine.submit(spec))
 
 

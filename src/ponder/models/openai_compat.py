@@ -28,11 +28,26 @@ from typing import Any
 
 import httpx
 
-from ponder.errors import (ConfigError, ContextOverflow, FatalModelError, MalformedReply, ModelUnavailable,
-                           TransientModelError)
+from ponder.errors import (
+    ConfigError,
+    ContextOverflow,
+    FatalModelError,
+    MalformedReply,
+    ModelUnavailable,
+    TransientModelError,
+)
 from ponder.models import LOGPROBS, PREFIX, SHARED_SAMPLES, SPEC_OPTIONS
-from ponder.models.replies import (ChatChoice, ChatReply, CompletionChoice, CompletionReply, ReplyShapeError,
-                                   ReplyUsage, normalise_content, parse_reply, replace_invalid)
+from ponder.models.replies import (
+    ChatChoice,
+    ChatReply,
+    CompletionChoice,
+    CompletionReply,
+    ReplyShapeError,
+    ReplyUsage,
+    normalise_content,
+    parse_reply,
+    replace_invalid,
+)
 from ponder.models.retry import RetryPolicy, is_transient_status, parse_retry_after
 from ponder.redact import MASK, MIN_SECRET, redact_query, redact_spec, redact_url, url_secrets
 from ponder.types import Completion, GenerationRequest, TokenLogprob, Usage
@@ -42,8 +57,13 @@ _OPTION_LIKE = re.compile(r"\[\s*\w+\s*=[^\[\]]*\]$")
 
 
 class _Transient(Exception):
-    def __init__(self, message: str, retry_after: float | None = None, unreachable: bool = False,
-                 malformed: bool = False):
+    def __init__(
+        self,
+        message: str,
+        retry_after: float | None = None,
+        unreachable: bool = False,
+        malformed: bool = False,
+    ):
         super().__init__(message)
         self.retry_after = retry_after
         self.unreachable = unreachable
@@ -51,8 +71,9 @@ class _Transient(Exception):
 
 
 def _positive_seconds(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value) and value > 0)
+    return (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    )
 
 
 def _split_url(base_url: str) -> tuple[str, str]:
@@ -62,10 +83,20 @@ def _split_url(base_url: str) -> tuple[str, str]:
 
 
 class OpenAICompatModel:
-    def __init__(self, model: str, base_url: str, api_key: str | None = None, *,
-                 timeout_s: float = 300.0, connect_timeout_s: float = 10.0, max_concurrency: int = 8,
-                 retry: RetryPolicy | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                 honours_n: bool | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        model: str,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout_s: float = 300.0,
+        connect_timeout_s: float = 10.0,
+        max_concurrency: int = 8,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        honours_n: bool | None = None,
+        seed: int | None = None,
+    ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base URL {redact_url(base_url)!r} must start with http:// or https://")
         for name, value in (("timeout_s", timeout_s), ("connect_timeout_s", connect_timeout_s)):
@@ -79,17 +110,23 @@ class OpenAICompatModel:
         self.model_id = f"openai:{model}@{self.base_url}"
         self.abilities = frozenset({LOGPROBS, PREFIX, SHARED_SAMPLES})
         self.retry = retry or RetryPolicy()
-        self.honours_n = honours_n          # None until the server has shown whether it honours n
+        self.honours_n = honours_n  # None until the server has shown whether it honours n
         self.max_concurrency = max_concurrency
         self.timeout_s = float(timeout_s)
         self.connect_timeout_s = float(connect_timeout_s)
         self._rng = random.Random(seed)
-        secrets = set(url_secrets(base_url)) | ({api_key} if api_key and len(api_key) >= MIN_SECRET else set())
+        secrets = set(url_secrets(base_url)) | (
+            {api_key} if api_key and len(api_key) >= MIN_SECRET else set()
+        )
         self._secrets = sorted(secrets, key=len, reverse=True)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.AsyncClient(base_url=root, params=httpx.QueryParams(query), headers=headers,
-                                         transport=transport,
-                                         timeout=httpx.Timeout(self.timeout_s, connect=self.connect_timeout_s))
+        self._client = httpx.AsyncClient(
+            base_url=root,
+            params=httpx.QueryParams(query),
+            headers=headers,
+            transport=transport,
+            timeout=httpx.Timeout(self.timeout_s, connect=self.connect_timeout_s),
+        )
         self._semaphore: asyncio.Semaphore | None = None
         self.http_requests = 0
 
@@ -111,7 +148,7 @@ class OpenAICompatModel:
         out = await self._one_call(request, count_tokens=True)
         if len(out) >= request.n:
             self.honours_n = True
-            return out[:request.n]
+            return out[: request.n]
         self.honours_n = False
         rest = await self._separately(request, len(out), request.n - len(out))
         return out + rest
@@ -136,8 +173,12 @@ class OpenAICompatModel:
         return self._parse(request, reply, latency)
 
     def _body(self, request: GenerationRequest, count_tokens: bool) -> tuple[str, dict[str, Any]]:
-        body: dict[str, Any] = {"model": self.model, "max_tokens": request.max_tokens,
-                                "temperature": request.temperature, "top_p": request.top_p}
+        body: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+        }
         if request.n > 1:
             body["n"] = request.n
         if request.stop:
@@ -162,8 +203,9 @@ class OpenAICompatModel:
             body["logprobs"] = max(request.top_logprobs, 1 if request.logprobs else 0) or 1
         return "/completions", body
 
-    async def _post_with_retries(self, path: str, body: dict[str, Any],
-                                 chat: bool) -> ChatReply | CompletionReply:
+    async def _post_with_retries(
+        self, path: str, body: dict[str, Any], chat: bool
+    ) -> ChatReply | CompletionReply:
         url = self._url(path)
         for attempt in range(1, self.retry.attempts + 1):
             try:
@@ -177,8 +219,9 @@ class OpenAICompatModel:
                     if e.unreachable:
                         raise ModelUnavailable(f"cannot reach {url}: {e}") from None
                     if e.malformed:
-                        raise MalformedReply(f"{url}: malformed reply ({e}) "
-                                             f"(gave up after {attempt} tries)") from None
+                        raise MalformedReply(
+                            f"{url}: malformed reply ({e}) (gave up after {attempt} tries)"
+                        ) from None
                     raise TransientModelError(f"{url}: {e} (gave up after {attempt} tries)") from None
                 await asyncio.sleep(self.retry.delay(attempt, self._rng, e.retry_after))
         raise AssertionError("unreachable")
@@ -201,17 +244,22 @@ class OpenAICompatModel:
                 raise _Transient(self._scrub(f"not JSON: {start!r}"), malformed=True) from None
         detail = self._scrub(resp.text[:300].replace("\n", " "))
         if is_transient_status(resp.status_code):
-            raise _Transient(f"HTTP {resp.status_code}: {detail}",
-                             retry_after=parse_retry_after(resp.headers.get("retry-after")))
+            raise _Transient(
+                f"HTTP {resp.status_code}: {detail}",
+                retry_after=parse_retry_after(resp.headers.get("retry-after")),
+            )
         hint = " (set OPENAI_API_KEY)" if resp.status_code == 401 else ""
         if resp.status_code == 400 and _CONTEXT.search(detail):
             raise ContextOverflow(f"{url}: HTTP 400: {detail}")
         raise FatalModelError(f"{url}: HTTP {resp.status_code}{hint}: {detail}")
 
-    def _parse(self, request: GenerationRequest, reply: ChatReply | CompletionReply,
-               latency: float) -> list[Completion]:
-        order = sorted(range(len(reply.choices)),
-                       key=lambda p: (reply.choices[p].index if reply.choices[p].index is not None else p))
+    def _parse(
+        self, request: GenerationRequest, reply: ChatReply | CompletionReply, latency: float
+    ) -> list[Completion]:
+        order = sorted(
+            range(len(reply.choices)),
+            key=lambda p: reply.choices[p].index if reply.choices[p].index is not None else p,
+        )
         choices = [reply.choices[p] for p in order]
         usage = reply.usage or ReplyUsage()
         prompt_tokens = usage.prompt_tokens or 0
@@ -225,7 +273,9 @@ class OpenAICompatModel:
                 lps, bad = _chat_logprobs(choice)
             else:
                 text, replaced = replace_invalid(choice.text)
-                notes = (f"replaced {replaced} invalid code point{'s' * (replaced != 1)}",) if replaced else ()
+                notes = (
+                    (f"replaced {replaced} invalid code point{'s' * (replaced != 1)}",) if replaced else ()
+                )
                 lps, bad = _completion_logprobs(choice)
             if lps is not None and (len(choices) > 1 or not reported):
                 completion_tokens = len(lps)
@@ -234,12 +284,17 @@ class OpenAICompatModel:
             if bad and request.logprobs:
                 notes += (f"replaced {bad} invalid code point{'s' * (bad != 1)} in logprob tokens",)
             finish = choice.finish_reason or "stop"
-            out.append(Completion(
-                text=text,
-                finish_reason="length" if finish == "length" else "stop",
-                usage=Usage(prompt_tokens, completion_tokens, prompt_tokens if i else server_cached),
-                logprobs=lps if request.logprobs else None,
-                index=i, latency_s=latency, notes=notes))
+            out.append(
+                Completion(
+                    text=text,
+                    finish_reason="length" if finish == "length" else "stop",
+                    usage=Usage(prompt_tokens, completion_tokens, prompt_tokens if i else server_cached),
+                    logprobs=lps if request.logprobs else None,
+                    index=i,
+                    latency_s=latency,
+                    notes=notes,
+                )
+            )
         return out
 
 
@@ -254,9 +309,14 @@ def _chat_logprobs(choice: ChatChoice) -> tuple[tuple[TokenLogprob, ...] | None,
     if content is None:
         return None, 0
     bad = [0]
-    lps = tuple(TokenLogprob(_token(t.token, bad), t.logprob,
-                             tuple((_token(x.token, bad), x.logprob) for x in t.top_logprobs or ()))
-                for t in content)
+    lps = tuple(
+        TokenLogprob(
+            _token(t.token, bad),
+            t.logprob,
+            tuple((_token(x.token, bad), x.logprob) for x in t.top_logprobs or ()),
+        )
+        for t in content
+    )
     return lps, bad[0]
 
 
@@ -267,9 +327,14 @@ def _completion_logprobs(choice: CompletionChoice) -> tuple[tuple[TokenLogprob, 
     bad = [0]
     values = lp.token_logprobs or [None] * len(lp.tokens)
     tops = lp.top_logprobs or [None] * len(lp.tokens)
-    lps = tuple(TokenLogprob(_token(tok, bad), val if val is not None else 0.0,
-                             tuple((_token(k, bad), v) for k, v in (top or {}).items()))
-                for tok, val, top in zip(lp.tokens, values, tops))
+    lps = tuple(
+        TokenLogprob(
+            _token(tok, bad),
+            val if val is not None else 0.0,
+            tuple((_token(k, bad), v) for k, v in (top or {}).items()),
+        )
+        for tok, val, top in zip(lp.tokens, values, tops)
+    )
     return lps, bad[0]
 
 
@@ -277,11 +342,15 @@ def parse_spec(rest: str) -> tuple[str, str]:
     """(model, base URL) from the part of an `openai:` spec after the colon, options removed."""
     model, sep, base_url = rest.partition("@")
     if not sep or not model or not base_url:
-        raise ConfigError(f"model spec {redact_spec('openai:' + rest)!r} must look like openai:MODEL@BASE_URL, "
-                          "e.g. openai:gpt-4o-mini@https://api.openai.com/v1")
+        raise ConfigError(
+            f"model spec {redact_spec('openai:' + rest)!r} must look like openai:MODEL@BASE_URL, "
+            "e.g. openai:gpt-4o-mini@https://api.openai.com/v1"
+        )
     if "?" not in base_url and _OPTION_LIKE.search(base_url):
-        raise ConfigError(f"model spec {redact_spec('openai:' + rest)!r} ends with unknown options: "
-                          f"known options are {', '.join(SPEC_OPTIONS)}")
+        raise ConfigError(
+            f"model spec {redact_spec('openai:' + rest)!r} ends with unknown options: "
+            f"known options are {', '.join(SPEC_OPTIONS)}"
+        )
     return model, base_url
 
 
@@ -291,8 +360,9 @@ def _seconds(name: str, value: Any, shown: str) -> float:
     except ValueError:
         seconds = None
     if not _positive_seconds(seconds):
-        raise ConfigError(f"option {name}={value} for model spec {shown!r}: "
-                          "expected a positive number of seconds")
+        raise ConfigError(
+            f"option {name}={value} for model spec {shown!r}: expected a positive number of seconds"
+        )
     return float(seconds)
 
 
@@ -300,13 +370,22 @@ def _tries(value: Any, shown: str) -> int:
     text = value.strip() if isinstance(value, str) else None
     tries = int(text) if text is not None and text.isdigit() else value
     if isinstance(tries, bool) or not isinstance(tries, int) or tries < 1:
-        raise ConfigError(f"option retries={value} for model spec {shown!r}: "
-                          "expected a whole number of tries, at least 1")
+        raise ConfigError(
+            f"option retries={value} for model spec {shown!r}: expected a whole number of tries, at least 1"
+        )
     return tries
 
 
-def from_spec(rest: str, *, spec: str | None = None, timeout: Any = None, connect_timeout: Any = None,
-              retries: Any = None, backoff: Any = None, **options: Any) -> OpenAICompatModel:
+def from_spec(
+    rest: str,
+    *,
+    spec: str | None = None,
+    timeout: Any = None,
+    connect_timeout: Any = None,
+    retries: Any = None,
+    backoff: Any = None,
+    **options: Any,
+) -> OpenAICompatModel:
     """Build the backend from `MODEL@BASE_URL`; `timeout`, `connect_timeout` (seconds), `retries`
     (total tries) and `backoff` (base seconds) as given in the spec or by keyword, validated."""
     shown = redact_spec(spec or f"openai:{rest}")

@@ -24,11 +24,19 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
-MAX_COUNT = 10**12          # no real reply counts a trillion tokens; a larger count is garbage
+MAX_COUNT = 10**12  # no real reply counts a trillion tokens; a larger count is garbage
 TEXT_PART_TYPES = frozenset({"text", "output_text"})
 
 
@@ -90,7 +98,7 @@ _PARTS = TypeAdapter(list[ContentPart])
 
 class ChatMessage(_Shape):
     role: str | None = None
-    content: Any = None         # a string, a tuple of ContentPart, or None (checked below)
+    content: Any = None  # a string, a tuple of ContentPart, or None (checked below)
 
     @field_validator("content")
     @classmethod
@@ -99,8 +107,9 @@ class ChatMessage(_Shape):
             return value
         if isinstance(value, list):
             return tuple(_PARTS.validate_python(value))
-        raise PydanticCustomError("content_type", "expected a string, a list of parts or null, got {got}",
-                                  {"got": json_kind(value)})
+        raise PydanticCustomError(
+            "content_type", "expected a string, a list of parts or null, got {got}", {"got": json_kind(value)}
+        )
 
 
 class ChatChoice(_Shape):
@@ -121,8 +130,11 @@ class CompletionLogprobs(_Shape):
         for name in ("token_logprobs", "top_logprobs"):
             values = getattr(self, name)
             if values is not None and len(values) != n:
-                raise PydanticCustomError("misaligned", "{name} has {got} items for {n} tokens",
-                                          {"name": name, "got": len(values), "n": n})
+                raise PydanticCustomError(
+                    "misaligned",
+                    "{name} has {got} items for {n} tokens",
+                    {"name": name, "got": len(values), "n": n},
+                )
         return self
 
 
@@ -171,14 +183,22 @@ def json_kind(value: Any) -> str:
 
 def _short(value: Any, limit: int = 24) -> str:
     text = json.dumps(value) if not isinstance(value, int) or abs(value) < 10**limit else f"{value:.3g}"
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _TYPE_NAMES = {
-    "model_type": "an object", "model_attributes_type": "an object", "dict_type": "an object",
-    "list_type": "a list", "string_type": "a string", "int_type": "an integer",
-    "int_parsing": "an integer", "int_from_float": "an integer", "float_type": "a number",
-    "float_parsing": "a number", "finite_number": "a finite number", "bool_type": "a boolean",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "dict_type": "an object",
+    "list_type": "a list",
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "finite_number": "a finite number",
+    "bool_type": "a boolean",
 }
 
 
@@ -189,7 +209,9 @@ def _problem(error: dict[str, Any]) -> str:
     if kind in _TYPE_NAMES:
         return f"expected {_TYPE_NAMES[kind]}, got {json_kind(value)}"
     if kind == "too_short":
-        return f"expected at least {_plural(ctx.get('min_length', 1), 'item')}, got {ctx.get('actual_length')}"
+        return (
+            f"expected at least {_plural(ctx.get('min_length', 1), 'item')}, got {ctx.get('actual_length')}"
+        )
     if kind in ("greater_than_equal", "greater_than"):
         return f"expected at least {ctx.get('ge', ctx.get('gt'))}, got {_short(value)}"
     if kind in ("less_than_equal", "less_than"):

@@ -23,18 +23,23 @@ def is_transient_status(status: int) -> bool:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 5          # total tries, the first included
+    attempts: int = 5  # total tries, the first included
     base_s: float = 0.5
     cap_s: float = 20.0
 
     def __post_init__(self) -> None:
         if isinstance(self.attempts, bool) or not isinstance(self.attempts, int) or self.attempts < 1:
-            raise ConfigError(f"retry attempts must be a whole number of tries, at least 1, "
-                              f"got {self.attempts!r}")
+            raise ConfigError(
+                f"retry attempts must be a whole number of tries, at least 1, got {self.attempts!r}"
+            )
         for name in ("base_s", "cap_s"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or value < 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value < 0
+            ):
                 raise ConfigError(f"retry {name} must be a finite number of seconds >= 0, got {value!r}")
 
     def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:

@@ -70,6 +70,7 @@ class Decoder(Protocol):
 
 # the maths, as pure functions
 
+
 def logsumexp(logits: np.ndarray) -> float:
     peak = logits.max()
     return float(peak + np.log(np.exp(logits - peak).sum()))
@@ -113,6 +114,7 @@ def common_prefix(a: Sequence[int], b: Sequence[int], limit: int) -> int:
 
 # jobs and sequences
 
+
 @dataclass
 class JobSpec:
     prompt_tokens: list[int]
@@ -142,7 +144,7 @@ class _Job:
 class _Seq:
     seq_id: int
     job: _Job
-    index: int                  # sample index within the job's request
+    index: int  # sample index within the job's request
     sampler: Any
     pos: int
     last: int = -1
@@ -170,15 +172,24 @@ class Scheduler:
     loop on a thread of its own; `submit`, `forget`, `share_prefixes` and `close` may be called
     from any thread."""
 
-    def __init__(self, decoder: Decoder, n_ctx: int, n_seq_max: int, n_batch: int,
-                 keep_max: int = 8, keep_cells: int | None = None) -> None:
+    def __init__(
+        self,
+        decoder: Decoder,
+        n_ctx: int,
+        n_seq_max: int,
+        n_batch: int,
+        keep_max: int = 8,
+        keep_cells: int | None = None,
+    ) -> None:
         self.decoder = decoder
         self.n_ctx = n_ctx
         self.n_seq_max = n_seq_max
         self.n_batch = n_batch
         self.stats = EngineStats()
         self.keep_max = keep_max  # finished sequences kept for their prefixes, at most this many
-        self.keep_cells = n_ctx // 2 if keep_cells is None else keep_cells  # … holding at most this many cells
+        self.keep_cells = (
+            n_ctx // 2 if keep_cells is None else keep_cells
+        )  # … holding at most this many cells
         self._queue: queue.Queue[Any] = queue.Queue()
         self._lock = threading.Lock()
         self._waiting: list[_Job] = []
@@ -186,8 +197,8 @@ class Scheduler:
         self._free_ids = list(range(n_seq_max))
         self._reserved = 0
         self._kept: list[_Kept] = []  # oldest first
-        self._share = True            # the worker's setting
-        self._share_wanted = True     # the callers' latest setting, on its way to the worker
+        self._share = True  # the worker's setting
+        self._share_wanted = True  # the callers' latest setting, on its way to the worker
         self._closed = False
         self._thread: threading.Thread | None = None
 
@@ -200,8 +211,10 @@ class Scheduler:
             raise RequestError("the prompt is empty after tokenisation: give the model some text")
         need = len(spec.prompt_tokens) + spec.max_tokens
         if need > self.n_ctx:
-            raise ContextOverflow(f"prompt of {len(spec.prompt_tokens)} tokens + max_tokens "
-                                  f"{spec.max_tokens} exceeds the context of {self.n_ctx} tokens")
+            raise ContextOverflow(
+                f"prompt of {len(spec.prompt_tokens)} tokens + max_tokens "
+                f"{spec.max_tokens} exceeds the context of {self.n_ctx} tokens"
+            )
         per_chunk = max(1, min(self.n_seq_max, (self.n_ctx - len(spec.prompt_tokens)) // spec.max_tokens))
         outer: concurrent.futures.Future = concurrent.futures.Future()
         parts = []
@@ -312,11 +325,14 @@ class Scheduler:
         self._waiting = [job for job in self._waiting if not job.future.cancelled()]
         while self._waiting:
             job = self._waiting[0]
-            while self._kept and (len(self._free_ids) < job.count or
-                                  self._reserved + self._kept_cells() + self._reservation(job) > self.n_ctx):
+            while self._kept and (
+                len(self._free_ids) < job.count
+                or self._reserved + self._kept_cells() + self._reservation(job) > self.n_ctx
+            ):
                 self._evict()
-            if len(self._free_ids) < job.count or (self._reserved + self._reservation(job) > self.n_ctx
-                                                    and self._running):
+            if len(self._free_ids) < job.count or (
+                self._reserved + self._reservation(job) > self.n_ctx and self._running
+            ):
                 return
             self._reserved += self._reservation(job)
             self._start_job(job)
@@ -333,8 +349,10 @@ class Scheduler:
         job.reused = shared
         last_row = 0
         for start in range(shared, len(tokens), self.n_batch):
-            chunk = tokens[start:start + self.n_batch]
-            self._decode([(tok, start + i, first_seq, start + i == len(tokens) - 1) for i, tok in enumerate(chunk)])
+            chunk = tokens[start : start + self.n_batch]
+            self._decode(
+                [(tok, start + i, first_seq, start + i == len(tokens) - 1) for i, tok in enumerate(chunk)]
+            )
             last_row = len(chunk) - 1
         self.stats.prompt_tokens_evaluated += len(tokens) - shared
         for sid in ids[1:]:
@@ -352,8 +370,10 @@ class Scheduler:
         best, shared = -1, 0
         if not self._share:
             return best, shared
-        held = [(seq.seq_id, seq.job.spec.prompt_tokens, seq.tokens[:seq.pos - len(seq.job.spec.prompt_tokens)])
-                for seq in self._running] + [(k.seq_id, k.tokens, []) for k in self._kept]
+        held = [
+            (seq.seq_id, seq.job.spec.prompt_tokens, seq.tokens[: seq.pos - len(seq.job.spec.prompt_tokens)])
+            for seq in self._running
+        ] + [(k.seq_id, k.tokens, []) for k in self._kept]
         for seq_id, head, tail in held:
             known = head + tail if tail else head
             if min(len(known), len(tokens) - 1) <= shared:
@@ -377,7 +397,7 @@ class Scheduler:
         if not self._share or self.keep_max <= 0 or seq.index != seq.job.first_index:
             return False
         prompt = seq.job.spec.prompt_tokens
-        self._kept.append(_Kept(seq.seq_id, prompt + seq.tokens[:seq.pos - len(prompt)]))
+        self._kept.append(_Kept(seq.seq_id, prompt + seq.tokens[: seq.pos - len(prompt)]))
         while len(self._kept) > self.keep_max or self._kept_cells() > self.keep_cells:
             self._evict()
         return True
@@ -439,8 +459,11 @@ class Scheduler:
 
     def _logprob(self, row: int, token: int, piece: bytes, top: int) -> TokenLogprob:
         chosen, alts = token_logprobs(self.decoder.logits(row), token, top)
-        return TokenLogprob(piece.decode("utf-8", errors="replace"), chosen,
-                            tuple((self.decoder.piece(t).decode("utf-8", errors="replace"), lp) for t, lp in alts))
+        return TokenLogprob(
+            piece.decode("utf-8", errors="replace"),
+            chosen,
+            tuple((self.decoder.piece(t).decode("utf-8", errors="replace"), lp) for t, lp in alts),
+        )
 
     def _finish(self, seq: _Seq, reason: str, cut: int | None = None, counted: int | None = None) -> None:
         job = seq.job
@@ -450,10 +473,13 @@ class Scheduler:
         prompt = len(job.spec.prompt_tokens)
         shared = prompt if seq.index != job.first_index else job.reused
         job.results[seq.index] = Completion(
-            text=text, finish_reason=reason,  # type: ignore[arg-type]
+            text=text,
+            finish_reason=reason,  # type: ignore[arg-type]
             usage=Usage(prompt, counted if counted is not None else len(seq.tokens), shared),
-            logprobs=tuple(seq.logprobs) if job.spec.logprobs else None, index=seq.index,
-            latency_s=time.perf_counter() - job.submitted)
+            logprobs=tuple(seq.logprobs) if job.spec.logprobs else None,
+            index=seq.index,
+            latency_s=time.perf_counter() - job.submitted,
+        )
         self._release(seq, keep=True)
         job.remaining -= 1
         if job.remaining == 0:

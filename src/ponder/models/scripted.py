@@ -59,8 +59,9 @@ class ScriptedModel:
         if step.error is not None:
             raise step.error
         if len(step.texts) != request.n:
-            raise ScriptMismatch(f"call #{call_no} asked for n={request.n} samples, "
-                                 f"the script has {len(step.texts)}")
+            raise ScriptMismatch(
+                f"call #{call_no} asked for n={request.n} samples, the script has {len(step.texts)}"
+            )
         prompt_tokens = _words(prompt_text(request))
         out = []
         for i, text in enumerate(step.texts):
@@ -69,12 +70,18 @@ class ScriptedModel:
                 if step.logprobs is None:
                     lps = tuple(TokenLogprob(w, -0.1) for w in text.split())
                 else:
-                    lps = tuple(TokenLogprob(x[0], x[1], tuple(x[2]) if len(x) > 2 else ())
-                                for x in step.logprobs[i])
-            out.append(Completion(
-                text=text, finish_reason=step.finish_reason,  # type: ignore[arg-type]
-                usage=Usage(prompt_tokens, _words(text), prompt_tokens if i else 0),
-                logprobs=lps, index=i))
+                    lps = tuple(
+                        TokenLogprob(x[0], x[1], tuple(x[2]) if len(x) > 2 else ()) for x in step.logprobs[i]
+                    )
+            out.append(
+                Completion(
+                    text=text,
+                    finish_reason=step.finish_reason,  # type: ignore[arg-type]
+                    usage=Usage(prompt_tokens, _words(text), prompt_tokens if i else 0),
+                    logprobs=lps,
+                    index=i,
+                )
+            )
         return out
 
     def _check(self, step: Step, request: GenerationRequest, call_no: int) -> None:

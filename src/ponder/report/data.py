@@ -64,18 +64,35 @@ class RunSummary:
 
     def row(self) -> dict[str, Any]:
         """The table row (also the CSV and JSON record)."""
-        return {"run": self.run_id, "strategy": self.label, "task": self.task, "model": self.model,
-                "n": self.n, "accuracy": self.accuracy, "ci_low": self.ci[0], "ci_high": self.ci[1],
-                "parse_failure_rate": self.parse_failure,
-                "prompt_tokens_per_item": self.prompt_tokens,
-                "prompt_tokens_evaluated_per_item": self.prompt_tokens_evaluated,
-                "completion_tokens_per_item": self.completion_tokens, "tokens_per_item": self.tokens,
-                "calls_per_item": self.calls, "seconds_per_item": self.seconds, "status": self.status,
-                **({} if not self.symbolic else {
+        return {
+            "run": self.run_id,
+            "strategy": self.label,
+            "task": self.task,
+            "model": self.model,
+            "n": self.n,
+            "accuracy": self.accuracy,
+            "ci_low": self.ci[0],
+            "ci_high": self.ci[1],
+            "parse_failure_rate": self.parse_failure,
+            "prompt_tokens_per_item": self.prompt_tokens,
+            "prompt_tokens_evaluated_per_item": self.prompt_tokens_evaluated,
+            "completion_tokens_per_item": self.completion_tokens,
+            "tokens_per_item": self.tokens,
+            "calls_per_item": self.calls,
+            "seconds_per_item": self.seconds,
+            "status": self.status,
+            **(
+                {}
+                if not self.symbolic
+                else {
                     "symbolic_original_accuracy": self.symbolic["original"],
-                    "symbolic_mean_accuracy": self.symbolic["mean"], "symbolic_std": self.symbolic["std"],
-                    "symbolic_drop": self.symbolic["drop"]}),
-                **{f"probe_{k}": v["mean"] for k, v in self.probe.items()}}
+                    "symbolic_mean_accuracy": self.symbolic["mean"],
+                    "symbolic_std": self.symbolic["std"],
+                    "symbolic_drop": self.symbolic["drop"],
+                }
+            ),
+            **{f"probe_{k}": v["mean"] for k, v in self.probe.items()},
+        }
 
 
 def label_of(strategy: str, options: dict[str, Any]) -> str:
@@ -94,14 +111,38 @@ def load_run(store: Store, run_id: int) -> RunSummary:
         data = json.loads(row["data"])
         meta = data.get("meta", {})
         samples = meta.get("answers") if isinstance(meta.get("answers"), list) else None
-        items.append(Item(row["task_id"], bool(row["correct"]), row["answer"] is not None,
-                          row["prompt_tokens"], row["prompt_tokens_evaluated"], row["completion_tokens"],
-                          row["calls"], row["seconds"], data.get("question", ""), data.get("kind", "number"),
-                          data.get("gold"), row["answer"], samples,
-                          {"attempts": meta.get("attempts"), "task": data.get("task_meta") or {},
-                           "probe": meta.get("probe"), "reasoning": row["reasoning"]}))
-    summary = RunSummary(run_id, label_of(run["strategy"] or run["kind"], options), run["strategy"] or "",
-                         run["model"], config.get("task", run["kind"]), run["status"], items)
+        items.append(
+            Item(
+                row["task_id"],
+                bool(row["correct"]),
+                row["answer"] is not None,
+                row["prompt_tokens"],
+                row["prompt_tokens_evaluated"],
+                row["completion_tokens"],
+                row["calls"],
+                row["seconds"],
+                data.get("question", ""),
+                data.get("kind", "number"),
+                data.get("gold"),
+                row["answer"],
+                samples,
+                {
+                    "attempts": meta.get("attempts"),
+                    "task": data.get("task_meta") or {},
+                    "probe": meta.get("probe"),
+                    "reasoning": row["reasoning"],
+                },
+            )
+        )
+    summary = RunSummary(
+        run_id,
+        label_of(run["strategy"] or run["kind"], options),
+        run["strategy"] or "",
+        run["model"],
+        config.get("task", run["kind"]),
+        run["status"],
+        items,
+    )
     return summarise(summary)
 
 
@@ -135,11 +176,16 @@ def summarise(s: RunSummary) -> RunSummary:
     for b in range(LENGTH_BUCKETS if buckets else 0):
         members = [i for i, x in zip(items, buckets) if x == b]
         words = [len(i.question.split()) for i in members]
-        s.length_buckets.append({
-            "bucket": b + 1, "items": len(members), "question_words_min": min(words),
-            "question_words_max": max(words),
-            "completion_tokens": float(np.mean([i.completion_tokens for i in members])),
-            "accuracy": float(np.mean([i.correct for i in members]))})
+        s.length_buckets.append(
+            {
+                "bucket": b + 1,
+                "items": len(members),
+                "question_words_min": min(words),
+                "question_words_max": max(words),
+                "completion_tokens": float(np.mean([i.completion_tokens for i in members])),
+                "accuracy": float(np.mean([i.correct for i in members])),
+            }
+        )
     return s
 
 

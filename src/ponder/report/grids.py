@@ -10,8 +10,18 @@ from ponder.report.data import RunSummary
 from ponder.tasks.answers import parse_grid
 
 # The ARC palette (0 black, 1 blue, 2 red, 3 green, 4 yellow, 5 grey, 6 magenta, 7 orange, 8 azure, 9 maroon).
-PALETTE = ("#000000", "#0074D9", "#FF4136", "#2ECC40", "#FFDC00", "#AAAAAA", "#F012BE", "#FF851B",
-           "#7FDBFF", "#870C25")
+PALETTE = (
+    "#000000",
+    "#0074D9",
+    "#FF4136",
+    "#2ECC40",
+    "#FFDC00",
+    "#AAAAAA",
+    "#F012BE",
+    "#FF851B",
+    "#7FDBFF",
+    "#870C25",
+)
 MOST_ITEMS = 20
 
 
@@ -19,8 +29,11 @@ def grid_html(grid: list[list[int]] | None) -> Markup:
     if not grid:
         return Markup('<p class="note">(no grid)</p>')
     cols = max(len(r) for r in grid)
-    cells = "".join(f'<div style="background:{PALETTE[v % 10]}"></div>' for row in grid
-                    for v in (list(row) + [0] * (cols - len(row))))
+    cells = "".join(
+        f'<div style="background:{PALETTE[v % 10]}"></div>'
+        for row in grid
+        for v in (list(row) + [0] * (cols - len(row)))
+    )
     return Markup(f'<div class="grid" style="grid-template-columns:repeat({cols},10px)">{cells}</div>')
 
 
@@ -37,6 +50,7 @@ def arc_sections(runs: list[RunSummary]) -> list[dict[str, Any]]:
             for n, attempt in enumerate(item.meta.get("attempts") or [item.answer]):
                 grids.append({"caption": f"attempt {n + 1}", "html": grid_html(parse_grid(attempt))})
             grids.append({"caption": "answer", "html": grid_html(parse_grid(item.gold))})
-            out.append({"label": escape(r.label), "task_id": item.task_id, "correct": item.correct,
-                        "grids": grids})
+            out.append(
+                {"label": escape(r.label), "task_id": item.task_id, "correct": item.correct, "grids": grids}
+            )
     return out

@@ -23,13 +23,23 @@ def accuracy_vs_tokens(runs: list[RunSummary]) -> bytes:
     ax = fig.subplots()
     points = [(r.tokens, r.accuracy) for r in runs]
     for r in runs:
-        ax.errorbar(r.tokens, r.accuracy * 100, yerr=[[max(0.0, (r.accuracy - r.ci[0]) * 100)],
-                                                       [max(0.0, (r.ci[1] - r.accuracy) * 100)]],
-                    fmt="o", capsize=3, label=r.label)
+        ax.errorbar(
+            r.tokens,
+            r.accuracy * 100,
+            yerr=[[max(0.0, (r.accuracy - r.ci[0]) * 100)], [max(0.0, (r.ci[1] - r.accuracy) * 100)]],
+            fmt="o",
+            capsize=3,
+            label=r.label,
+        )
     front = pareto_front(points)
     if len(front) > 1:
-        ax.plot([points[i][0] for i in front], [points[i][1] * 100 for i in front], "k--", lw=1,
-                label="Pareto frontier")
+        ax.plot(
+            [points[i][0] for i in front],
+            [points[i][1] * 100 for i in front],
+            "k--",
+            lw=1,
+            label="Pareto frontier",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("tokens per item (prompt evaluated + completion, log scale)")
     ax.set_ylabel("accuracy (%)")
@@ -48,7 +58,7 @@ def maj_at_k(runs: list[RunSummary]) -> bytes | None:
     ax = fig.subplots()
     for r in sampled:
         ks = list(range(1, len(r.maj) + 1))
-        line, = ax.plot(ks, [m * 100 for m in r.maj], "o-", label=f"maj@k {r.label}")
+        (line,) = ax.plot(ks, [m * 100 for m in r.maj], "o-", label=f"maj@k {r.label}")
         if r.pass_k:
             ax.plot(ks, [p * 100 for p in r.pass_k], "s:", color=line.get_color(), label=f"pass@k {r.label}")
     ax.set_xlabel("k (samples voting)")
@@ -70,8 +80,10 @@ def overthinking(runs: list[RunSummary]) -> bytes | None:
         xs = [b["bucket"] for b in r.length_buckets]
         left.plot(xs, [b["completion_tokens"] for b in r.length_buckets], "o-", label=r.label)
         right.plot(xs, [b["accuracy"] * 100 for b in r.length_buckets], "o-", label=r.label)
-    ticks = [f"Q{b['bucket']}\n{b['question_words_min']}-{b['question_words_max']}w"
-             for b in shown[0].length_buckets]
+    ticks = [
+        f"Q{b['bucket']}\n{b['question_words_min']}-{b['question_words_max']}w"
+        for b in shown[0].length_buckets
+    ]
     for ax in (left, right):
         ax.set_xticks(range(1, len(ticks) + 1), ticks, fontsize=7)
         ax.set_xlabel("question length quintile (words)")
@@ -93,11 +105,20 @@ def symbolic_sets(runs: list[RunSummary]) -> bytes | None:
     ax = fig.subplots()
     for r in shown:
         sym = r.symbolic
-        bars = ax.hist([x * 100 for x in sym["per_set"]], bins=min(10, max(3, sym["sets"])), alpha=0.5,
-                       label=f"{r.label}: sets {sym['mean'] * 100:.1f} ± {sym['std'] * 100:.1f}%")
+        bars = ax.hist(
+            [x * 100 for x in sym["per_set"]],
+            bins=min(10, max(3, sym["sets"])),
+            alpha=0.5,
+            label=f"{r.label}: sets {sym['mean'] * 100:.1f} ± {sym['std'] * 100:.1f}%",
+        )
         if sym["original"] is not None:
-            ax.axvline(sym["original"] * 100, color=bars[2][0].get_facecolor(), ls="--", lw=1.5,
-                       label=f"{r.label}: originals {sym['original'] * 100:.1f}%")
+            ax.axvline(
+                sym["original"] * 100,
+                color=bars[2][0].get_facecolor(),
+                ls="--",
+                lw=1.5,
+                label=f"{r.label}: originals {sym['original'] * 100:.1f}%",
+            )
     ax.set_xlabel("accuracy of one instance set (%)")
     ax.set_ylabel("instance sets")
     ax.set_title("GSM-Symbolic: accuracy over instance sets vs the original problems")
@@ -115,9 +136,14 @@ def early_answering(runs: list[RunSummary]) -> bytes | None:
     ax = fig.subplots()
     for r in shown:
         xs, ys = zip(*r.early_curve)
-        ax.plot([x * 100 for x in xs], [y * 100 for y in ys], "o-", drawstyle="steps-post",
-                label=f"{r.label} ({r.model.split('@')[0]}), area over curve "
-                      f"{r.probe.get('area_over_curve', {}).get('mean', 0):.2f}")
+        ax.plot(
+            [x * 100 for x in xs],
+            [y * 100 for y in ys],
+            "o-",
+            drawstyle="steps-post",
+            label=f"{r.label} ({r.model.split('@')[0]}), area over curve "
+            f"{r.probe.get('area_over_curve', {}).get('mean', 0):.2f}",
+        )
     ax.set_xlabel("share of the chain of thought shown (%)")
     ax.set_ylabel("same answer as with the full chain (%)")
     ax.set_ylim(-2, 102)

@@ -17,8 +17,11 @@ from ponder.report.grids import arc_sections
 from ponder.report.probes import probe_examples
 from ponder.store import Store
 
-_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                                autoescape=True, undefined=jinja2.StrictUndefined)
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
 
 
 @dataclass(frozen=True)
@@ -50,16 +53,34 @@ def _write(runs: list[RunSummary], where: str, out: Path) -> Written:
     out.mkdir(parents=True, exist_ok=True)
     figures = []
     for name, caption, png in (
-            ("accuracy_vs_tokens", "Accuracy (95% CI) against tokens per item; dashed: the Pareto frontier.",
-             plots.accuracy_vs_tokens(runs)),
-            ("maj_at_k", "maj@k (solid) and pass@k (dotted), exact over all k-subsets of each item's samples.",
-             plots.maj_at_k(runs)),
-            ("overthinking", "Items in five quintiles of question length: mean answer length and accuracy.",
-             plots.overthinking(runs)),
-            ("symbolic_sets", "GSM-Symbolic: accuracy of each instance set (instance j of every template); "
-             "dashed: the original GSM8K problems.", plots.symbolic_sets(runs)),
-            ("early_answering", "Early answering: the answer read after the first k of m steps, compared with "
-             "the answer after all m, at each share k/m of the chain.", plots.early_answering(runs))):
+        (
+            "accuracy_vs_tokens",
+            "Accuracy (95% CI) against tokens per item; dashed: the Pareto frontier.",
+            plots.accuracy_vs_tokens(runs),
+        ),
+        (
+            "maj_at_k",
+            "maj@k (solid) and pass@k (dotted), exact over all k-subsets of each item's samples.",
+            plots.maj_at_k(runs),
+        ),
+        (
+            "overthinking",
+            "Items in five quintiles of question length: mean answer length and accuracy.",
+            plots.overthinking(runs),
+        ),
+        (
+            "symbolic_sets",
+            "GSM-Symbolic: accuracy of each instance set (instance j of every template); "
+            "dashed: the original GSM8K problems.",
+            plots.symbolic_sets(runs),
+        ),
+        (
+            "early_answering",
+            "Early answering: the answer read after the first k of m steps, compared with "
+            "the answer after all m, at each share k/m of the chain.",
+            plots.early_answering(runs),
+        ),
+    ):
         if png is None:
             continue
         path = out / f"{name}.png"
@@ -72,17 +93,39 @@ def _write(runs: list[RunSummary], where: str, out: Path) -> Written:
         writer.writeheader()
         writer.writerows(rows)
     json_path = out / "summary.json"
-    json_path.write_text(json.dumps({"store": where, "runs": [
-        {**r.row(), "maj_at_k": r.maj, "pass_at_k": r.pass_k, "length_buckets": r.length_buckets,
-         "symbolic": r.symbolic, "probe": r.probe, "early_curve": r.early_curve}
-        for r in runs]}, indent=2), encoding="utf-8")
+    json_path.write_text(
+        json.dumps(
+            {
+                "store": where,
+                "runs": [
+                    {
+                        **r.row(),
+                        "maj_at_k": r.maj,
+                        "pass_at_k": r.pass_k,
+                        "length_buckets": r.length_buckets,
+                        "symbolic": r.symbolic,
+                        "probe": r.probe,
+                        "early_curve": r.early_curve,
+                    }
+                    for r in runs
+                ],
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     tasks = sorted({r.task for r in runs})
     html = _TEMPLATES.get_template("report.html.j2").render(
-        title=f"{', '.join(tasks)}: {len(runs)} run(s)", store=where, runs=runs,
+        title=f"{', '.join(tasks)}: {len(runs)} run(s)",
+        store=where,
+        runs=runs,
         figures=[{"id": n, "caption": c, "data": base64.b64encode(png).decode()} for n, c, png, _ in figures],
-        any_buckets=any(r.length_buckets for r in runs), arc=arc_sections(runs),
-        symbolic=[r for r in runs if r.symbolic], probes=[r for r in runs if r.probe],
-        examples=probe_examples(runs))
+        any_buckets=any(r.length_buckets for r in runs),
+        arc=arc_sections(runs),
+        symbolic=[r for r in runs if r.symbolic],
+        probes=[r for r in runs if r.probe],
+        examples=probe_examples(runs),
+    )
     html_path = out / "report.html"
     html_path.write_text(html, encoding="utf-8")
     return Written(html_path, csv_path, json_path, tuple(p for *_, p in figures), tuple(runs))

@@ -33,7 +33,9 @@ def _script(db: sqlite3.Connection, sql: str) -> None:
 
 
 def m001_runs_results_calls(db: sqlite3.Connection) -> None:
-    _script(db, """
+    _script(
+        db,
+        """
         CREATE TABLE runs (
             id INTEGER PRIMARY KEY,
             created_at REAL NOT NULL,
@@ -80,13 +82,13 @@ def m001_runs_results_calls(db: sqlite3.Connection) -> None:
         );
         CREATE INDEX calls_cache ON calls (request_hash, sample_index) WHERE cached = 0;
         CREATE INDEX calls_run ON calls (run_id, task_id);
-    """)
+    """,
+    )
 
 
 def m002_cache_and_verifier_compute(db: sqlite3.Connection) -> None:
     """Compute columns for the cache's share and the verifier's share of each result."""
-    for column in ("cached_tokens", "verifier_calls", "verifier_prompt_tokens",
-                   "verifier_completion_tokens"):
+    for column in ("cached_tokens", "verifier_calls", "verifier_prompt_tokens", "verifier_completion_tokens"):
         db.execute(f"ALTER TABLE results ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE calls ADD COLUMN purpose TEXT NOT NULL DEFAULT 'generate'")
 
@@ -94,7 +96,9 @@ def m002_cache_and_verifier_compute(db: sqlite3.Connection) -> None:
 def m003_battles(db: sqlite3.Connection) -> None:
     """Arena battles: one verdict on one question between two players, by a judge (a model, a
     rule such as correctness, or "human"). Machine judges give one verdict per pair and question."""
-    _script(db, """
+    _script(
+        db,
+        """
         CREATE TABLE battles (
             id INTEGER PRIMARY KEY,
             arena TEXT NOT NULL,
@@ -110,7 +114,8 @@ def m003_battles(db: sqlite3.Connection) -> None:
         CREATE UNIQUE INDEX battles_once ON battles (arena, question_id, turn, model_a, model_b, judge)
             WHERE judge != 'human';
         CREATE INDEX battles_arena ON battles (arena, id)
-    """)
+    """,
+    )
 
 
 def m004_result_errors(db: sqlite3.Connection) -> None:
@@ -153,7 +158,9 @@ def migrate(db: sqlite3.Connection) -> list[str]:
         try:
             if fn.__name__ not in _applied(db):
                 fn(db)
-                db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (fn.__name__, time.time()))
+                db.execute(
+                    "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (fn.__name__, time.time())
+                )
                 applied.append(fn.__name__)
         except BaseException:
             if db.in_transaction:
@@ -239,7 +246,9 @@ def open_readonly(path: Path | str) -> tuple[sqlite3.Connection, FileState | Non
         else:
             state = None
         try:
-            if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").fetchall():
+            if not db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+            ).fetchall():
                 raise StoreError(f"{path} is not a ponder store (it has no _migrations table)")
             _present_current_schema(db)
         except BaseException:
@@ -267,12 +276,19 @@ def _present_current_schema(db: sqlite3.Connection) -> None:
         return
     current = sqlite3.connect(":memory:", isolation_level=None)
     migrate(current)
-    tables = [r[0] for r in current.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name != '_migrations' ORDER BY name")]
+    tables = [
+        r[0]
+        for r in current.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name != '_migrations' ORDER BY name"
+        )
+    ]
     for table in tables:
         have = {r[1] for r in db.execute(f"PRAGMA main.table_info({table})")}
-        missing = [f"{r[4] or 'NULL'} AS {r[1]}" for r in current.execute(f"PRAGMA table_info({table})")
-                   if r[1] not in have]
+        missing = [
+            f"{r[4] or 'NULL'} AS {r[1]}"
+            for r in current.execute(f"PRAGMA table_info({table})")
+            if r[1] not in have
+        ]
         if not have:
             db.execute(f"CREATE TEMP VIEW {table} AS SELECT {', '.join(missing)} WHERE 0")
         elif missing:

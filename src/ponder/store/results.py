@@ -22,9 +22,25 @@ from ponder.store.db import FileState, connect, default_store_path, file_state, 
 from ponder.types import Battle, Completion, GenerationRequest, Result
 
 RESULT_COLUMNS = (
-    "run_id", "task_id", "answer", "correct", "reasoning", "prompt_tokens", "prompt_tokens_evaluated",
-    "completion_tokens", "calls", "cached_calls", "seconds", "cached_tokens", "verifier_calls",
-    "verifier_prompt_tokens", "verifier_completion_tokens", "data", "created_at", "error")
+    "run_id",
+    "task_id",
+    "answer",
+    "correct",
+    "reasoning",
+    "prompt_tokens",
+    "prompt_tokens_evaluated",
+    "completion_tokens",
+    "calls",
+    "cached_calls",
+    "seconds",
+    "cached_tokens",
+    "verifier_calls",
+    "verifier_prompt_tokens",
+    "verifier_completion_tokens",
+    "data",
+    "created_at",
+    "error",
+)
 
 
 def _config_json(config: dict[str, Any] | None) -> str:
@@ -89,14 +105,22 @@ class Store:
             raise StoreError(f"store {self.path}: {e}") from e
 
     # runs
-    def start_run(self, kind: str, model: str, strategy: str | None = None,
-                  config: dict[str, Any] | None = None) -> int:
+    def start_run(
+        self, kind: str, model: str, strategy: str | None = None, config: dict[str, Any] | None = None
+    ) -> int:
         return self._write(
             "INSERT INTO runs (created_at, kind, model, strategy, config) VALUES (?, ?, ?, ?, ?)",
-            (time.time(), kind, model, strategy, _config_json(config)))
+            (time.time(), kind, model, strategy, _config_json(config)),
+        )
 
-    def find_or_start_run(self, kind: str, model: str, strategy: str | None = None,
-                          config: dict[str, Any] | None = None, identity: str | None = None) -> int:
+    def find_or_start_run(
+        self,
+        kind: str,
+        model: str,
+        strategy: str | None = None,
+        config: dict[str, Any] | None = None,
+        identity: str | None = None,
+    ) -> int:
         """The id of the run with this identity (one run at most has it), set back to status
         'running' with no finished_at; or of a new run holding it, with this kind, model, strategy
         and config, when the store has none. Without an identity, the run is found among those
@@ -110,33 +134,48 @@ class Store:
             else:
                 row = db.execute(
                     """SELECT id FROM runs WHERE kind = ? AND model = ? AND strategy IS ? AND config = ?
-                       AND identity IS NULL ORDER BY id LIMIT 1""", (kind, model, strategy, cfg)).fetchone()
+                       AND identity IS NULL ORDER BY id LIMIT 1""",
+                    (kind, model, strategy, cfg),
+                ).fetchone()
             if row is not None:
                 db.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?", (row[0],))
                 return int(row[0])
             cur = db.execute(
                 "INSERT INTO runs (created_at, kind, model, strategy, config, identity) VALUES (?, ?, ?, ?, ?, ?)",
-                (time.time(), kind, model, strategy, cfg, identity))
+                (time.time(), kind, model, strategy, cfg, identity),
+            )
             return int(cur.lastrowid or 0)
 
     def run_with_identity(self, identity: str) -> dict[str, Any] | None:
         rows = self._read("SELECT * FROM runs WHERE identity = ?", (identity,))
         return dict(rows[0]) if rows else None
 
-    def add_finished_run(self, kind: str, model: str, strategy: str | None, config: dict[str, Any],
-                         results: list[dict[str, Any]]) -> int:
+    def add_finished_run(
+        self,
+        kind: str,
+        model: str,
+        strategy: str | None,
+        config: dict[str, Any],
+        results: list[dict[str, Any]],
+    ) -> int:
         """A run written whole in one transaction, status 'done': each of `results` is a result
         row (as `results()` returns them; `id` and `run_id` are ignored). Nothing of it is written
         if any row fails."""
         now = time.time()
         with self._transaction() as db:
-            run_id = int(db.execute(
-                """INSERT INTO runs (created_at, finished_at, kind, model, strategy, config, status)
+            run_id = int(
+                db.execute(
+                    """INSERT INTO runs (created_at, finished_at, kind, model, strategy, config, status)
                    VALUES (?, ?, ?, ?, ?, ?, 'done')""",
-                (now, now, kind, model, strategy, _config_json(config))).lastrowid or 0)
+                    (now, now, kind, model, strategy, _config_json(config)),
+                ).lastrowid
+                or 0
+            )
             placeholders = ", ".join("?" * len(RESULT_COLUMNS))
-            db.executemany(f"INSERT INTO results ({', '.join(RESULT_COLUMNS)}) VALUES ({placeholders})",
-                           [(run_id, *(row[c] for c in RESULT_COLUMNS[1:])) for row in results])
+            db.executemany(
+                f"INSERT INTO results ({', '.join(RESULT_COLUMNS)}) VALUES ({placeholders})",
+                [(run_id, *(row[c] for c in RESULT_COLUMNS[1:])) for row in results],
+            )
         return run_id
 
     def finish_run(self, run_id: int, status: str = "done") -> None:
@@ -159,22 +198,51 @@ class Store:
         wrote it first): that one is kept. A stored errored result (`error` set) is replaced by
         this one, keeping its row id."""
         c = result.compute
-        data = {"strategy": result.strategy, "meta": result.meta, "question": result.task.question,
-                "gold": result.task.answer, "kind": result.task.kind, "task_meta": result.task.meta,
-                "calls": [{"request": call.request.to_dict(), "purpose": call.purpose,
-                           "latency_s": call.latency_s,
-                           "completions": [x.to_dict() for x in call.completions]} for call in result.calls]}
-        values = (run_id, result.task.id, result.answer,
-                  None if result.correct is None else int(result.correct), result.reasoning,
-                  c.prompt_tokens, c.prompt_tokens_evaluated, c.completion_tokens, c.calls, c.cached_calls,
-                  c.seconds, c.cached_tokens, c.verifier_calls, c.verifier_prompt_tokens,
-                  c.verifier_completion_tokens, json.dumps(data, default=str), time.time(), result.error)
+        data = {
+            "strategy": result.strategy,
+            "meta": result.meta,
+            "question": result.task.question,
+            "gold": result.task.answer,
+            "kind": result.task.kind,
+            "task_meta": result.task.meta,
+            "calls": [
+                {
+                    "request": call.request.to_dict(),
+                    "purpose": call.purpose,
+                    "latency_s": call.latency_s,
+                    "completions": [x.to_dict() for x in call.completions],
+                }
+                for call in result.calls
+            ],
+        }
+        values = (
+            run_id,
+            result.task.id,
+            result.answer,
+            None if result.correct is None else int(result.correct),
+            result.reasoning,
+            c.prompt_tokens,
+            c.prompt_tokens_evaluated,
+            c.completion_tokens,
+            c.calls,
+            c.cached_calls,
+            c.seconds,
+            c.cached_tokens,
+            c.verifier_calls,
+            c.verifier_prompt_tokens,
+            c.verifier_completion_tokens,
+            json.dumps(data, default=str),
+            time.time(),
+            result.error,
+        )
         updates = ", ".join(f"{col} = excluded.{col}" for col in RESULT_COLUMNS[2:])
         with self._transaction() as db:
             rows = db.execute(
                 f"""INSERT INTO results ({", ".join(RESULT_COLUMNS)}) VALUES ({", ".join("?" * len(values))})
                     ON CONFLICT (run_id, task_id) DO UPDATE SET {updates} WHERE results.error IS NOT NULL
-                    RETURNING id""", values).fetchall()
+                    RETURNING id""",
+                values,
+            ).fetchall()
         return int(rows[0][0]) if rows else None
 
     def results(self, run_id: int) -> list[dict[str, Any]]:
@@ -183,29 +251,58 @@ class Store:
     def results_summary(self, run_id: int) -> list[dict[str, Any]]:
         """The numeric columns of a run's results and their errors, without the traces (cheap for
         large runs)."""
-        return [dict(r) for r in self._read(
-            """SELECT task_id, answer, correct, prompt_tokens, prompt_tokens_evaluated,
+        return [
+            dict(r)
+            for r in self._read(
+                """SELECT task_id, answer, correct, prompt_tokens, prompt_tokens_evaluated,
                completion_tokens, calls, cached_calls, seconds, error FROM results WHERE run_id = ?
-               ORDER BY id""", (run_id,))]
+               ORDER BY id""",
+                (run_id,),
+            )
+        ]
 
     # battles
     def add_battle(self, arena: str, battle: Battle) -> int:
         return self._write(
             """INSERT INTO battles (arena, question_id, turn, model_a, model_b, winner, judge, data, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (arena, battle.question_id, battle.turn, battle.model_a, battle.model_b, battle.winner,
-             battle.judge, json.dumps(battle.data, default=str), time.time()))
+            (
+                arena,
+                battle.question_id,
+                battle.turn,
+                battle.model_a,
+                battle.model_b,
+                battle.winner,
+                battle.judge,
+                json.dumps(battle.data, default=str),
+                time.time(),
+            ),
+        )
 
     def import_battles(self, arena: str, battles: list[Battle]) -> tuple[int, int]:
         """Add battles in one transaction; a machine judge's verdict already stored for the same
         question, turn and ordered pair is skipped. Returns (added, skipped)."""
-        rows = [(arena, b.question_id, b.turn, b.model_a, b.model_b, b.winner, b.judge,
-                 json.dumps(b.data, default=str), time.time()) for b in battles]
+        rows = [
+            (
+                arena,
+                b.question_id,
+                b.turn,
+                b.model_a,
+                b.model_b,
+                b.winner,
+                b.judge,
+                json.dumps(b.data, default=str),
+                time.time(),
+            )
+            for b in battles
+        ]
         with self._transaction() as db:
             before = db.total_changes
             db.executemany(
                 """INSERT OR IGNORE INTO battles (arena, question_id, turn, model_a, model_b, winner, judge,
-                   data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""", rows)
+                   data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                rows,
+            )
             added = db.total_changes - before
         return added, len(rows) - added
 
@@ -217,41 +314,82 @@ class Store:
         if judge is not None:
             sql, params = sql + " AND judge = ?", params + [judge]
         rows = self._read(sql + " ORDER BY id", tuple(params))
-        return [Battle(r["question_id"], r["model_a"], r["model_b"], r["winner"], r["judge"], r["turn"],
-                       json.loads(r["data"])) for r in rows]
+        return [
+            Battle(
+                r["question_id"],
+                r["model_a"],
+                r["model_b"],
+                r["winner"],
+                r["judge"],
+                r["turn"],
+                json.loads(r["data"]),
+            )
+            for r in rows
+        ]
 
     def arenas(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self._read(
-            """SELECT arena, judge, COUNT(*) AS battles, MIN(created_at) AS first, MAX(created_at) AS last
-               FROM battles GROUP BY arena, judge ORDER BY MIN(id)""")]
+        return [
+            dict(r)
+            for r in self._read(
+                """SELECT arena, judge, COUNT(*) AS battles, MIN(created_at) AS first, MAX(created_at) AS last
+               FROM battles GROUP BY arena, judge ORDER BY MIN(id)"""
+            )
+        ]
 
     # calls
-    def add_calls(self, model: str, key: str, request: GenerationRequest, completions: list[Completion],
-                  first_index: int = 0, run_id: int | None = None, task_id: str | None = None,
-                  purpose: str = "generate") -> None:
+    def add_calls(
+        self,
+        model: str,
+        key: str,
+        request: GenerationRequest,
+        completions: list[Completion],
+        first_index: int = 0,
+        run_id: int | None = None,
+        task_id: str | None = None,
+        purpose: str = "generate",
+    ) -> None:
         """Record the completions of one call, sample i stored under index first_index + i."""
         req = request.canonical_json()
         now = time.time()
-        rows = [(run_id, task_id, model, key, first_index + i, req, c.text, json.dumps(c.to_dict()),
-                 c.usage.prompt_tokens, c.usage.completion_tokens, c.usage.cached_prompt_tokens,
-                 c.latency_s, int(c.cached), now, purpose) for i, c in enumerate(completions)]
+        rows = [
+            (
+                run_id,
+                task_id,
+                model,
+                key,
+                first_index + i,
+                req,
+                c.text,
+                json.dumps(c.to_dict()),
+                c.usage.prompt_tokens,
+                c.usage.completion_tokens,
+                c.usage.cached_prompt_tokens,
+                c.latency_s,
+                int(c.cached),
+                now,
+                purpose,
+            )
+            for i, c in enumerate(completions)
+        ]
         with self._transaction() as db:
             db.executemany(
                 """INSERT INTO calls (run_id, task_id, model, request_hash, sample_index, request,
                    output, completion, prompt_tokens, completion_tokens, cached_prompt_tokens,
                    latency_s, cached, created_at, purpose)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                rows)
+                rows,
+            )
 
     def cached_completions(self, key: str, count: int) -> dict[int, Completion]:
         """Original (non-cached) completions stored under `key`, by sample index < count."""
         rows = self._read(
             """SELECT sample_index, completion, MIN(id) FROM calls WHERE request_hash = ? AND cached = 0
-               AND sample_index < ? GROUP BY sample_index""", (key, count))
+               AND sample_index < ? GROUP BY sample_index""",
+            (key, count),
+        )
         return {r["sample_index"]: Completion.from_dict(json.loads(r["completion"])) for r in rows}
 
     def calls(self, run_id: int | None = None) -> list[dict[str, Any]]:
         if run_id is None:
             return [dict(r) for r in self._read("SELECT * FROM calls ORDER BY id")]
         return [dict(r) for r in self._read("SELECT * FROM calls WHERE run_id = ? ORDER BY id", (run_id,))]
-

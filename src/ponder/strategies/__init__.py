@@ -18,8 +18,11 @@ class Templates:
     source it renders (what a run's identity holds of its prompts)."""
 
     def __init__(self, folder: Path) -> None:
-        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(folder), keep_trailing_newline=False,
-                                      undefined=jinja2.StrictUndefined)
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(folder),
+            keep_trailing_newline=False,
+            undefined=jinja2.StrictUndefined,
+        )
 
     def render(self, template: str, **values: object) -> str:
         return self.env.get_template(template).render(**values).strip()

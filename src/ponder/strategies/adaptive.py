@@ -63,7 +63,18 @@ class AdaptiveConsistency(Configured):
                 stopped = True
                 break
         vote = self.tally(chains)
-        return rec.result(task, self.name, vote.winner, winning_chain(chains, vote), votes=vote.tally,
-                          voters=vote.voters, k=len(chains.completions), stopped_by_rule=stopped,
-                          rule=self.rule, threshold=self.threshold, history=history,
-                          answers=chains.answers, prompt=self.prompt.name)
+        return rec.result(
+            task,
+            self.name,
+            vote.winner,
+            winning_chain(chains, vote),
+            votes=vote.tally,
+            voters=vote.voters,
+            k=len(chains.completions),
+            stopped_by_rule=stopped,
+            rule=self.rule,
+            threshold=self.threshold,
+            history=history,
+            answers=chains.answers,
+            prompt=self.prompt.name,
+        )

@@ -47,7 +47,17 @@ class Attempts(Configured):
         calls = tuple(c for r in results for c in r.calls)
         correct = None if task.answer is None else any(bool(r.correct) for r in results)
         first = results[0]
-        return Result(task=task, strategy=self.name, answer=first.answer, reasoning=first.reasoning,
-                      correct=correct, calls=calls, compute=Compute.of(calls, time.perf_counter() - started),
-                      meta={**first.meta, "attempts": [r.answer for r in results],
-                            "attempt_correct": [r.correct for r in results]})
+        return Result(
+            task=task,
+            strategy=self.name,
+            answer=first.answer,
+            reasoning=first.reasoning,
+            correct=correct,
+            calls=calls,
+            compute=Compute.of(calls, time.perf_counter() - started),
+            meta={
+                **first.meta,
+                "attempts": [r.answer for r in results],
+                "attempt_correct": [r.correct for r in results],
+            },
+        )

@@ -63,8 +63,10 @@ class Recorder:
     def require(self, ability: str, strategy: str, model: Model | None = None) -> None:
         model = model or self.model
         if ability not in getattr(model, "abilities", frozenset()):
-            raise UnsupportedAbility(f"{strategy} needs {ability} but the backend "
-                                     f"{getattr(model, 'model_id', model)!r} does not provide it")
+            raise UnsupportedAbility(
+                f"{strategy} needs {ability} but the backend "
+                f"{getattr(model, 'model_id', model)!r} does not provide it"
+            )
 
     @property
     def exhausted(self) -> bool:
@@ -85,8 +87,9 @@ class Recorder:
             limit = min(limit, left // request.n)
         return dataclasses.replace(request, max_tokens=limit), limit < request.max_tokens
 
-    async def generate(self, request: GenerationRequest, purpose: str = "generate",
-                       model: Model | None = None, hold: int = 0) -> list[Completion]:
+    async def generate(
+        self, request: GenerationRequest, purpose: str = "generate", model: Model | None = None, hold: int = 0
+    ) -> list[Completion]:
         """Make one call under the budget. `hold`: tokens of the task budget to leave for the
         calls that must follow this one (e.g. the answer-extraction calls after the chains)."""
         fitted, cut = self._fit(request, hold)
@@ -108,14 +111,24 @@ class Recorder:
         """Add a call made outside `generate` (e.g. an HTTP reward model) to the trace."""
         self.calls.append(call)
 
-    def result(self, task: Task, strategy: str, answer: str | None, reasoning: str,
-               **meta: Any) -> Result:
+    def result(self, task: Task, strategy: str, answer: str | None, reasoning: str, **meta: Any) -> Result:
         correct = None if task.answer is None else same_answer(answer, task.answer, task.kind)
-        meta["budget"] = {"per_call": self.budget.per_call, "per_task": self.budget.per_task,
-                          "spent": self.spent, "hit": self.budget_hit}
-        return Result(task=task, strategy=strategy, answer=answer, reasoning=reasoning,
-                      correct=correct, calls=tuple(self.calls),
-                      compute=Compute.of(self.calls, time.perf_counter() - self.started), meta=meta)
+        meta["budget"] = {
+            "per_call": self.budget.per_call,
+            "per_task": self.budget.per_task,
+            "spent": self.spent,
+            "hit": self.budget_hit,
+        }
+        return Result(
+            task=task,
+            strategy=strategy,
+            answer=answer,
+            reasoning=reasoning,
+            correct=correct,
+            calls=tuple(self.calls),
+            compute=Compute.of(self.calls, time.perf_counter() - self.started),
+            meta=meta,
+        )
 
 
 async def gather_within_budget(aws: Iterable[Awaitable[T]]) -> list[T | None]:

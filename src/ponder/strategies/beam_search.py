@@ -76,10 +76,18 @@ class BeamSearch(Configured):
 
     async def _expand(self, task: Task, beams: list[Beam], depth: int, rec: Recorder) -> list[Beam]:
         n = self.width * self.expand if depth == 0 else self.expand
-        requests = [self.prompt.request(
-            task, n=n, temperature=self.temperature, max_tokens=self.step_tokens,
-            seed=None if self.seed is None else self.seed + 1000 * depth + n * b,
-            prefix=beam.prefix(self.delimiter), stop=(self.delimiter,)) for b, beam in enumerate(beams)]
+        requests = [
+            self.prompt.request(
+                task,
+                n=n,
+                temperature=self.temperature,
+                max_tokens=self.step_tokens,
+                seed=None if self.seed is None else self.seed + 1000 * depth + n * b,
+                prefix=beam.prefix(self.delimiter),
+                stop=(self.delimiter,),
+            )
+            for b, beam in enumerate(beams)
+        ]
         hold = self.prompt.answer_tokens()  # for the final answer-extraction call
         replies = await gather_within_budget(rec.generate(r, hold=hold) for r in requests)
         out, seen = [], set()
@@ -106,7 +114,8 @@ class BeamSearch(Configured):
             candidates = await self._expand(task, active, depth, rec)
             fresh = [b for b in candidates if len(b.scores) < len(b.steps)]
             scores = await gather_within_budget(
-                self.verifier.score_steps(task, b.steps, rec, self.prompt, self.delimiter) for b in fresh)
+                self.verifier.score_steps(task, b.steps, rec, self.prompt, self.delimiter) for b in fresh
+            )
             for b, s in zip(fresh, scores):
                 if s is not None:
                     b.scores.append(s)
@@ -114,8 +123,9 @@ class BeamSearch(Configured):
             if not candidates:  # the budget stopped this round: keep the beams we have
                 break
             kept = select(candidates, self.aggregation, self.width, self.keep_fraction)
-            rounds.append({"candidates": len(candidates),
-                           "kept": [round(b.score(self.aggregation), 4) for b in kept]})
+            rounds.append(
+                {"candidates": len(candidates), "kept": [round(b.score(self.aggregation), 4) for b in kept]}
+            )
             finished += [b for b in kept if b.finished]
             active = [b for b in kept if not b.finished]
             if rec.exhausted or not active or len(finished) >= self.width:
@@ -126,6 +136,15 @@ class BeamSearch(Configured):
         best = max(pool, key=lambda b: b.score(self.aggregation))  # max keeps the first on ties
         text = self.delimiter.join(best.steps)
         found = await self.prompt.answer(task, text, not best.finished, rec)
-        return rec.result(task, self.name, found.value, text, rounds=rounds, finished=best.finished,
-                          score=best.score(self.aggregation), step_scores=best.scores,
-                          verifier=self.verifier.name, aggregation=self.aggregation)
+        return rec.result(
+            task,
+            self.name,
+            found.value,
+            text,
+            rounds=rounds,
+            finished=best.finished,
+            score=best.score(self.aggregation),
+            step_scores=best.scores,
+            verifier=self.verifier.name,
+            aggregation=self.aggregation,
+        )

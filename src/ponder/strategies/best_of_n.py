@@ -48,10 +48,20 @@ class BestOfN(Configured):
         except BudgetExhausted:
             return rec.result(task, self.name, None, "", scores=[], answers=[])
         scores = await gather_within_budget(
-            self.verifier.score(task, c.text, rec) for c in chains.completions)
+            self.verifier.score(task, c.text, rec) for c in chains.completions
+        )
         answers = chains.answers
         i = best_index(scores, [a is not None for a in answers])
         if i is None:  # the budget left nothing for the verifier: fall back to the first sample
             i = 0
-        return rec.result(task, self.name, answers[i], chains.completions[i].text, scores=scores,
-                          answers=answers, chosen=i, verifier=self.verifier.name, prompt=self.prompt.name)
+        return rec.result(
+            task,
+            self.name,
+            answers[i],
+            chains.completions[i].text,
+            scores=scores,
+            answers=answers,
+            chosen=i,
+            verifier=self.verifier.name,
+            prompt=self.prompt.name,
+        )

@@ -63,15 +63,29 @@ class ChainPrompt(Configured):
             msgs += [Message("user", shot.question), Message("assistant", self.shot_reply(shot, task))]
         return tuple(msgs + [Message("user", self.user(task))])
 
-    def request(self, task: Task, n: int = 1, temperature: float | None = None,
-                seed: int | None = None, max_tokens: int | None = None, logprobs: bool = False,
-                top_logprobs: int = 0, prefix: str = "", stop: tuple[str, ...] = ()) -> GenerationRequest:
+    def request(
+        self,
+        task: Task,
+        n: int = 1,
+        temperature: float | None = None,
+        seed: int | None = None,
+        max_tokens: int | None = None,
+        logprobs: bool = False,
+        top_logprobs: int = 0,
+        prefix: str = "",
+        stop: tuple[str, ...] = (),
+    ) -> GenerationRequest:
         return GenerationRequest(
-            messages=self.messages(task), n=n,
+            messages=self.messages(task),
+            n=n,
             temperature=self.temperature if temperature is None else temperature,
             seed=self.seed if seed is None else seed,
-            max_tokens=max_tokens or self.max_tokens, logprobs=logprobs, top_logprobs=top_logprobs,
-            assistant_prefix=prefix, stop=stop)
+            max_tokens=max_tokens or self.max_tokens,
+            logprobs=logprobs,
+            top_logprobs=top_logprobs,
+            assistant_prefix=prefix,
+            stop=stop,
+        )
 
     async def answer(self, task: Task, text: str, truncated: bool, rec: Recorder) -> Extracted:
         """The answer a chain gives; may make calls (through `rec`) where the method says so. A
@@ -93,8 +107,7 @@ class ChainPrompt(Configured):
             return rec.result(task, self.name, None, "")
         truncated = c.finish_reason == "length"
         found = await self.answer(task, c.text, truncated, rec)
-        return rec.result(task, self.name, found.value, c.text, truncated=truncated,
-                          explicit=found.explicit)
+        return rec.result(task, self.name, found.value, c.text, truncated=truncated, explicit=found.explicit)
 
 
 def exemplar_answer(shot: Exemplar, kind: str) -> str | None:
@@ -132,8 +145,14 @@ class Direct(ChainPrompt):
             if replies:
                 messages += [Message("assistant", replies[-1]), Message("user", turn)]
             try:
-                [c] = await rec.generate(GenerationRequest(messages=tuple(messages), max_tokens=self.max_tokens,
-                                                           temperature=self.temperature, seed=self.seed))
+                [c] = await rec.generate(
+                    GenerationRequest(
+                        messages=tuple(messages),
+                        max_tokens=self.max_tokens,
+                        temperature=self.temperature,
+                        seed=self.seed,
+                    )
+                )
             except BudgetExhausted:
                 break
             replies.append(c.text)

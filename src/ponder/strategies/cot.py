@@ -63,12 +63,16 @@ class ChainOfThought(ChainPrompt):
             return await extract_async(text, task.kind, truncated=truncated)
         trigger = kojima_trigger(task)
         if PREFIX in rec.model.abilities:
-            request = self.request(task, n=1, temperature=0.0, max_tokens=EXTRACT_TOKENS,
-                                   prefix=f"{text.rstrip()}\n{trigger}")
+            request = self.request(
+                task, n=1, temperature=0.0, max_tokens=EXTRACT_TOKENS, prefix=f"{text.rstrip()}\n{trigger}"
+            )
         else:
             request = GenerationRequest.chat(
                 render("kojima_fallback.j2", question=task.question, reasoning=text, trigger=trigger),
-                max_tokens=EXTRACT_TOKENS, temperature=0.0, seed=self.seed)
+                max_tokens=EXTRACT_TOKENS,
+                temperature=0.0,
+                seed=self.seed,
+            )
         try:
             [c] = await rec.generate(request, purpose="extract")
         except BudgetExhausted:

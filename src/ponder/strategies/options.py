@@ -13,10 +13,28 @@ from ponder.errors import ConfigError
 
 # Every option a strategy may take by name, with its type (see registry.ALLOWED for which takes which).
 OPTION_TYPES: dict[str, type] = {
-    "prompt": str, "exemplars": str, "k": int, "temperature": float, "seed": int, "max_tokens": int,
-    "per_call_budget": int, "per_task_budget": int, "extract_call": bool, "confidence": str, "verifier": str,
-    "reward_url": str, "judge_mode": str, "width": int, "expand": int, "keep_fraction": float,
-    "max_steps": int, "step_tokens": int, "aggregation": str, "rollouts": int, "batch": int, "rule": str,
+    "prompt": str,
+    "exemplars": str,
+    "k": int,
+    "temperature": float,
+    "seed": int,
+    "max_tokens": int,
+    "per_call_budget": int,
+    "per_task_budget": int,
+    "extract_call": bool,
+    "confidence": str,
+    "verifier": str,
+    "reward_url": str,
+    "judge_mode": str,
+    "width": int,
+    "expand": int,
+    "keep_fraction": float,
+    "max_steps": int,
+    "step_tokens": int,
+    "aggregation": str,
+    "rollouts": int,
+    "batch": int,
+    "rule": str,
     "threshold": float,
 }
 
@@ -42,8 +60,14 @@ class Bounds:
         return f"must be {self.describe()}, got {_show(value)}" if too_low or too_high else None
 
     def describe(self) -> str:
-        low = None if self.low is None else f"{'more than' if self.low_open else 'at least'} {_show(self.low)}"
-        high = None if self.high is None else f"{'less than' if self.high_open else 'at most'} {_show(self.high)}"
+        low = (
+            None if self.low is None else f"{'more than' if self.low_open else 'at least'} {_show(self.low)}"
+        )
+        high = (
+            None
+            if self.high is None
+            else f"{'less than' if self.high_open else 'at most'} {_show(self.high)}"
+        )
         if low and high and not self.low_open and not self.high_open:
             return f"from {_show(self.low)} to {_show(self.high)}"
         return " and ".join(part for part in (low, high) if part) or "a finite number"
@@ -62,9 +86,20 @@ PROBABILITY = Bounds(low=0, high=1, low_open=True, high_open=True)  # (0, 1)
 PORT = Bounds(low=1, high=65535)
 
 OPTION_BOUNDS: dict[str, Bounds] = {
-    "k": COUNT, "temperature": NON_NEGATIVE, "seed": SEED, "max_tokens": COUNT, "per_call_budget": COUNT,
-    "per_task_budget": COUNT, "width": COUNT, "expand": COUNT, "keep_fraction": FRACTION,
-    "max_steps": COUNT, "step_tokens": COUNT, "rollouts": COUNT, "batch": COUNT, "threshold": PROBABILITY,
+    "k": COUNT,
+    "temperature": NON_NEGATIVE,
+    "seed": SEED,
+    "max_tokens": COUNT,
+    "per_call_budget": COUNT,
+    "per_task_budget": COUNT,
+    "width": COUNT,
+    "expand": COUNT,
+    "keep_fraction": FRACTION,
+    "max_steps": COUNT,
+    "step_tokens": COUNT,
+    "rollouts": COUNT,
+    "batch": COUNT,
+    "threshold": PROBABILITY,
 }
 
 
@@ -99,8 +134,10 @@ def parse_strategy_list(text: str) -> list[tuple[str, str, dict[str, Any]]]:
                 key, eq, value = pair.partition("=")
                 key = key.strip().replace("-", "_")
                 if not eq or key not in OPTION_TYPES:
-                    raise ConfigError(f"strategy {item!r}: {pair!r} is not OPTION=VALUE with OPTION one "
-                                      f"of {', '.join(OPTION_TYPES)}")
+                    raise ConfigError(
+                        f"strategy {item!r}: {pair!r} is not OPTION=VALUE with OPTION one "
+                        f"of {', '.join(OPTION_TYPES)}"
+                    )
                 options[key] = _typed(value.strip(), OPTION_TYPES[key], item, key)
                 problem = OPTION_BOUNDS[key].problem(options[key]) if key in OPTION_BOUNDS else None
                 if problem:
@@ -119,5 +156,7 @@ def _typed(value: str, base: type, item: str, key: str) -> Any:
             return value.lower() in ("true", "yes", "1")
         return base(value)
     except ValueError:
-        kind = {bool: "true or false", int: "a whole number", float: "a number"}.get(base, f"a {base.__name__}")
+        kind = {bool: "true or false", int: "a whole number", float: "a number"}.get(
+            base, f"a {base.__name__}"
+        )
         raise ConfigError(f"{item}: {key}={value!r} is not {kind}") from None

@@ -33,14 +33,29 @@ ALLOWED = {
     "chain-of-draft": COMMON | {"exemplars", "data_dir"},
     "self-consistency": COMMON | PROMPT_OPTIONS | {"prompt", "k", "temperature"},
     "weighted-vote": COMMON | PROMPT_OPTIONS | {"prompt", "k", "temperature", "confidence"},
-    "best-of-n": COMMON | PROMPT_OPTIONS | {"prompt", "k", "temperature", "verifier", "verifier_model",
-                                            "reward_url", "judge_mode"},
-    "adaptive-consistency": COMMON | PROMPT_OPTIONS | {"prompt", "k", "temperature", "batch", "rule",
-                                                       "threshold"},
-    "beam-search": COMMON | PROMPT_OPTIONS | {"prompt", "temperature", "verifier", "verifier_model",
-                                              "judge_mode", "width", "expand", "keep_fraction",
-                                              "max_steps", "step_tokens", "delimiter", "aggregation",
-                                              "rollouts"},
+    "best-of-n": COMMON
+    | PROMPT_OPTIONS
+    | {"prompt", "k", "temperature", "verifier", "verifier_model", "reward_url", "judge_mode"},
+    "adaptive-consistency": COMMON
+    | PROMPT_OPTIONS
+    | {"prompt", "k", "temperature", "batch", "rule", "threshold"},
+    "beam-search": COMMON
+    | PROMPT_OPTIONS
+    | {
+        "prompt",
+        "temperature",
+        "verifier",
+        "verifier_model",
+        "judge_mode",
+        "width",
+        "expand",
+        "keep_fraction",
+        "max_steps",
+        "step_tokens",
+        "delimiter",
+        "aggregation",
+        "rollouts",
+    },
 }
 
 
@@ -63,8 +78,9 @@ def _prompt(name: str, budget: Budget, opts: dict[str, Any]) -> ChainPrompt:
     return prompt
 
 
-def checked_options(what: str, name: str, allowed: dict[str, set[str]],
-                    options: dict[str, Any]) -> tuple[dict[str, Any], Budget]:
+def checked_options(
+    what: str, name: str, allowed: dict[str, set[str]], options: dict[str, Any]
+) -> tuple[dict[str, Any], Budget]:
     """The options that are set, after checking `name` is known and takes them all; the budget
     options come back as a Budget."""
     if name not in allowed:
@@ -82,23 +98,39 @@ def build_strategy(name: str, **options: Any):
     if name in PROMPTS:
         return _prompt(name, budget, opts)
     prompt = _prompt(opts.pop("prompt", "cot"), budget, opts)
-    common = {"prompt": prompt, "temperature": opts.get("temperature", DEFAULT_TEMPERATURE),
-              "seed": opts.get("seed", DEFAULT_SEED), "budget": budget}
+    common = {
+        "prompt": prompt,
+        "temperature": opts.get("temperature", DEFAULT_TEMPERATURE),
+        "seed": opts.get("seed", DEFAULT_SEED),
+        "budget": budget,
+    }
     if name == "self-consistency":
         return SelfConsistency(k=opts.get("k", DEFAULT_K), **common)
     if name == "weighted-vote":
-        return WeightedVote(k=opts.get("k", DEFAULT_K), confidence=opts.get("confidence", "sequence"), **common)
+        return WeightedVote(
+            k=opts.get("k", DEFAULT_K), confidence=opts.get("confidence", "sequence"), **common
+        )
     if name == "adaptive-consistency":
-        return AdaptiveConsistency(k=opts.get("k", 16), batch=opts.get("batch", 2),
-                                   rule=opts.get("rule", "beta"), threshold=opts.get("threshold", 0.95),
-                                   **common)
+        return AdaptiveConsistency(
+            k=opts.get("k", 16),
+            batch=opts.get("batch", 2),
+            rule=opts.get("rule", "beta"),
+            threshold=opts.get("threshold", 0.95),
+            **common,
+        )
     if name == "best-of-n":
         return BestOfN(n=opts.get("k", 4), verifier=_outcome_verifier(opts), **common)
-    return BeamSearch(verifier=_process_verifier(opts), width=opts.get("width", 4),
-                      expand=opts.get("expand", 4), keep_fraction=opts.get("keep_fraction"),
-                      max_steps=opts.get("max_steps", 8), step_tokens=opts.get("step_tokens", 128),
-                      delimiter=opts.get("delimiter", "\n\n"), aggregation=opts.get("aggregation", "last"),
-                      **common)
+    return BeamSearch(
+        verifier=_process_verifier(opts),
+        width=opts.get("width", 4),
+        expand=opts.get("expand", 4),
+        keep_fraction=opts.get("keep_fraction"),
+        max_steps=opts.get("max_steps", 8),
+        step_tokens=opts.get("step_tokens", 128),
+        delimiter=opts.get("delimiter", "\n\n"),
+        aggregation=opts.get("aggregation", "last"),
+        **common,
+    )
 
 
 def _outcome_verifier(opts: dict[str, Any]):

@@ -18,7 +18,13 @@ from ponder.strategies.base import Budget, BudgetExhausted, Recorder
 from ponder.strategies.chain import ChainPrompt
 from ponder.strategies.config import Configured
 from ponder.strategies.cot import ChainOfThought
-from ponder.strategies.voting import Vote, answer_span_confidence, majority_vote, sequence_confidence, weighted_vote
+from ponder.strategies.voting import (
+    Vote,
+    answer_span_confidence,
+    majority_vote,
+    sequence_confidence,
+    weighted_vote,
+)
 from ponder.tasks.answers import Extracted
 from ponder.types import Completion, Result, Task
 
@@ -37,13 +43,23 @@ class Chains:
         return [f.value for f in self.found]
 
 
-async def sample_chains(prompt: ChainPrompt, task: Task, rec: Recorder, n: int, temperature: float,
-                        seed: int | None, logprobs: bool = False) -> Chains:
+async def sample_chains(
+    prompt: ChainPrompt,
+    task: Task,
+    rec: Recorder,
+    n: int,
+    temperature: float,
+    seed: int | None,
+    logprobs: bool = False,
+) -> Chains:
     """One n-sample request, then every chain's answer (extraction calls run concurrently)."""
-    completions = await rec.generate(prompt.request(task, n=n, temperature=temperature, seed=seed,
-                                                    logprobs=logprobs), hold=n * prompt.answer_tokens())
-    found = await asyncio.gather(*(prompt.answer(task, c.text, c.finish_reason == "length", rec)
-                                   for c in completions))
+    completions = await rec.generate(
+        prompt.request(task, n=n, temperature=temperature, seed=seed, logprobs=logprobs),
+        hold=n * prompt.answer_tokens(),
+    )
+    found = await asyncio.gather(
+        *(prompt.answer(task, c.text, c.finish_reason == "length", rec) for c in completions)
+    )
     return Chains(list(completions), list(found))
 
 
@@ -71,14 +87,24 @@ class SelfConsistency(Configured):
         rec = Recorder(model, self.budget)
         self.check(rec)
         try:
-            chains = await sample_chains(self.prompt, task, rec, self.k, self.temperature, self.seed,
-                                         logprobs=self.needs_logprobs)
+            chains = await sample_chains(
+                self.prompt, task, rec, self.k, self.temperature, self.seed, logprobs=self.needs_logprobs
+            )
         except BudgetExhausted:
             return rec.result(task, self.name, None, "", votes={}, voters=0, k=0)
         vote = self.tally(chains)
-        return rec.result(task, self.name, vote.winner, winning_chain(chains, vote),
-                          votes=vote.tally, voters=vote.voters, k=len(chains.completions),
-                          answers=chains.answers, prompt=self.prompt.name, **self.extra(chains))
+        return rec.result(
+            task,
+            self.name,
+            vote.winner,
+            winning_chain(chains, vote),
+            votes=vote.tally,
+            voters=vote.voters,
+            k=len(chains.completions),
+            answers=chains.answers,
+            prompt=self.prompt.name,
+            **self.extra(chains),
+        )
 
     def check(self, rec: Recorder) -> None:
         pass
@@ -103,8 +129,11 @@ class WeightedVote(SelfConsistency):
         for c, f in zip(chains.completions, chains.found):
             if c.logprobs is None:
                 raise UnsupportedAbility(f"{self.name}: the backend returned no token logprobs")
-            out.append(sequence_confidence(c.logprobs) if self.confidence == "sequence"
-                       else answer_span_confidence(c.logprobs, f.span))
+            out.append(
+                sequence_confidence(c.logprobs)
+                if self.confidence == "sequence"
+                else answer_span_confidence(c.logprobs, f.span)
+            )
         return out
 
     def tally(self, chains: Chains) -> Vote:

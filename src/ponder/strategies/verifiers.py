@@ -52,8 +52,9 @@ class OutcomeVerifier(Protocol):
 class ProcessVerifier(Protocol):
     name: str
 
-    async def score_steps(self, task: Task, steps: list[str], rec: Recorder, prompt: ChainPrompt,
-                          delimiter: str) -> float: ...
+    async def score_steps(
+        self, task: Task, steps: list[str], rec: Recorder, prompt: ChainPrompt, delimiter: str
+    ) -> float: ...
 
 
 def p_yes(completion: Completion) -> float:
@@ -96,9 +97,14 @@ class _Judge(Configured):
     async def _ask(self, body: str, subject: str, rec: Recorder, purpose: str) -> float:
         logprobs = self._uses_logprobs(rec)
         text = f"{body}\n\n{render('judge_ask.j2', rating=not logprobs, subject=subject)}"
-        request = GenerationRequest.chat(text, temperature=0.0, seed=0,
-                                         max_tokens=1 if logprobs else 8, logprobs=logprobs,
-                                         top_logprobs=TOP_LOGPROBS if logprobs else 0)
+        request = GenerationRequest.chat(
+            text,
+            temperature=0.0,
+            seed=0,
+            max_tokens=1 if logprobs else 8,
+            logprobs=logprobs,
+            top_logprobs=TOP_LOGPROBS if logprobs else 0,
+        )
         [c] = await rec.generate(request, purpose=purpose, model=self.model)
         return p_yes(c) if logprobs else rating_score(c.text)
 
@@ -122,10 +128,12 @@ class LLMStepJudge(_Judge):
     def templates(self) -> dict[str, str]:
         return PROMPTS.hashes("judge_ask.j2", "judge_step.j2")
 
-    async def score_steps(self, task: Task, steps: list[str], rec: Recorder, prompt: ChainPrompt,
-                          delimiter: str) -> float:
-        body = render("judge_step.j2", question=task.question, previous=delimiter.join(steps[:-1]),
-                      step=steps[-1]).strip()
+    async def score_steps(
+        self, task: Task, steps: list[str], rec: Recorder, prompt: ChainPrompt, delimiter: str
+    ) -> float:
+        body = render(
+            "judge_step.j2", question=task.question, previous=delimiter.join(steps[:-1]), step=steps[-1]
+        ).strip()
         return await self._ask(body, "the latest step", rec, "verify")
 
 
@@ -138,14 +146,23 @@ class MonteCarloVerifier(Configured):
     model: Model | None = None
     name: str = "monte-carlo"
 
-    async def score_steps(self, task: Task, steps: list[str], rec: Recorder, prompt: ChainPrompt,
-                          delimiter: str) -> float:
+    async def score_steps(
+        self, task: Task, steps: list[str], rec: Recorder, prompt: ChainPrompt, delimiter: str
+    ) -> float:
         prefix = delimiter.join(steps) + delimiter
-        request = prompt.request(task, n=self.rollouts, temperature=self.temperature, seed=self.seed,
-                                 max_tokens=self.max_tokens, prefix=prefix)
+        request = prompt.request(
+            task,
+            n=self.rollouts,
+            temperature=self.temperature,
+            seed=self.seed,
+            max_tokens=self.max_tokens,
+            prefix=prefix,
+        )
         completions = await rec.generate(request, purpose="verify-rollout", model=self.model)
-        answers = [extract(prefix + c.text, task.kind, truncated=c.finish_reason == "length").value
-                   for c in completions]
+        answers = [
+            extract(prefix + c.text, task.kind, truncated=c.finish_reason == "length").value
+            for c in completions
+        ]
         vote = majority_vote(answers)
         return vote.tally[vote.winner] / len(answers) if vote.winner is not None else 0.0
 
@@ -185,9 +202,14 @@ class RewardModelVerifier(Configured):
         if isinstance(raw, bool) or not isinstance(raw, (int, float)):
             raise FatalModelError(f"reward model {self.url}: reply has no numeric 'score': {reply!r:.200}")
         score = float(raw) if 0.0 <= raw <= 1.0 else 1 / (1 + math.exp(-raw))
-        rec.record(Call(GenerationRequest(prompt=json.dumps(body, ensure_ascii=False), max_tokens=1),
-                        (Completion(json.dumps(reply), "stop", Usage()),), time.perf_counter() - t0,
-                        purpose="verify-reward"))
+        rec.record(
+            Call(
+                GenerationRequest(prompt=json.dumps(body, ensure_ascii=False), max_tokens=1),
+                (Completion(json.dumps(reply), "stop", Usage()),),
+                time.perf_counter() - t0,
+                purpose="verify-reward",
+            )
+        )
         return score
 
     async def _post(self, body: dict[str, Any]) -> Any:
@@ -205,8 +227,9 @@ class RewardModelVerifier(Configured):
                         except json.JSONDecodeError:
                             raise FatalModelError(f"reward model {self.url}: reply is not JSON") from None
                     if not is_transient_status(r.status_code):
-                        raise FatalModelError(f"reward model {self.url}: HTTP {r.status_code}: "
-                                              f"{r.text[:200]}")
+                        raise FatalModelError(
+                            f"reward model {self.url}: HTTP {r.status_code}: {r.text[:200]}"
+                        )
                     problem = f"HTTP {r.status_code}"
                     retry_after = parse_retry_after(r.headers.get("retry-after"))
                 if attempt < self.retry.attempts:

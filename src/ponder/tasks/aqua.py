@@ -28,9 +28,15 @@ def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None =
             raise DataError(f"{where}: field 'options' has an entry that is not 'LETTER)text'")
         letters = [m.group(1) for m in parsed]
         if correct not in letters:
-            raise DataError(f"{where}: field 'correct' must be one of {', '.join(letters)}, "
-                            f"got {correct!r}")
+            raise DataError(f"{where}: field 'correct' must be one of {', '.join(letters)}, got {correct!r}")
         choices = " ".join(f"({m.group(1)}) {m.group(2).strip()}" for m in parsed)
-        tasks.append(Task(id=f"aqua/{variant or 'test'}/{i}", question=f"{question.strip()}\nAnswer Choices: {choices}",
-                          answer=correct, kind="choice", meta={"rationale": row.get("rationale")}))
+        tasks.append(
+            Task(
+                id=f"aqua/{variant or 'test'}/{i}",
+                question=f"{question.strip()}\nAnswer Choices: {choices}",
+                answer=correct,
+                kind="choice",
+                meta={"rationale": row.get("rationale")},
+            )
+        )
     return tasks

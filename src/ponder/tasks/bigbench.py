@@ -14,9 +14,11 @@ from ponder.errors import DataError
 from ponder.tasks.data import data_file, read_json
 from ponder.types import Task
 
-FILES = {"date": "bigbench/date_understanding_task.json",
-         "sports": "bigbench/sports_understanding_task.json",
-         "strategyqa": "bigbench/strategyqa_task.json"}
+FILES = {
+    "date": "bigbench/date_understanding_task.json",
+    "sports": "bigbench/sports_understanding_task.json",
+    "strategyqa": "bigbench/strategyqa_task.json",
+}
 LETTERS = "ABCDEF"
 
 
@@ -54,12 +56,25 @@ def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None =
             winner = _winner(ex).lower()
             if winner not in ("plausible", "implausible"):
                 raise DataError(f"{path}: example {i}: expected plausible or implausible, got {winner!r}")
-            tasks.append(Task(f"sports/{i}", f'Is the following sentence plausible? "{ex["input"].strip()}"',
-                              "yes" if winner == "plausible" else "no", "yesno"))
+            tasks.append(
+                Task(
+                    f"sports/{i}",
+                    f'Is the following sentence plausible? "{ex["input"].strip()}"',
+                    "yes" if winner == "plausible" else "no",
+                    "yesno",
+                )
+            )
         else:
             winner = _winner(ex).lower().rstrip(".")
             if winner not in ("yes", "no"):
                 raise DataError(f"{path}: example {i}: expected Yes or No, got {_winner(ex)!r}")
-            tasks.append(Task(f"strategyqa/{i}", ex["input"].strip(), winner, "yesno",
-                              meta={"explanation": ex.get("target")}))
+            tasks.append(
+                Task(
+                    f"strategyqa/{i}",
+                    ex["input"].strip(),
+                    winner,
+                    "yesno",
+                    meta={"explanation": ex.get("target")},
+                )
+            )
     return tasks

@@ -16,9 +16,14 @@ from ponder.types import Task
 SCORERS = {"numeric": "number", "exact": "text"}
 
 
-def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None = None,
-                   question_field: str = "question", answer_field: str = "answer",
-                   scorer: str = "numeric") -> list[Task]:
+def load_benchmark(
+    name: str,
+    variant: str | None,
+    data_dir: Path | str | None = None,
+    question_field: str = "question",
+    answer_field: str = "answer",
+    scorer: str = "numeric",
+) -> list[Task]:
     if scorer not in SCORERS:
         raise ConfigError(f"unknown scorer {scorer!r}: expected {' or '.join(SCORERS)}")
     path = Path(variant or "").expanduser()
@@ -37,10 +42,18 @@ def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None =
         if scorer == "numeric":
             gold = normalise_number(gold)
             if gold is None:
-                raise DataError(f"{path}:{lineno}: field {answer_field!r} is not a number: {answer!r} "
-                                "(use --scorer exact for text answers)")
-        tasks.append(Task(id=f"{path.stem}/{row.get('id', lineno)}", question=question.strip(),
-                          answer=gold, kind=SCORERS[scorer]))
+                raise DataError(
+                    f"{path}:{lineno}: field {answer_field!r} is not a number: {answer!r} "
+                    "(use --scorer exact for text answers)"
+                )
+        tasks.append(
+            Task(
+                id=f"{path.stem}/{row.get('id', lineno)}",
+                question=question.strip(),
+                answer=gold,
+                kind=SCORERS[scorer],
+            )
+        )
     if not tasks:
         raise DataError(f"{path}: no items")
     return tasks

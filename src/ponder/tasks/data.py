@@ -103,7 +103,7 @@ def decode(raw: bytes, where: str, lineno: int = 1) -> str:
     except UnicodeDecodeError as e:
         line_start = raw.rfind(b"\n", 0, e.start) + 1
         line = lineno + raw.count(b"\n", 0, e.start)
-        column = len(raw[line_start:e.start].decode("utf-8", errors="replace")) + 1
+        column = len(raw[line_start : e.start].decode("utf-8", errors="replace")) + 1
         raise DataError(f"{where}:{line}: not UTF-8 (byte 0x{raw[e.start]:02x} at column {column})") from None
 
 
@@ -124,8 +124,14 @@ def read_json(path: Path) -> Any:
         raise DataError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
 
 
-_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false",
-          type(None): "null"}
+_KINDS = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    type(None): "null",
+}
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -153,14 +159,17 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             except json.JSONDecodeError as e:
                 raise DataError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
             if not isinstance(obj, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object, got {_KINDS.get(type(obj), 'a value')}")
+                raise DataError(
+                    f"{path}:{lineno}: expected a JSON object, got {_KINDS.get(type(obj), 'a value')}"
+                )
             yield lineno, obj
     if not seen:
         raise DataError(f"{path}: the file is empty (no JSON lines)")
 
 
-def jsonl_rows(relative: str, explicit: Path | str | None = None,
-               hub: tuple[str, str | None, str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+def jsonl_rows(
+    relative: str, explicit: Path | str | None = None, hub: tuple[str, str | None, str] | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """("file:line", row) for each row of a JSONL benchmark file (see `data_file`). Where neither
     the data folder nor ponder has it and `hub` names the same data on the Hugging Face hub
     (dataset, config, split), rows come from there when `datasets` is installed and the hub is
@@ -184,5 +193,6 @@ def hub_rows(name: str, config: str | None, split: str, missing: DataError) -> l
     try:
         return [dict(r) for r in datasets.load_dataset(name, config, split=split)]
     except Exception as e:  # any failure of the hub: say both ways to get the data
-        raise DataError(f"{missing}; fetching {name} from the hub failed too ({type(e).__name__}: "
-                        f"{str(e)[:200]})") from None
+        raise DataError(
+            f"{missing}; fetching {name} from the hub failed too ({type(e).__name__}: {str(e)[:200]})"
+        ) from None

@@ -31,7 +31,9 @@ class Exemplar:
 
 
 AQUA_DEV_SHOTS = 4
-_ANSWER_LINE = re.compile(r"(?i)[\s,;:-]*\b(?:the\s+)?(?:correct\s+)?(?:answer|option|ans)\b[^\n]{0,20}?\b[A-E]\b\W*$")
+_ANSWER_LINE = re.compile(
+    r"(?i)[\s,;:-]*\b(?:the\s+)?(?:correct\s+)?(?:answer|option|ans)\b[^\n]{0,20}?\b[A-E]\b\W*$"
+)
 
 
 def aqua_dev(data_dir: Path | str | None = None) -> tuple[Exemplar, ...]:
@@ -61,8 +63,10 @@ def load_exemplars(name: str, data_dir: Path | str | None = None) -> tuple[Exemp
     if name not in SETS and path.is_dir():
         raise DataError(f"exemplar set {path} is a folder, not a .json or .yaml file")
     if name not in SETS and not path.is_file():
-        raise DataError(f"unknown exemplar set {name!r}: expected one of {', '.join([*SETS, *BUILT])} "
-                        "or the path of a .json or .yaml file")
+        raise DataError(
+            f"unknown exemplar set {name!r}: expected one of {', '.join([*SETS, *BUILT])} "
+            "or the path of a .json or .yaml file"
+        )
     if path.suffix in (".yaml", ".yml"):
         rows = _yaml_rows(path)
     else:
@@ -92,5 +96,7 @@ def _yaml_rows(path: Path) -> list[dict]:
     samples = config.get("samples") if isinstance(config, dict) else None
     if not isinstance(samples, list):
         raise DataError(f"{path}: expected fewshot_config.samples (an lm-eval task file)")
-    return [{"question": s.get("input"), "target": s.get("target")} if isinstance(s, dict) else {}
-            for s in samples]
+    return [
+        {"question": s.get("input"), "target": s.get("target")} if isinstance(s, dict) else {}
+        for s in samples
+    ]

@@ -26,8 +26,15 @@ def load(split: str = "test", limit: int | None = None, data_dir: Path | str | N
         gold = normalise_number(solution.rsplit("####", 1)[1])
         if gold is None:
             raise DataError(f"{where}: no number after '####'")
-        tasks.append(Task(id=f"gsm8k/{split}/{i}", question=question, answer=gold, kind="number",
-                          meta={"solution": solution}))
+        tasks.append(
+            Task(
+                id=f"gsm8k/{split}/{i}",
+                question=question,
+                answer=gold,
+                kind="number",
+                meta={"solution": solution},
+            )
+        )
     return tasks
 
 

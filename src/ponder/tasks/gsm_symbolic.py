@@ -36,8 +36,10 @@ from ponder.types import Task
 log = logging.getLogger(__name__)
 FOLDERS = {"symbolic": "symbolic", "p1": "p1", "p2": "p2", "noop": "symbolic"}
 HUB, HUB_CONFIGS = "apple/GSM-Symbolic", {"symbolic": "main", "p1": "p1", "p2": "p2", "noop": "main"}
-NOT_SHIPPED = ("GSM-Symbolic (CC BY-NC-ND 4.0) does not ship with ponder: pass --data-dir DIR or set "
-               "PONDER_DATA_DIR to a folder holding gsm_symbolic/templates/")
+NOT_SHIPPED = (
+    "GSM-Symbolic (CC BY-NC-ND 4.0) does not ship with ponder: pass --data-dir DIR or set "
+    "PONDER_DATA_DIR to a folder holding gsm_symbolic/templates/"
+)
 DEFAULT_COUNT = 10
 NOOP_CLAUSES = (
     "Note that {k} of them are a bit smaller than average.",
@@ -55,19 +57,23 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 def noop(question: str, rng: random.Random, env: dict) -> str:
     """The question with one irrelevant clause inserted before its final question sentence."""
     names = [v for v in env.values() if isinstance(v, str) and v in NAMES]
-    clause = rng.choice(NOOP_CLAUSES).format(k=rng.randint(2, 9), p=rng.choice((5, 10, 15, 20)),
-                                             name=names[0] if names else rng.choice(NAMES),
-                                             color=rng.choice(VOCAB["colors"]))
+    clause = rng.choice(NOOP_CLAUSES).format(
+        k=rng.randint(2, 9),
+        p=rng.choice((5, 10, 15, 20)),
+        name=names[0] if names else rng.choice(NAMES),
+        color=rng.choice(VOCAB["colors"]),
+    )
     text = question.strip()
     ends = list(_SENTENCE_END.finditer(text))
     if not ends:
         return f"{clause} {text}"
     cut = ends[-1]
-    return f"{text[:cut.start()]} {clause} {text[cut.end():]}"
+    return f"{text[: cut.start()]} {clause} {text[cut.end() :]}"
 
 
-def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None = None,
-                   count: int = DEFAULT_COUNT) -> list[Task]:
+def load_benchmark(
+    name: str, variant: str | None, data_dir: Path | str | None = None, count: int = DEFAULT_COUNT
+) -> list[Task]:
     variant = variant or "symbolic"
     root = given_dir(data_dir)
     if root is None:
@@ -90,10 +96,15 @@ def _hub_instances(rows: list[dict], variant: str, count: int) -> list[Task]:
     by_template: dict[int, dict[int, dict]] = {}
     for i, row in enumerate(rows, 1):
         texts = ("question", "answer", "original_question", "original_answer")
-        if not (isinstance(row.get("id"), int) and isinstance(row.get("instance"), int)
-                and all(isinstance(row.get(f), str) for f in texts)):
-            raise DataError(f"{source} row {i}: expected integer 'id' and 'instance' and the strings "
-                            "'question', 'answer', 'original_question' and 'original_answer'")
+        if not (
+            isinstance(row.get("id"), int)
+            and isinstance(row.get("instance"), int)
+            and all(isinstance(row.get(f), str) for f in texts)
+        ):
+            raise DataError(
+                f"{source} row {i}: expected integer 'id' and 'instance' and the strings "
+                "'question', 'answer', 'original_question' and 'original_answer'"
+            )
         for field in ("answer", "original_answer"):
             if _gold(row[field]) is None:
                 raise DataError(f"{source} row {i}: field {field!r} has no number after '####'")
@@ -101,19 +112,35 @@ def _hub_instances(rows: list[dict], variant: str, count: int) -> list[Task]:
     tasks = []
     for tid, instances in sorted(by_template.items()):
         if any(j not in instances for j in range(count)):
-            raise DataError(f"{source}: template {tid} has {len(instances)} instances, fewer than the "
-                            f"{count} asked for (--count)")
+            raise DataError(
+                f"{source}: template {tid} has {len(instances)} instances, fewer than the "
+                f"{count} asked for (--count)"
+            )
         name, first = f"{tid:04d}", instances[min(instances)]
         meta = {"template": name, "original_id": first.get("original_id")}
-        tasks.append(Task(f"gsm-symbolic/{variant}/{name}/original", first["original_question"].strip(),
-                          _gold(first["original_answer"]), "number", meta={**meta, "instance": "original"}))
+        tasks.append(
+            Task(
+                f"gsm-symbolic/{variant}/{name}/original",
+                first["original_question"].strip(),
+                _gold(first["original_answer"]),
+                "number",
+                meta={**meta, "instance": "original"},
+            )
+        )
         for j in range(count):
             question = instances[j]["question"].strip()
             if variant == "noop":
                 names = {w: w for w in re.findall(r"[A-Z][a-z]+", question) if w in NAMES}
                 question = noop(question, random.Random(f"gsm-symbolic/noop/{name}/{j}"), names)
-            tasks.append(Task(f"gsm-symbolic/{variant}/{name}/hub-{j}", question, _gold(instances[j]["answer"]),
-                              "number", meta={**meta, "instance": j, "source": HUB}))
+            tasks.append(
+                Task(
+                    f"gsm-symbolic/{variant}/{name}/hub-{j}",
+                    question,
+                    _gold(instances[j]["answer"]),
+                    "number",
+                    meta={**meta, "instance": j, "source": HUB},
+                )
+            )
     return tasks
 
 
@@ -125,7 +152,9 @@ def _instances(folder: str, variant: str, count: int) -> tuple[Task, ...]:
         tid = path.stem
         doc = read_json(path)
         if not isinstance(doc, dict):
-            raise DataError(f"{path}: expected a JSON object with fields question, answer, question_annotated")
+            raise DataError(
+                f"{path}: expected a JSON object with fields question, answer, question_annotated"
+            )
         for field in ("question", "answer", "question_annotated"):
             if not isinstance(doc.get(field), str):
                 raise DataError(f"{path}: field {field!r} is missing or not text")
@@ -152,18 +181,35 @@ def _instances(folder: str, variant: str, count: int) -> tuple[Task, ...]:
                 raise DataError(f"{path}: field 'question_annotated': {e}") from None
             if variant == "noop":
                 question = noop(question, random.Random(f"gsm-symbolic/noop/{tid}/{j}"), env)
-            made.append(Task(f"gsm-symbolic/{variant}/{tid}/{j}", question, answer, "number",
-                             meta={"template": tid, "instance": j, "original_id": doc.get("id_orig")}))
+            made.append(
+                Task(
+                    f"gsm-symbolic/{variant}/{tid}/{j}",
+                    question,
+                    answer,
+                    "number",
+                    meta={"template": tid, "instance": j, "original_id": doc.get("id_orig")},
+                )
+            )
         if len(made) < count:
             skipped.append(tid)
             continue
         original = doc["question"].strip()
-        tasks.append(Task(f"gsm-symbolic/{variant}/{tid}/original", original, gold, "number",
-                          meta={"template": tid, "instance": "original", "original_id": doc.get("id_orig")}))
+        tasks.append(
+            Task(
+                f"gsm-symbolic/{variant}/{tid}/original",
+                original,
+                gold,
+                "number",
+                meta={"template": tid, "instance": "original", "original_id": doc.get("id_orig")},
+            )
+        )
         tasks.extend(made)
     if skipped:
-        log.warning("gsm-symbolic %s: left out template(s) %s: no draw met their conditions", variant,
-                    ", ".join(skipped))
+        log.warning(
+            "gsm-symbolic %s: left out template(s) %s: no draw met their conditions",
+            variant,
+            ", ".join(skipped),
+        )
     return tuple(tasks)
 
 
@@ -181,9 +227,14 @@ def set_accuracy(items: list[tuple[dict, bool]]) -> dict | None:
         return None
     per_set = [float(np.mean(v)) for _, v in sorted(sets.items())]
     mean = float(np.mean(per_set))
-    out = {"sets": len(per_set), "per_set": per_set, "mean": mean,
-           "std": float(np.std(per_set, ddof=1)) if len(per_set) > 1 else 0.0,
-           "min": min(per_set), "max": max(per_set),
-           "original": float(np.mean(originals)) if originals else None}
+    out = {
+        "sets": len(per_set),
+        "per_set": per_set,
+        "mean": mean,
+        "std": float(np.std(per_set, ddof=1)) if len(per_set) > 1 else 0.0,
+        "min": min(per_set),
+        "max": max(per_set),
+        "original": float(np.mean(originals)) if originals else None,
+    }
     out["drop"] = None if out["original"] is None else out["original"] - mean
     return out

@@ -19,8 +19,13 @@ def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None =
         for field in ("problem", "answer"):
             if not isinstance(row.get(field), str) or not row[field].strip():
                 raise DataError(f"{where}: field {field!r} is missing or empty")
-        tasks.append(Task(id=f"math500/{row.get('unique_id', n)}",
-                          question=f"{row['problem'].strip()}\n\nPut the final answer in \\boxed{{}}.",
-                          answer=row["answer"], kind="math",
-                          meta={"subject": row.get("subject"), "level": row.get("level")}))
+        tasks.append(
+            Task(
+                id=f"math500/{row.get('unique_id', n)}",
+                question=f"{row['problem'].strip()}\n\nPut the final answer in \\boxed{{}}.",
+                answer=row["answer"],
+                kind="math",
+                meta={"subject": row.get("subject"), "level": row.get("level")},
+            )
+        )
     return tasks

@@ -26,7 +26,11 @@ def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None =
         turns = row.get("turns")
         if "question_id" not in row:
             raise DataError(f"{path}:{lineno}: field 'question_id' is missing")
-        if not isinstance(turns, list) or not turns or not all(isinstance(t, str) and t.strip() for t in turns):
+        if (
+            not isinstance(turns, list)
+            or not turns
+            or not all(isinstance(t, str) and t.strip() for t in turns)
+        ):
             raise DataError(f"{path}:{lineno}: field 'turns' must be a non-empty list of strings")
         qid = row["question_id"]
         meta = {"category": row.get("category"), "turns": turns, "question_id": qid}

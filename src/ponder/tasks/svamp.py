@@ -30,6 +30,13 @@ def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None =
             raise DataError(f"{where}: field 'Answer' is not a number: {row['Answer']!r}")
         body = str(row["Body"]).strip()
         question = f"{body}{'' if body.endswith(('.', '?', '!')) else '.'} {str(row['Question']).strip()}"
-        tasks.append(Task(id=f"svamp/{row.get('ID', i)}", question=question, answer=gold, kind="number",
-                          meta={"equation": row.get("Equation"), "type": row.get("Type")}))
+        tasks.append(
+            Task(
+                id=f"svamp/{row.get('ID', i)}",
+                question=question,
+                answer=gold,
+                kind="number",
+                meta={"equation": row.get("Equation"), "type": row.get("Type")},
+            )
+        )
     return tasks

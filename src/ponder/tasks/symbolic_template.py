@@ -52,9 +52,28 @@ class Template:
     answer_source: str
 
 
-_ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call, ast.Name, ast.Load,
-                  ast.Constant, ast.List, ast.Tuple, ast.Subscript, ast.Slice, ast.Attribute, ast.IfExp,
-                  ast.operator, ast.unaryop, ast.boolop, ast.cmpop, ast.keyword)
+_ALLOWED_NODES = (
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.Call,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.List,
+    ast.Tuple,
+    ast.Subscript,
+    ast.Slice,
+    ast.Attribute,
+    ast.IfExp,
+    ast.operator,
+    ast.unaryop,
+    ast.boolop,
+    ast.cmpop,
+    ast.keyword,
+)
 _ATTRIBUTES = {("np", "arange"), ("np", "random"), ("random", "randint")}
 
 
@@ -99,8 +118,11 @@ def parse(annotated: str, where: str = "template") -> Template:
             raise TemplateError(f"{where}: init line {line!r} assigns to {lhs.strip()!r}")
         tree = _compile(rhs, where)
         top = tree.body
-        draws = isinstance(top, ast.Call) and isinstance(top.func, ast.Name) and top.func.id in (
-            "sample", "sample_sequential")
+        draws = (
+            isinstance(top, ast.Call)
+            and isinstance(top.func, ast.Name)
+            and top.func.id in ("sample", "sample_sequential")
+        )
         assignments.append(Assignment(names, _code(tree), draws, rhs.strip()))
     conds = []
     for line in conditions.splitlines():
@@ -112,8 +134,9 @@ def parse(annotated: str, where: str = "template") -> Template:
         for node in ast.walk(_compile(source, where)):
             if isinstance(node, ast.Name) and node.id not in known:
                 raise TemplateError(f"{where}: unknown name {node.id!r} in {source.strip()!r}")
-    return Template(question.strip(), tuple(assignments), tuple(conds), _code(_compile(answer, where)),
-                    answer.strip())
+    return Template(
+        question.strip(), tuple(assignments), tuple(conds), _code(_compile(answer, where)), answer.strip()
+    )
 
 
 def _code(tree: ast.Expression):
@@ -159,7 +182,7 @@ def _functions(rng: random.Random) -> dict[str, Any]:
     def sample_sequential(seq, k):
         seq = list(seq)
         start = rng.randrange(0, len(seq) - k + 1)
-        return seq[start:start + k]
+        return seq[start : start + k]
 
     def shuffle_list(seq):
         seq = list(seq)
@@ -167,14 +190,28 @@ def _functions(rng: random.Random) -> dict[str, Any]:
         return seq
 
     return {
-        "sample": sample, "sample_sequential": sample_sequential, "shuffle_list": shuffle_list,
+        "sample": sample,
+        "sample_sequential": sample_sequential,
+        "shuffle_list": shuffle_list,
         "numbers_within": lambda a, b: list(range(a, b + 1)),
         "frange": lambda a, b, s: _Np.arange(a, b, s),
         "fix_floats": lambda seq: [round(x, 2) for x in seq],
-        "is_int": _is_int, "divides": _divides,
-        "range": range, "list": list, "int": int, "round": round, "abs": abs, "min": min, "max": max,
-        "sum": sum, "len": len, "float": float, "Fraction": Fraction, "np": _Np(rng),
-        "True": True, "False": False,
+        "is_int": _is_int,
+        "divides": _divides,
+        "range": range,
+        "list": list,
+        "int": int,
+        "round": round,
+        "abs": abs,
+        "min": min,
+        "max": max,
+        "sum": sum,
+        "len": len,
+        "float": float,
+        "Fraction": Fraction,
+        "np": _Np(rng),
+        "True": True,
+        "False": False,
     }
 
 
@@ -187,8 +224,12 @@ def _pick(value: Any, picked: bool, rng: random.Random) -> Any:
         if not value:
             raise TemplateError("drawing from an empty range or list")
         value = rng.choice(list(value))
-    if (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], (int, float, Fraction))
-            and not isinstance(value[1], bool)):
+    if (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[1], (int, float, Fraction))
+        and not isinstance(value[1], bool)
+    ):
         value = Word(str(value[0]), value[1])
     return value
 
@@ -210,7 +251,9 @@ def draw(template: Template, rng: random.Random, tries: int = MAX_TRIES) -> tupl
                 else:
                     values = list(value)
                     if len(values) != len(a.names):
-                        raise TemplateError(f"{a.source!r} gives {len(values)} values for {len(a.names)} names")
+                        raise TemplateError(
+                            f"{a.source!r} gives {len(values)} values for {len(a.names)} names"
+                        )
                     for name, v in zip(a.names, values):
                         env[name] = _pick(v, True, rng)
             if not all(_evaluate(c, env) for c, _ in template.conditions):

@@ -52,10 +52,35 @@ from ponder.tasks.answers.reply import BRACE_LIMIT, EXEMPLAR_STARTS, answer_firs
 from ponder.tasks.answers.scan import READ_LIMIT
 from ponder.tasks.answers.words import extract_choice, extract_text, extract_yes_no
 
-__all__ = ["ASYNC_THRESHOLD", "BRACE_LIMIT", "EXEMPLAR_STARTS", "GRID_LIMIT", "KINDS", "MATH_LIMIT", "MAX_EXPONENT",
-           "NONE", "READ_LIMIT", "SAFE_RUN", "Extracted", "Kind", "answer_first", "canonical", "extract",
-           "extract_async", "extract_choice", "extract_grid", "extract_math", "extract_number", "extract_text",
-           "extract_yes_no", "grid_text", "normalise_math", "normalise_number", "parse_grid", "same_answer"]
+__all__ = [
+    "ASYNC_THRESHOLD",
+    "BRACE_LIMIT",
+    "EXEMPLAR_STARTS",
+    "GRID_LIMIT",
+    "KINDS",
+    "MATH_LIMIT",
+    "MAX_EXPONENT",
+    "NONE",
+    "READ_LIMIT",
+    "SAFE_RUN",
+    "Extracted",
+    "Kind",
+    "answer_first",
+    "canonical",
+    "extract",
+    "extract_async",
+    "extract_choice",
+    "extract_grid",
+    "extract_math",
+    "extract_number",
+    "extract_text",
+    "extract_yes_no",
+    "grid_text",
+    "normalise_math",
+    "normalise_number",
+    "parse_grid",
+    "same_answer",
+]
 
 Kind = str  # "number" | "choice" | "yesno" | "math" | "text" | "grid" | "open"
 KINDS = ("number", "choice", "yesno", "math", "text", "grid", "open")

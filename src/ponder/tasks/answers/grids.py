@@ -18,7 +18,7 @@ _NOT_BREAK_R = re.compile(f"[^{_LINE_BREAK}]*")
 # A line of at most GRID_LIMIT digits, apart from spaces, commas, bars and (around them) brackets.
 _GRID_LINE = re.compile(rf"[\s\[\],|]*+\d(?:[\s,|]*+\d){{0,{GRID_LIMIT - 1}}}+[\s\[\],|]*+")
 _JSON_CHARS = re.compile(r"[\d\s,\[\]]*+")
-_JSON_GRID_CHARS = 8 * GRID_LIMIT ** 2  # room for GRID_LIMIT rows of GRID_LIMIT cells, "1, " each
+_JSON_GRID_CHARS = 8 * GRID_LIMIT**2  # room for GRID_LIMIT rows of GRID_LIMIT cells, "1, " each
 _JSON_OPEN = re.compile(r"\[\s*\[")
 _JSON_CLOSE_R = re.compile(r"\]\s*\]")
 
@@ -42,7 +42,7 @@ def _grid_lines(reply: _Reply) -> list[str] | None:
         return None
     block = [text[start:end]]
     while start > lo:
-        end = start - 1 - (start - 2 >= lo and text[start - 2:start] == "\r\n")
+        end = start - 1 - (start - 2 >= lo and text[start - 2 : start] == "\r\n")
         start = reply.back(_NOT_BREAK_R, end)
         if not _GRID_LINE.fullmatch(text, start, end):
             break
@@ -79,9 +79,13 @@ def parse_grid(text: str | None) -> list[list[int]] | None:
     found = _json_grid(reply)
     if found and found[1] >= last_lines_end and found[1] - found[0] <= _JSON_GRID_CHARS:
         try:
-            grid = json.loads(text[found[0]:found[1]])
-            if (grid and all(isinstance(r, list) and all(isinstance(v, int) for v in r) for r in grid)
-                    and len(grid) <= GRID_LIMIT and max(map(len, grid)) <= GRID_LIMIT):
+            grid = json.loads(text[found[0] : found[1]])
+            if (
+                grid
+                and all(isinstance(r, list) and all(isinstance(v, int) for v in r) for r in grid)
+                and len(grid) <= GRID_LIMIT
+                and max(map(len, grid)) <= GRID_LIMIT
+            ):
                 return grid
         except (ValueError, RecursionError):
             pass

@@ -32,8 +32,21 @@ def extract_math(text: str, truncated: bool = False) -> Extracted:
     return NONE if truncated else last_number(reply)
 
 
-_MATH_DROP = ("\\left", "\\right", "\\!", "\\,", "\\;", "\\:", "\\displaystyle", "$",
-              "^\\circ", "^{\\circ}", "\\%", "%", "\\ ")
+_MATH_DROP = (
+    "\\left",
+    "\\right",
+    "\\!",
+    "\\,",
+    "\\;",
+    "\\:",
+    "\\displaystyle",
+    "$",
+    "^\\circ",
+    "^{\\circ}",
+    "\\%",
+    "%",
+    "\\ ",
+)
 
 
 def normalise_math(text: str) -> str:

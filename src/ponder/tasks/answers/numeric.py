@@ -4,6 +4,7 @@ an answer statement or box holds, or the reply's last."""
 
 from __future__ import annotations
 
+import collections
 import re
 import sys
 from collections.abc import Iterator
@@ -11,8 +12,15 @@ from fractions import Fraction
 
 from ponder.tasks.answers.extracted import NONE, Extracted
 from ponder.tasks.answers.reply import _Reply
-from ponder.tasks.answers.scan import (_BEFORE_FIRST_DIGIT_R, _DIGIT, _FIRST_DIGIT, _FIRST_DIGIT_R, READ_LIMIT,
-                                       _Budget, _Starts)
+from ponder.tasks.answers.scan import (
+    _BEFORE_FIRST_DIGIT_R,
+    _DIGIT,
+    _FIRST_DIGIT,
+    _FIRST_DIGIT_R,
+    READ_LIMIT,
+    _Budget,
+    _Starts,
+)
 
 MAX_EXPONENT = 100
 SAFE_RUN = 1_024
@@ -20,7 +28,8 @@ SAFE_RUN = 1_024
 _NUMBER = re.compile(
     r"(?<![\w.])(?P<neg>[-−])?(?:\\?\$\s?)?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
-    r"(?:[eE](?P<exp>[-+]?\d+)(?!\w|\.\d)|\s?/\s?(?P<den>\d+)(?![\d/]))?")
+    r"(?:[eE](?P<exp>[-+]?\d+)(?!\w|\.\d)|\s?/\s?(?P<den>\d+)(?![\d/]))?"
+)
 _FRAC = re.compile(r"(?P<neg>-)?\\d?frac\{\s*(?P<num>-?\d+)\s*\}\{\s*(?P<den>\d+)\s*\}")
 # Whatever no number or \frac can hold (or a space between two digits): a number never spans it.
 _NUMBER_EDGE_R = re.compile(r"[^-−+\\$,./{}dfraceE\d](?:(?<=\S)|(?<=\d\s)(?=\d))")
@@ -69,8 +78,9 @@ def _number_value(m: re.Match) -> Fraction | None:
     return -value if m.group("neg") else value
 
 
-def _plain_numbers(text: str, a: int, b: int, endpos: int, budget: _Budget,
-                   starts: _Starts) -> Iterator[tuple[re.Match, Fraction | None]]:
+def _plain_numbers(
+    text: str, a: int, b: int, endpos: int, budget: _Budget, starts: _Starts
+) -> Iterator[tuple[re.Match, Fraction | None]]:
     """`_NUMBER` matches starting in [a, b), as `finditer(text, a, endpos)` finds them. Every
     number starts at most 5 characters before its first digit."""
     pos = a
@@ -91,7 +101,9 @@ def _plain_numbers(text: str, a: int, b: int, endpos: int, budget: _Budget,
             pos = d + 1
 
 
-def _fractions(text: str, a: int, b: int, endpos: int, budget: _Budget) -> Iterator[tuple[re.Match, Fraction | None]]:
+def _fractions(
+    text: str, a: int, b: int, endpos: int, budget: _Budget
+) -> Iterator[tuple[re.Match, Fraction | None]]:
     """`_FRAC` matches starting in [a, b), as `finditer(text, a, endpos)` finds them: each starts
     1 to 3 characters before its "frac"."""
     pos = a
@@ -114,13 +126,16 @@ def _fractions(text: str, a: int, b: int, endpos: int, budget: _Budget) -> Itera
             pos = f
 
 
-def _numbers(text: str, a: int, b: int, endpos: int, budget: _Budget | None = None,
-             starts: _Starts | None = None) -> Iterator[tuple[Fraction, tuple[int, int]]]:
+def _numbers(
+    text: str, a: int, b: int, endpos: int, budget: _Budget | None = None, starts: _Starts | None = None
+) -> Iterator[tuple[Fraction, tuple[int, int]]]:
     """The numbers starting in [a, b) of the text up to `endpos`, in order: plain numbers and
     \\frac{p}{q}, without the numbers inside an already-taken \\frac."""
     budget = budget or _Budget()
-    streams = [_fractions(text, a, b, endpos, budget),
-               _plain_numbers(text, a, b, endpos, budget, starts or _Starts(text))]
+    streams = [
+        _fractions(text, a, b, endpos, budget),
+        _plain_numbers(text, a, b, endpos, budget, starts or _Starts(text)),
+    ]
     heads = [next(s, None) for s in streams]
     taken_end = -1
     while True:
@@ -204,11 +219,10 @@ def last_number(reply: _Reply) -> Extracted:
         if d is None or reply.skips.left <= 0:
             return NONE
         start = _number_edge(reply, max(reply.lo, d - 5))
-        last = None
-        for last in _reply_numbers(reply, start, end, reply.hi):
-            pass
-        if last is not None:
-            return Extracted(canonical(last[0]), last[1], False)
+        tail = collections.deque(_reply_numbers(reply, start, end, reply.hi), maxlen=1)
+        if tail:
+            value, span = tail[0]
+            return Extracted(canonical(value), span, False)
         end = start
     return NONE
 

@@ -14,7 +14,9 @@ BRACE_LIMIT = 20_000
 _HASH_CUE = "####"
 _HASH_TAIL = re.compile(r"[*_\s]*")
 _HASHES = re.compile(r"#*")
-_ANSWER_CUE = re.compile(r"[Aa](?i:nswer(?:\s*\([^)\n]{0,40}\))?[*_\s]*(?:is|was|will\s+be|would\s+be|:|=)[*_\s:]*)")
+_ANSWER_CUE = re.compile(
+    r"[Aa](?i:nswer(?:\s*\([^)\n]{0,40}\))?[*_\s]*(?:is|was|will\s+be|would\s+be|:|=)[*_\s:]*)"
+)
 _ANSWER = re.compile("answer", re.I)
 _ANSWER_R = re.compile("[Rr](?i:ewsna)")
 _SPACES = re.compile(r"\s*")
@@ -207,4 +209,4 @@ def answer_first(text: str) -> str:
     included (all of it if it has none): for replies whose answer comes before their reasoning."""
     reply = _Reply(text)
     s = reply.first_cue()
-    return text if s is None else text[:reply.stop(s) + 1]
+    return text if s is None else text[: reply.stop(s) + 1]

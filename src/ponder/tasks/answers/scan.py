@@ -18,8 +18,10 @@ _BEFORE_FIRST_DIGIT_R = re.compile(r"[^\w.](?:(?<=\d[^\w.])|(?<=\d\.[^\w.]))")
 _DIGIT = re.compile(r"\d")
 _SEPARATOR = re.compile(r"[^\w.]")
 # Each ASCII character's class: digit "0", letter "a", "_" or "." as itself, anything else " ".
-_CLASSES = bytes(ord("0") if chr(c).isdigit() else ord("a") if chr(c).isalpha() else
-                 c if chr(c) in "_." else ord(" ") for c in range(128)) + bytes(128)
+_CLASSES = bytes(
+    ord("0") if chr(c).isdigit() else ord("a") if chr(c).isalpha() else c if chr(c) in "_." else ord(" ")
+    for c in range(128)
+) + bytes(128)
 
 
 class _Budget:
@@ -82,7 +84,7 @@ class _Starts:
         characters a number can follow ("separators"), whichever samples of the text hold fewer."""
         if self._mode is None:
             step = max(1, len(self.text) // 8)
-            sample = "".join(self.text[i:i + 512] for i in range(0, len(self.text), step))
+            sample = "".join(self.text[i : i + 512] for i in range(0, len(self.text), step))
             digits, separators = len(_DIGIT.findall(sample)), len(_SEPARATOR.findall(sample))
             self._mode = "digits" if digits <= separators else "separators"
         return self._mode
@@ -102,16 +104,32 @@ class _Starts:
                     return m.end()
             return None
         i, j = v.find(b" 0", max(pos - 1, 0), end), v.find(b" .0", max(pos - 2, 0), end)
-        found = [k for k, ok in ((0, pos <= 0 < end and v.s[:1] == b"0"), (1, pos <= 1 < end and v.s[:2] == b".0"),
-                                 (i + 1, i >= 0), (j + 2, j >= 0)) if ok]
+        found = [
+            k
+            for k, ok in (
+                (0, pos <= 0 < end and v.s[:1] == b"0"),
+                (1, pos <= 1 < end and v.s[:2] == b".0"),
+                (i + 1, i >= 0),
+                (j + 2, j >= 0),
+            )
+            if ok
+        ]
         return min(found, default=None)
 
     def prev(self, lo: int, x: int) -> int | None:
         """The last such digit in [lo, x), in ASCII text."""
         v = self.view
         i, j = v.rfind(b" 0", max(lo - 1, 0), x), v.rfind(b" .0", max(lo - 2, 0), x)
-        found = [k for k, ok in ((0, lo <= 0 < x and v.s[:1] == b"0"), (1, lo <= 1 < x and v.s[:2] == b".0"),
-                                 (i + 1, i >= 0), (j + 2, j >= 0)) if ok]
+        found = [
+            k
+            for k, ok in (
+                (0, lo <= 0 < x and v.s[:1] == b"0"),
+                (1, lo <= 1 < x and v.s[:2] == b".0"),
+                (i + 1, i >= 0),
+                (j + 2, j >= 0),
+            )
+            if ok
+        ]
         return max(found, default=None)
 
     def last_word(self, lo: int, x: int) -> tuple[int, int] | None:
@@ -136,7 +154,7 @@ class _Window:
     @property
     def rev(self) -> str:
         if self._rev is None:
-            self._rev = self.text[self.lo:self.hi][::-1]
+            self._rev = self.text[self.lo : self.hi][::-1]
         return self._rev
 
     @property

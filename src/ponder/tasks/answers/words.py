@@ -17,8 +17,11 @@ _CHOICE_CUE_R = re.compile(r"[RrNnEe](?:(?<=[Rr])(?i:ewsna)|(?<=[Nn])(?i:oitpo)|
 @lru_cache(maxsize=16)
 def _choice_patterns(letters: str) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     up, low = re.escape(letters.upper()), re.escape(letters.lower())
-    return (re.compile(_CHOICE_CUE + rf"(?:\(([{up}{low}])\)|([{up}])(?![A-Za-z]))"),
-            re.compile(rf"\b([{up}])\b"), re.compile(rf"\)([{up}{low}])\("))
+    return (
+        re.compile(_CHOICE_CUE + rf"(?:\(([{up}{low}])\)|([{up}])(?![A-Za-z]))"),
+        re.compile(rf"\b([{up}])\b"),
+        re.compile(rf"\)([{up}{low}])\("),
+    )
 
 
 def extract_choice(text: str, letters: str = "ABCDEF", truncated: bool = False) -> Extracted:
@@ -58,7 +61,7 @@ _YESNO_R = re.compile(r"(?P<w>[SsſOo](?<=\b.)(?i:ey|n))\b")
 
 
 def extract_yes_no(text: str, truncated: bool = False) -> Extracted:
-    """"yes" or "no": after an answer statement if there is one, else the last yes/no word."""
+    """ "yes" or "no": after an answer statement if there is one, else the last yes/no word."""
     if not isinstance(text, str):
         return NONE
     reply = _Reply(text)
@@ -73,7 +76,7 @@ def extract_yes_no(text: str, truncated: bool = False) -> Extracted:
     if truncated:
         return NONE
     hit = reply.rsearch(_YESNO_R, reply.hi)
-    return Extracted(text[hit[0]:hit[1]].lower(), hit, False) if hit else NONE
+    return Extracted(text[hit[0] : hit[1]].lower(), hit, False) if hit else NONE
 
 
 _TEXT_TOKEN = re.compile(r"[\"'“”‘’*`\s]*([A-Za-z0-9]+)")
@@ -103,11 +106,11 @@ def extract_text(text: str, truncated: bool = False) -> Extracted:
             chain = _QUOTE_CHAIN_R.match(reply.rev, reply.hi - q).group()
             if (chain.count('"') + chain.endswith("“")) % 2:
                 q, end = q - len(_WORD_R.match(chain).group()) - 1, q + 1
-        return Extracted(text[q + 1:end - 1], (q + 1, end - 1), False)
+        return Extracted(text[q + 1 : end - 1], (q + 1, end - 1), False)
     if truncated:
         return NONE
     if reply.starts.view is not None:
         word = reply.starts.last_word(reply.lo, reply.hi)
     else:
         word = reply.rsearch(_WORD_R, reply.hi)
-    return Extracted(text[word[0]:word[1]], word, False) if word else NONE
+    return Extracted(text[word[0] : word[1]], word, False) if word else NONE
