@@ -24,7 +24,7 @@ _OPTIONS = re.compile(
 
 def redact_query(query: str, sep: str = "&") -> str:
     """A query string (without its `?`) with every value replaced by `***`."""
-    items = []
+    items: list[str] = []
     for item in query.split(sep):
         if not item:
             items.append(item)

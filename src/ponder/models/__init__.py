@@ -116,4 +116,5 @@ def get_model(spec: str | None = None, **options: Any) -> Model:
         raise ConfigError(f"model spec {shown!r} needs a missing package ({e.name}): {hint}") from e
     if kind == "openai":
         options = {**options, **http_options, "spec": spec}
-    return getattr(module, func)(rest, **options)
+    model: Model = getattr(module, func)(rest, **options)
+    return model

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import llama_cpp as L
 import numpy as np
@@ -22,12 +23,15 @@ from ponder.models.scheduler import BatchEntry, EngineStats, JobSpec, Scheduler
 __all__ = ["BatchEngine", "EngineStats", "JobSpec", "LlamaDecoder"]
 
 
-@ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
-def _quiet_log(level, text, user_data):  # kept at module level: llama.cpp holds the pointer
+def _ignore_log(level: int, text: bytes, user_data: int) -> None:
     return None
 
 
-def _piece(vocab, token: int, special: bool) -> bytes:
+# kept at module level: llama.cpp holds the pointer
+_quiet_log = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)(_ignore_log)
+
+
+def _piece(vocab: Any, token: int, special: bool) -> bytes:
     buf = ctypes.create_string_buffer(256)
     n = L.llama_token_to_piece(vocab, token, buf, len(buf), 0, special)
     if n < 0:
@@ -39,7 +43,7 @@ def _piece(vocab, token: int, special: bool) -> bytes:
 class LlamaDecoder:
     """scheduler.Decoder on one llama.cpp context. Only the engine's worker thread calls it."""
 
-    def __init__(self, model, ctx, n_batch: int, n_seq_max: int) -> None:
+    def __init__(self, model: Any, ctx: Any, n_batch: int, n_seq_max: int) -> None:
         self.ctx = ctx
         self.vocab = L.llama_model_get_vocab(model)
         self.n_vocab = L.llama_vocab_n_tokens(self.vocab)
@@ -74,7 +78,7 @@ class LlamaDecoder:
     def clear(self) -> None:
         L.llama_memory_clear(self.mem, True)
 
-    def sampler(self, temperature: float, top_p: float, seed: int | None):
+    def sampler(self, temperature: float, top_p: float, seed: int | None) -> Any:
         chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
         if temperature <= 0 or seed is None:
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_greedy())
@@ -85,11 +89,11 @@ class LlamaDecoder:
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(seed))
         return chain
 
-    def free_sampler(self, sampler) -> None:
+    def free_sampler(self, sampler: Any) -> None:
         L.llama_sampler_free(sampler)
 
-    def sample(self, sampler, row: int) -> int:
-        return L.llama_sampler_sample(sampler, self.ctx, row)
+    def sample(self, sampler: Any, row: int) -> int:
+        return int(L.llama_sampler_sample(sampler, self.ctx, row))
 
     def logits(self, row: int) -> np.ndarray:
         ptr = L.llama_get_logits_ith(self.ctx, row)

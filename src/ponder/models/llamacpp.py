@@ -23,7 +23,7 @@ from ponder.models import LOGPROBS, PREFIX, SHARED_SAMPLES, registry, weights
 from ponder.models.batch_engine import BatchEngine, JobSpec
 from ponder.types import Completion, GenerationRequest
 
-_ENGINES: dict[tuple, BatchEngine] = {}
+_ENGINES: dict[tuple[Any, ...], BatchEngine] = {}
 _ENGINES_LOCK = threading.Lock()
 
 

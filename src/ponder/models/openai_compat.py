@@ -258,7 +258,7 @@ class OpenAICompatModel:
     ) -> list[Completion]:
         order = sorted(
             range(len(reply.choices)),
-            key=lambda p: reply.choices[p].index if reply.choices[p].index is not None else p,
+            key=lambda p: p if (i := reply.choices[p].index) is None else i,
         )
         choices = [reply.choices[p] for p in order]
         usage = reply.usage or ReplyUsage()
@@ -355,6 +355,7 @@ def parse_spec(rest: str) -> tuple[str, str]:
 
 
 def _seconds(name: str, value: Any, shown: str) -> float:
+    seconds: Any
     try:
         seconds = float(value) if isinstance(value, str) else value
     except ValueError:

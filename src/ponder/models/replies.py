@@ -34,7 +34,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 MAX_COUNT = 10**12  # no real reply counts a trillion tokens; a larger count is garbage
 TEXT_PART_TYPES = frozenset({"text", "output_text"})
@@ -202,7 +202,7 @@ _TYPE_NAMES = {
 }
 
 
-def _problem(error: dict[str, Any]) -> str:
+def _problem(error: ErrorDetails) -> str:
     kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
     if kind == "missing":
         return "missing"

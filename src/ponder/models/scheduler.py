@@ -132,7 +132,7 @@ class JobSpec:
 class _Job:
     spec: JobSpec
     first_index: int
-    future: concurrent.futures.Future
+    future: concurrent.futures.Future[list[Completion]]
     submitted: float
     results: dict[int, Completion] = field(default_factory=dict)
     remaining: int = 0
@@ -203,7 +203,7 @@ class Scheduler:
         self._thread: threading.Thread | None = None
 
     # callers (any thread)
-    def submit(self, spec: JobSpec) -> concurrent.futures.Future:
+    def submit(self, spec: JobSpec) -> concurrent.futures.Future[list[Completion]]:
         """Queue a job; its future resolves to the list of n completions in sample order."""
         if self._closed:
             raise FatalModelError("the llama.cpp engine is closed")
@@ -216,11 +216,11 @@ class Scheduler:
                 f"{spec.max_tokens} exceeds the context of {self.n_ctx} tokens"
             )
         per_chunk = max(1, min(self.n_seq_max, (self.n_ctx - len(spec.prompt_tokens)) // spec.max_tokens))
-        outer: concurrent.futures.Future = concurrent.futures.Future()
-        parts = []
+        outer: concurrent.futures.Future[list[Completion]] = concurrent.futures.Future()
+        parts: list[concurrent.futures.Future[list[Completion]]] = []
         for first in range(0, spec.n, per_chunk):
             count = min(per_chunk, spec.n - first)
-            fut: concurrent.futures.Future = concurrent.futures.Future()
+            fut: concurrent.futures.Future[list[Completion]] = concurrent.futures.Future()
             self._queue.put(_Job(spec, first, fut, time.perf_counter(), remaining=count, count=count))
             parts.append(fut)
 
@@ -236,7 +236,7 @@ class Scheduler:
             else:
                 outer.set_result([c for p in parts for c in p.result()])
 
-        def cancel_parts(f: concurrent.futures.Future) -> None:
+        def cancel_parts(f: concurrent.futures.Future[list[Completion]]) -> None:
             if f.cancelled():
                 for p in parts:
                     p.cancel()
@@ -246,10 +246,10 @@ class Scheduler:
         outer.add_done_callback(cancel_parts)
         return outer
 
-    def forget(self) -> concurrent.futures.Future:
+    def forget(self) -> concurrent.futures.Future[None]:
         """Drop the kept sequences before the next job is admitted (benchmarks start cold with it).
         The future resolves once they are dropped."""
-        done: concurrent.futures.Future = concurrent.futures.Future()
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
         if self._closed:
             done.set_result(None)
         else:
@@ -450,7 +450,7 @@ class Scheduler:
         seq.raw.extend(piece)
         seq.last = token
         if spec.stop:
-            cut = stop_cut(seq.raw, spec.stop)
+            cut = stop_cut(bytes(seq.raw), spec.stop)
             if cut is not None:
                 self._finish(seq, "stop", cut=cut)
                 return

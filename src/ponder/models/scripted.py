@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ponder.errors import ScriptMismatch
 from ponder.models import LOGPROBS, PREFIX, SHARED_SAMPLES
@@ -37,8 +38,8 @@ class Step:
 
     texts: Sequence[str] = ()
     finish_reason: str = "stop"
-    expect: dict | Callable[[GenerationRequest], bool] | None = None
-    logprobs: Sequence[Sequence[tuple]] | None = None
+    expect: dict[str, Any] | Callable[[GenerationRequest], bool] | None = None
+    logprobs: Sequence[Sequence[tuple[Any, ...]]] | None = None
     error: BaseException | None = None
 
 

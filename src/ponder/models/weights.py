@@ -85,7 +85,7 @@ def _stamp_matches(path: Path, sha: str) -> bool:
         data = json.loads(_stamp(path).read_text())
     except (OSError, ValueError):
         return False
-    return data == {"sha256": sha, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return bool(data == {"sha256": sha, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
 
 
 def _write_stamp(path: Path, sha: str) -> None:

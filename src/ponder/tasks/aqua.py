@@ -23,8 +23,9 @@ def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None =
             raise DataError(f"{where}: field 'question' is missing or not text")
         if not isinstance(options, list) or not options:
             raise DataError(f"{where}: field 'options' must be a list like [\"A)21\", …]")
-        parsed = [_OPTION.match(o) if isinstance(o, str) else None for o in options]
-        if not all(parsed):
+        matched = [_OPTION.match(o) if isinstance(o, str) else None for o in options]
+        parsed = [m for m in matched if m is not None]
+        if len(parsed) < len(matched):
             raise DataError(f"{where}: field 'options' has an entry that is not 'LETTER)text'")
         letters = [m.group(1) for m in parsed]
         if correct not in letters:

@@ -40,12 +40,13 @@ def load_benchmark(
             raise DataError(f"{path}:{lineno}: field {answer_field!r} is missing or not a value")
         gold = str(answer).strip()
         if scorer == "numeric":
-            gold = normalise_number(gold)
-            if gold is None:
+            number = normalise_number(gold)
+            if number is None:
                 raise DataError(
                     f"{path}:{lineno}: field {answer_field!r} is not a number: {answer!r} "
                     "(use --scorer exact for text answers)"
                 )
+            gold = number
         tasks.append(
             Task(
                 id=f"{path.stem}/{row.get('id', lineno)}",

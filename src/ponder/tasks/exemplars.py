@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ponder.errors import DataError
 from ponder.tasks.data import data_file, read_json, read_text
@@ -67,6 +68,7 @@ def load_exemplars(name: str, data_dir: Path | str | None = None) -> tuple[Exemp
             f"unknown exemplar set {name!r}: expected one of {', '.join([*SETS, *BUILT])} "
             "or the path of a .json or .yaml file"
         )
+    rows: Any
     if path.suffix in (".yaml", ".yml"):
         rows = _yaml_rows(path)
     else:

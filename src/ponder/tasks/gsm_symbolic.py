@@ -25,6 +25,7 @@ import random
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from ponder.errors import DataError
 from ponder.tasks.answers import normalise_number
@@ -227,7 +228,7 @@ def set_accuracy(items: list[tuple[dict, bool]]) -> dict | None:
         return None
     per_set = [float(np.mean(v)) for _, v in sorted(sets.items())]
     mean = float(np.mean(per_set))
-    out = {
+    out: dict[str, Any] = {
         "sets": len(per_set),
         "per_set": per_set,
         "mean": mean,

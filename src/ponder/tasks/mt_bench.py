@@ -20,7 +20,9 @@ def load_benchmark(name: str, variant: str | None, data_dir: Path | str | None =
     path = data_file(QUESTIONS, data_dir)
     folder = given_dir(data_dir)
     from_folder = folder is not None and path == folder / QUESTIONS
-    references = _references(folder / REFERENCES if from_folder else shipped(REFERENCES))
+    references = _references(
+        folder / REFERENCES if folder is not None and from_folder else shipped(REFERENCES)
+    )
     tasks = []
     for lineno, row in read_jsonl(path):
         turns = row.get("turns")

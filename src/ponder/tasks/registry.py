@@ -96,13 +96,13 @@ BENCHMARKS = {
 
 
 def parse_spec(spec: str) -> tuple[Benchmark, str | None]:
-    name, _, variant = spec.strip().partition(":")
+    name, _, given = spec.strip().partition(":")
     bench = BENCHMARKS.get(name)
     if bench is None:
         raise ConfigError(
             f"unknown task {spec!r}: expected one of {', '.join(BENCHMARKS)} (optionally NAME:VARIANT)"
         )
-    variant = variant or bench.default
+    variant = given or bench.default
     if bench.variants is not None and variant not in bench.variants:
         raise ConfigError(
             f"task {name!r} has no variant {variant!r}: expected one of {', '.join(bench.variants)}"
@@ -115,7 +115,7 @@ def parse_spec(spec: str) -> tuple[Benchmark, str | None]:
 def canonical_spec(spec: str) -> str:
     """The spec with its default variant spelled out (so `gsm8k` and `gsm8k:test` are one run)."""
     bench, variant = parse_spec(spec)
-    if bench.name == "jsonl":
+    if bench.name == "jsonl" and variant:
         return f"jsonl:{Path(variant).expanduser().resolve()}"
     return f"{bench.name}:{variant}" if variant else bench.name
 

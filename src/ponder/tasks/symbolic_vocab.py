@@ -147,7 +147,7 @@ NAMES_FEMALE = [
 ]
 NAMES = NAMES_MALE + NAMES_FEMALE
 
-VOCAB = {
+VOCAB: dict[str, list[str] | list[Word]] = {
     "names": NAMES,
     "names_male": NAMES_MALE,
     "names_female": NAMES_FEMALE,

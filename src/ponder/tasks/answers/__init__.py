@@ -126,6 +126,6 @@ def same_answer(a: str | None, b: str | None, kind: Kind = "number") -> bool:
     if kind == "math":
         return normalise_math(a) == normalise_math(b)
     if kind == "grid":
-        x, y = parse_grid(a), parse_grid(b)
-        return x is not None and x == y
+        grid = parse_grid(a)
+        return grid is not None and grid == parse_grid(b)
     return a.strip().lower() == b.strip().lower()

@@ -32,8 +32,8 @@ def _grid_lines(reply: _Reply) -> list[str] | None:
         d = reply.rsearch(_DIGIT, x)
         if d is None:
             return None
-        end = _BREAK.search(text, d[0], x)
-        end = end.start() if end else x
+        found = _BREAK.search(text, d[0], x)
+        end = found.start() if found else x
         start = reply.back(_NOT_BREAK_R, end)
         if _GRID_LINE.fullmatch(text, start, end):
             break

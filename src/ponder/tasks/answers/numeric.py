@@ -139,11 +139,10 @@ def _numbers(
     heads = [next(s, None) for s in streams]
     taken_end = -1
     while True:
-        live = [(h[0].span(), i) for i, h in enumerate(heads) if h is not None]
+        live = [(h[0].span(), i, h[1]) for i, h in enumerate(heads) if h is not None]
         if not live:
             return
-        span, i = min(live)
-        value = heads[i][1]
+        span, i, value = min(live, key=lambda x: x[:2])
         heads[i] = next(streams[i], None)
         if value is None or span[0] < taken_end:
             continue

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ponder.tasks.answers.scan import READ_LIMIT, _Budget, _Starts, _Window
+from ponder.tasks.answers.scan import READ_LIMIT, _Budget, _Starts, _Window, run_at
 
 EXEMPLAR_STARTS = ("Question", "Q", "Problem", "Input")
 BRACE_LIMIT = 20_000
@@ -69,8 +69,8 @@ class _Reply(_Window):
         ends = []
         h = text.find(_HASH_CUE, lo, hi)
         if h >= 0:
-            run = _HASHES.match(text, h, hi).end() - h
-            ends.append(_HASH_TAIL.match(text, h + 4, hi).end() if run == 4 else h + 4)
+            run = len(run_at(_HASHES, text, h, hi))
+            ends.append(h + 4 + len(run_at(_HASH_TAIL, text, h + 4, hi)) if run == 4 else h + 4)
         m = _ANSWER_CUE.search(text, lo, hi)
         if m:
             ends.append(m.end())
@@ -86,12 +86,12 @@ class _Reply(_Window):
             h = text.rfind(_HASH_CUE, lo, pos)
             if h < 0:
                 return
-            end = _HASHES.match(text, h, hi).end()
+            end = h + len(run_at(_HASHES, text, h, hi))
             start = self.back(_HASHES, h)
             n, extra = divmod(end - start, 4)
             i = n - 1
             if extra == 0:
-                last = _HASH_TAIL.match(text, end, hi).end()
+                last = end + len(run_at(_HASH_TAIL, text, end, hi))
                 if last <= x:
                     yield last
                 i -= 1
@@ -132,10 +132,16 @@ class _Reply(_Window):
         """Ends of the explicit answer statements ending at or before `x`, last first."""
         streams = [self._hash_cues(x), self._answer_cues(x)]
         heads = [next(s, None) for s in streams]
-        while heads[0] is not None or heads[1] is not None:
-            i = 0 if heads[1] is None or (heads[0] is not None and heads[0] > heads[1]) else 1
-            yield heads[i]
-            heads[i] = next(streams[i], None)
+        while True:
+            a, b = heads
+            if a is not None and (b is None or a > b):
+                yield a
+                heads[0] = next(streams[0], None)
+            elif b is not None:
+                yield b
+                heads[1] = next(streams[1], None)
+            else:
+                return
 
     def stop(self, s: int) -> int:
         """The end of the line or sentence at `s`: a newline, or a full stop before white space

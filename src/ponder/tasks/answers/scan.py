@@ -6,6 +6,7 @@ backward from its end."""
 from __future__ import annotations
 
 import re
+from typing import AnyStr, Generic
 
 READ_LIMIT = 1_000
 
@@ -37,16 +38,22 @@ class _Budget:
         return self.left >= 0
 
 
-class _Cached:
+def run_at(pattern: re.Pattern[str], text: str, pos: int, endpos: int | None = None) -> str:
+    """The text a `pattern` that may match empty (so always does) matches at `pos`."""
+    m = pattern.match(text, pos, len(text) if endpos is None else endpos)
+    return m.group() if m else ""
+
+
+class _Cached(Generic[AnyStr]):
     """`find` and `rfind` in one string, each answered from the last one for the same substring
     when its range lies within the last range: a scan that moves one way reads the string once."""
 
-    def __init__(self, s: str | bytes) -> None:
-        self.s = s
-        self._found: dict = {}
-        self._rfound: dict = {}
+    def __init__(self, s: AnyStr) -> None:
+        self.s: AnyStr = s
+        self._found: dict[AnyStr, tuple[int, int, int]] = {}
+        self._rfound: dict[AnyStr, tuple[int, int, int]] = {}
 
-    def find(self, sub, start: int, end: int) -> int:
+    def find(self, sub: AnyStr, start: int, end: int) -> int:
         s, e, f = self._found.get(sub, (0, -1, -1))
         if s <= start and end <= e and (f < 0 or f >= start):
             return f if 0 <= f and f + len(sub) <= end else -1
@@ -54,7 +61,7 @@ class _Cached:
         self._found[sub] = (start, end, f)
         return f
 
-    def rfind(self, sub, start: int, end: int) -> int:
+    def rfind(self, sub: AnyStr, start: int, end: int) -> int:
         s, e, f = self._rfound.get(sub, (0, -1, -1))
         if s <= start and end <= e and (f < 0 or f + len(sub) <= end):
             return f if f >= start else -1
@@ -69,11 +76,11 @@ class _Starts:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._view: _Cached | None = None
+        self._view: _Cached[bytes] | None = None
         self._mode: str | None = None
 
     @property
-    def view(self) -> _Cached | None:
+    def view(self) -> _Cached[bytes] | None:
         if self._view is None and self.text.isascii():
             self._view = _Cached(self.text.encode("ascii").translate(_CLASSES))
         return self._view
@@ -117,8 +124,10 @@ class _Starts:
         return min(found, default=None)
 
     def prev(self, lo: int, x: int) -> int | None:
-        """The last such digit in [lo, x), in ASCII text."""
+        """The last such digit in [lo, x), in ASCII text (None in other text)."""
         v = self.view
+        if v is None:
+            return None
         i, j = v.rfind(b" 0", max(lo - 1, 0), x), v.rfind(b" .0", max(lo - 2, 0), x)
         found = [
             k
@@ -133,7 +142,9 @@ class _Starts:
         return max(found, default=None)
 
     def last_word(self, lo: int, x: int) -> tuple[int, int] | None:
-        """The last run of ASCII letters and digits in [lo, x), in ASCII text."""
+        """The last run of ASCII letters and digits in [lo, x), in ASCII text (None in other text)."""
+        if self.view is None:
+            return None
         s = self.view.s
         end = lo + len(s[lo:x].rstrip(b" ._"))
         if end == lo:
@@ -149,7 +160,7 @@ class _Window:
         self.text = text
         self.lo, self.hi = lo, hi
         self._rev: str | None = None
-        self._low: _Cached | None = None
+        self._low: _Cached[str] | None = None
 
     @property
     def rev(self) -> str:
@@ -158,7 +169,7 @@ class _Window:
         return self._rev
 
     @property
-    def low(self) -> _Cached | None:
+    def low(self) -> _Cached[str] | None:
         """The text in lower case, where it is ASCII (so that `rfind` can look for words in any case)."""
         if self._low is None and self.text.isascii():
             self._low = _Cached(self.text.lower())
@@ -184,4 +195,4 @@ class _Window:
 
     def back(self, pattern: re.Pattern, x: int) -> int:
         """Where a run of `pattern` (reversed) that ends at `x` starts."""
-        return x - len(pattern.match(self.rev, self.hi - x).group()) if x > self.lo else x
+        return x - len(run_at(pattern, self.rev, self.hi - x)) if x > self.lo else x

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from ponder.tasks.answers.extracted import NONE, Extracted
 from ponder.tasks.answers.reply import _Reply
-from ponder.tasks.answers.scan import READ_LIMIT
+from ponder.tasks.answers.scan import READ_LIMIT, run_at
 
 _CHOICE_WORDS = ("answer", "option", "choice")
 _CHOICE_CUE = r"(?i:answer|option|choice)[^\n]{0,20}?(?:is|:)[*_\s:]*"
@@ -103,9 +103,9 @@ def extract_text(text: str, truncated: bool = False) -> Extracted:
     if quoted:
         q, end = quoted
         if text[q] == '"':  # quoted words sharing their quotes ("a"b"c") are read in pairs from the first
-            chain = _QUOTE_CHAIN_R.match(reply.rev, reply.hi - q).group()
+            chain = run_at(_QUOTE_CHAIN_R, reply.rev, reply.hi - q)
             if (chain.count('"') + chain.endswith("“")) % 2:
-                q, end = q - len(_WORD_R.match(chain).group()) - 1, q + 1
+                q, end = q - len(run_at(_WORD_R, chain, 0)) - 1, q + 1
         return Extracted(text[q + 1 : end - 1], (q + 1, end - 1), False)
     if truncated:
         return NONE
