@@ -421,6 +421,9 @@ def test_stop_cut():
     assert stop_cut(b"hello world", ("o w", "wor")) == 4
     assert stop_cut(b"hello", ("x",)) is None
     assert stop_cut("caf\u00e9 ok".encode()[:4], ("f",)) == 2  # half a character is not text yet
+    raw = b"\xffab\nQ"  # an invalid byte before the stop is one character of the returned text
+    cut = stop_cut(raw, ("\n",))
+    assert cut == 3 and raw.decode("utf-8", errors="replace")[:cut] == "\ufffdab"
 
 
 # logprobs

@@ -98,8 +98,9 @@ def token_logprobs(logits: np.ndarray, token: int, k: int) -> tuple[float, list[
 
 
 def stop_cut(raw: bytes, stop: Sequence[str]) -> int | None:
-    """Where to cut the text generated so far: the first place a stop string starts, or None."""
-    text = raw.decode("utf-8", errors="ignore")
+    """Where to cut the text generated so far: the first place a stop string starts, or None. The
+    place counts characters of the text as it is returned (invalid bytes each one U+FFFD)."""
+    text = raw.decode("utf-8", errors="replace")
     hits = [text.find(s) for s in stop if s in text]
     return min(hits) if hits else None
 
