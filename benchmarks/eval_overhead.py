@@ -24,7 +24,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ponder.eval.evaluate import Plan, evaluate
+from ponder.eval.session import Session
 from ponder.models.scripted import ScriptedModel, Step
+from ponder.store import Store
 from ponder.strategies.registry import build_strategy
 from ponder.tasks.registry import load_tasks
 
@@ -44,18 +46,16 @@ async def bare(tasks) -> float:
 
 
 async def through_runner(tasks, store: Path, data_dir) -> tuple[float, float, float, int]:
-    import ponder.eval.evaluate as ev
-
     model = script(tasks)
-    ev.get_model = lambda spec: model
     t0 = time.perf_counter()
-    [first] = await evaluate("gsm8k", [Plan("direct", {})], "scripted", store, data_dir=data_dir)
+    async with Session(model, Store(store), owns_store=True) as session:
+        [first] = await evaluate(session, "gsm8k", [Plan("direct", {})], data_dir=data_dir)
     fresh = time.perf_counter() - t0
     assert first.progress.done == len(tasks) and not model.steps
     empty = ScriptedModel([])
-    ev.get_model = lambda spec: empty
     t0 = time.perf_counter()
-    [again] = await evaluate("gsm8k", [Plan("direct", {})], "scripted", store, data_dir=data_dir)
+    async with Session(empty, Store(store), owns_store=True) as session:
+        [again] = await evaluate(session, "gsm8k", [Plan("direct", {})], data_dir=data_dir)
     rerun = time.perf_counter() - t0
     assert again.progress.resumed == len(tasks)
     argv = [

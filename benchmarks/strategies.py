@@ -74,7 +74,7 @@ async def run_rows(model, tasks, rows, store: Store, data_dir) -> dict[str, int]
             strategy = build_strategy(name, data_dir=data_dir, **options)
             run_id = run_id_for(store, model.model_id, row, {"strategy": name, **options})
             runs[row] = run_id
-            done = {r["task_id"] for r in store.results(run_id)}
+            done = {r["task_id"] for r in store.result_rows(run_id)}
             bar = progress.add_task(row, total=len(tasks), completed=len(done))
             for task in tasks:
                 if task.id in done:
@@ -106,7 +106,7 @@ def span_weighted(rows: list[dict]) -> list[dict]:
     out = []
     for r in rows:
         data = json.loads(r["data"])
-        completions = data["calls"][0]["completions"]
+        completions = data["trace"][0]["completions"]
         answers, weights = [], []
         for c in completions:
             found = extract(c["text"], data.get("kind", "number"), c["finish_reason"] == "length")
@@ -205,7 +205,7 @@ async def main() -> None:
         runs = await run_rows(model, tasks, rows, store, args.data_dir)
         summary = {}
         for row, run_id in runs.items():
-            results = [r for r in store.results(run_id) if r["task_id"] in {t.id for t in tasks}]
+            results = [r for r in store.result_rows(run_id) if r["task_id"] in {t.id for t in tasks}]
             summary[row] = summarise(results)
             if row.startswith("weighted-vote"):
                 summary[SPAN_ROW] = summarise(span_weighted(results))

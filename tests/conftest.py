@@ -75,3 +75,39 @@ def symbolic_data_dir():
 def without_shipped_data(monkeypatch):
     """Loaders see no shipped copy, as with an install that lacks ponder.data (folder, then hub)."""
     monkeypatch.setattr("ponder.tasks.data.shipped", lambda relative: None)
+
+
+@pytest.fixture
+def session_of(tmp_path):
+    """`session_of(model, judge=None, store=None, cache=True, models=None)`: a Session over the
+    given model objects and the store at `store` (default: s.sqlite in the test's folder), which it
+    closes; `models` maps the specs the work names (an arena's players) to model objects."""
+    from ponder.eval.session import Session
+    from ponder.store import Store
+
+    def make(model, judge=None, store=None, cache=True, models=None):
+        table = dict(models or {})
+        return Session(
+            model,
+            Store(store or tmp_path / "s.sqlite"),
+            judge,
+            cache,
+            opener=lambda spec, **options: table[spec],
+            owns_store=True,
+        )
+
+    return make
+
+
+@pytest.fixture
+def cli_models(monkeypatch):
+    """For tests of commands, which name models by spec: `cli_models(model)` makes every spec a
+    command opens resolve to `model`; `cli_models({spec: model})` maps specs one by one."""
+
+    def use(models):
+        def opener(spec, **options):
+            return models[spec] if isinstance(models, dict) else models
+
+        monkeypatch.setattr("ponder.models.get_model", opener)
+
+    return use

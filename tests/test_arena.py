@@ -212,7 +212,7 @@ def _gsm8k_script(answers: dict[str, list[str]]) -> list[Step]:
 
 
 async def test_play_answers_judges_stores_and_adds_a_player_for_its_own_battles_only(
-    tmp_path, monkeypatch, data_dir
+    tmp_path, session_of, data_dir
 ):
     # gsm8k items 0 and 1 have gold answers 18 and 3
     model = ScriptedModel(
@@ -224,10 +224,10 @@ async def test_play_answers_judges_stores_and_adds_a_player_for_its_own_battles_
             }
         )
     )
-    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
     store = tmp_path / "s.sqlite"
     players = parse_players("direct,chain-of-draft,cot[exemplars=gsm8k]", "scripted")
-    played = await play("gsm8k", players, "correctness", store, limit=2, data_dir=data_dir)
+    async with session_of(None, store=store, models={"scripted": model}) as session:
+        played = await play(session, "gsm8k", players, limit=2, data_dir=data_dir)
     model.assert_done()
     assert (played.new, played.kept, played.undecided) == (6, 0, 0) and played.arena == "gsm8k:test"
     with Store(store) as s:
@@ -245,26 +245,27 @@ async def test_play_answers_judges_stores_and_adds_a_player_for_its_own_battles_
     }
     assert sorted(b.winner for b in battles).count("tie (bothbad)") == 1
     # again: nothing asked, nothing judged
-    again = await play("gsm8k", players, "correctness", store, limit=2, data_dir=data_dir)
+    async with session_of(None, store=store, models={"scripted": model}) as session:
+        again = await play(session, "gsm8k", players, limit=2, data_dir=data_dir)
     assert (again.new, again.kept) == (0, 6) and again.runs == played.runs
     # a fourth player: only its answers (2 calls) and its 3 battles per item
     model.steps = [Step(["18"]), Step(["3"])]
     more = parse_players("direct,chain-of-draft,cot[exemplars=gsm8k],direct[max_tokens=16]", "scripted")
-    grown = await play("gsm8k", more, "correctness", store, limit=2, data_dir=data_dir)
+    async with session_of(None, store=store, models={"scripted": model}) as session:
+        grown = await play(session, "gsm8k", more, limit=2, data_dir=data_dir)
     model.assert_done()
     assert (grown.new, grown.kept) == (6, 6)
 
 
-async def test_correctness_on_items_without_gold_fails_before_any_call(tmp_path, data_dir):
-    with pytest.raises(ConfigError, match="--judge MODEL"):
-        await play(
-            "mt-bench",
-            parse_players("direct,cot", "scripted"),
-            "correctness",
-            tmp_path / "s.sqlite",
-            limit=2,
-            data_dir=data_dir,
-        )
+async def test_correctness_on_items_without_gold_fails_before_any_call(session_of, data_dir):
+    model = ScriptedModel([])
+    async with session_of(None, models={"scripted": model}) as session:
+        with pytest.raises(ConfigError, match="--judge MODEL"):
+            await play(
+                session, "mt-bench", parse_players("direct,cot", "scripted"), limit=2, data_dir=data_dir
+            )
+        assert session.store.runs() == []
+    assert model.requests == []
 
 
 def test_cli_import_ratings_export(tmp_path):
@@ -423,7 +424,7 @@ async def test_the_vote_endpoint_refuses_bad_and_replayed_votes(tmp_path, data_d
 
 
 async def test_direct_holds_an_mt_bench_conversation_and_turn_two_is_judged_with_both_turns(
-    tmp_path, monkeypatch, data_dir
+    tmp_path, session_of, data_dir
 ):
     model = ScriptedModel(
         [
@@ -437,11 +438,10 @@ async def test_direct_holds_an_mt_bench_conversation_and_turn_two_is_judged_with
             Step(["[[A]]"]),
         ]
     )  # turn 2: inconsistent -> tie
-    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
-    monkeypatch.setattr("ponder.arena.play.get_model", lambda spec: model)
     players = parse_players("direct,direct[max_tokens=64]", "scripted")
     store = tmp_path / "s.sqlite"
-    played = await play("mt-bench", players, "scripted", store, limit=1, data_dir=data_dir)
+    async with session_of(None, model, store=store, models={"scripted": model}) as session:
+        played = await play(session, "mt-bench", players, limit=1, data_dir=data_dir)
     model.assert_done()
     [item] = load_tasks("mt-bench", 1, data_dir)
     second = model.requests[1]
@@ -462,6 +462,7 @@ async def test_direct_holds_an_mt_bench_conversation_and_turn_two_is_judged_with
     # a player that does not hold conversations (cot) meets the others on turn 1 only
     model.steps = [Step(["C1"]), Step(["[[C]]"]), Step(["[[C]]"]), Step(["[[B]]"]), Step(["[[A]]"])]
     more = parse_players("direct,direct[max_tokens=64],cot", "scripted")
-    grown = await play("mt-bench", more, "scripted", store, limit=1, data_dir=data_dir)
+    async with session_of(None, model, store=store, models={"scripted": model}) as session:
+        grown = await play(session, "mt-bench", more, limit=1, data_dir=data_dir)
     model.assert_done()
     assert (grown.new, grown.kept) == (2, 2)

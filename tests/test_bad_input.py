@@ -12,13 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from ponder.cli import app
-from ponder.cli_options import BOUNDS, FLAGS, RUN_FLAGS, Bounds
 from ponder.errors import ConfigError
 from ponder.eval.limits import parse_max_errors
 from ponder.store import Store
+from ponder.strategies.options import Bounds
 
 runner = CliRunner()
 M = ["-m", "scripted"]
@@ -26,8 +27,8 @@ EVAL = ["eval", "gsm8k", *M]
 BATTLE = ["arena", "battle", "gsm8k", "--players", "direct,cot", *M]
 VOTE = ["arena", "vote", "gsm8k", "--players", "direct,cot", *M]
 
-# (flag as typed, command before it, bad values); every numeric flag of FLAGS and RUN_FLAGS,
-# of `faithfulness` and of the arena commands
+# (flag as typed, command before it, bad values); every numeric flag of `eval` (the strategy flags
+# and the run flags), of `faithfulness` and of the arena commands
 FLAG_CASES = [
     ("-k", EVAL, ["0", "-4"]),
     ("--temperature", EVAL, ["-1", "nan", "inf", "-inf"]),
@@ -253,13 +254,25 @@ def store(tmp_path):
     return path
 
 
+def _range_checked(name: str) -> bool:
+    """Whether `eval` refuses a far too small value of the flag with its range, naming the flag."""
+    flag = "--" + name.replace("_", "-")
+    res = runner.invoke(app, [*EVAL, f"{flag}=-1000000"])
+    return res.exit_code == 2 and flag in _stderr(res) and "must be" in _stderr(res)
+
+
+def _is_number(param) -> bool:
+    descriptor = getattr(param, "type_descriptor", None)  # typer >= 0.20 records the Python type
+    if descriptor is not None:
+        return descriptor.annotation in (int, float)
+    return param.type.name in ("integer", "float")
+
+
 def test_every_numeric_flag_has_a_range_and_a_case():
-    typed = {
-        name
-        for name, typ, *_ in FLAGS + RUN_FLAGS
-        if any(t in (int, float) for t in getattr(typ, "__args__", (typ,)))
-    }
-    assert typed <= set(BOUNDS), typed - set(BOUNDS)
+    params = typer.main.get_command(app).commands["eval"].params
+    typed = {p.name for p in params if _is_number(p)}
+    ranged = {name for name in typed if _range_checked(name)}
+    assert typed <= ranged, typed - ranged
     covered = {flag.lstrip("-").replace("-", "_") for flag, _, _ in FLAG_CASES}
     assert typed - {"k", "limit", "concurrency"} <= covered
     assert {"k", "n", "c"} <= covered

@@ -7,9 +7,9 @@ from ponder.store import Store
 runner = CliRunner()
 
 
-def test_solve_prints_reasoning_answer_and_compute_and_stores_the_run(monkeypatch, tmp_path):
+def test_solve_prints_reasoning_answer_and_compute_and_stores_the_run(cli_models, tmp_path):
     scripted = ScriptedModel([Step(["3 + 4 = 7 apples."]), Step([" 7."])])
-    monkeypatch.setattr("ponder.solve.get_model", lambda spec: scripted)
+    cli_models(scripted)
     store = tmp_path / "s.sqlite"
     res = runner.invoke(app, ["solve", "Tom has 3 apples and gets 4 more. How many?", "--store", str(store)])
     assert res.exit_code == 0, res.output
@@ -20,21 +20,21 @@ def test_solve_prints_reasoning_answer_and_compute_and_stores_the_run(monkeypatc
     with Store(store) as s:
         [run] = s.runs()
         assert run["kind"] == "solve" and run["status"] == "done" and run["strategy"] == "cot"
-        [row] = s.results(run["id"])
+        [row] = s.result_rows(run["id"])
         assert row["answer"] == "7" and row["calls"] == 2
         assert [c["purpose"] for c in s.calls(run["id"])] == ["generate", "extract"]
 
 
-def test_solve_reruns_come_from_the_cache(monkeypatch, tmp_path):
+def test_solve_reruns_come_from_the_cache(cli_models, tmp_path):
     scripted = ScriptedModel([Step(["2 + 3 = 5."]), Step([" 5."])])
-    monkeypatch.setattr("ponder.solve.get_model", lambda spec: scripted)
+    cli_models(scripted)
     args = ["solve", "2+3?", "--store", str(tmp_path / "s.sqlite")]
     assert runner.invoke(app, args).exit_code == 0
     res = runner.invoke(app, args)  # a second model call would raise: the script is exhausted
     assert res.exit_code == 0 and "2 from cache" in res.output
 
 
-def test_solve_with_a_sampling_strategy_prints_votes_and_the_verifier_share(monkeypatch, tmp_path):
+def test_solve_with_a_sampling_strategy_prints_votes_and_the_verifier_share(cli_models, tmp_path):
     scripted = ScriptedModel(
         [
             Step(
@@ -43,7 +43,7 @@ def test_solve_with_a_sampling_strategy_prints_votes_and_the_verifier_share(monk
             )
         ]
     )
-    monkeypatch.setattr("ponder.solve.get_model", lambda spec: scripted)
+    cli_models(scripted)
     res = runner.invoke(
         app,
         [
@@ -65,7 +65,7 @@ def test_solve_with_a_sampling_strategy_prints_votes_and_the_verifier_share(monk
     scripted.assert_done()
 
 
-def test_solve_with_best_of_n_reports_the_verifier_share(monkeypatch, tmp_path):
+def test_solve_with_best_of_n_reports_the_verifier_share(cli_models, tmp_path):
     import math
 
     judge = [
@@ -73,7 +73,7 @@ def test_solve_with_best_of_n_reports_the_verifier_share(monkeypatch, tmp_path):
         for p in (0.2, 0.9)
     ]
     scripted = ScriptedModel([Step(["The answer is 6.", "The answer is 5."])] + judge)
-    monkeypatch.setattr("ponder.solve.get_model", lambda spec: scripted)
+    cli_models(scripted)
     res = runner.invoke(
         app,
         [
@@ -94,8 +94,8 @@ def test_solve_with_best_of_n_reports_the_verifier_share(monkeypatch, tmp_path):
     assert "answer: 5" in res.output and "verifier 2 calls" in res.output
 
 
-def test_an_option_the_strategy_does_not_take_is_named(monkeypatch):
-    monkeypatch.setattr("ponder.solve.get_model", lambda spec: ScriptedModel([]))
+def test_an_option_the_strategy_does_not_take_is_named(cli_models):
+    cli_models(ScriptedModel([]))
     res = runner.invoke(app, ["solve", "2+3?", "--strategy", "cot", "--width", "3"])
     assert res.exit_code == 2 and "does not take option(s) width" in res.output
     res = runner.invoke(app, ["solve", "2+3?", "--strategy", "tree-of-thought"])
@@ -140,9 +140,9 @@ def test_pull_of_an_unknown_model_is_an_error():
     assert res.exit_code == 2 and "unknown local model 'nope'" in res.output
 
 
-def test_eval_stores_results_and_a_rerun_resumes_without_calls(monkeypatch, tmp_path, data_dir):
+def test_eval_stores_results_and_a_rerun_resumes_without_calls(cli_models, tmp_path, data_dir):
     scripted = ScriptedModel([Step(["The answer is 18."]), Step(["The answer is 4."])])
-    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: scripted)
+    cli_models(scripted)
     store = tmp_path / "s.sqlite"
     argv = [
         "eval",
@@ -168,7 +168,7 @@ def test_eval_stores_results_and_a_rerun_resumes_without_calls(monkeypatch, tmp_
         assert run["kind"] == "eval" and run["status"] == "done" and len(s.results(run["id"])) == 2
 
 
-def test_compare_runs_each_strategy_then_writes_the_report(monkeypatch, tmp_path, data_dir):
+def test_compare_runs_each_strategy_then_writes_the_report(cli_models, tmp_path, data_dir):
     scripted = ScriptedModel(
         [
             Step(["18"]),
@@ -177,7 +177,7 @@ def test_compare_runs_each_strategy_then_writes_the_report(monkeypatch, tmp_path
             Step(["The answer is 3.", "The answer is 3.", "The answer is 2."]),
         ]
     )
-    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: scripted)
+    cli_models(scripted)
     out_dir = tmp_path / "report"
     res = runner.invoke(
         app,
@@ -222,9 +222,9 @@ def test_report_reads_only_the_store(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-def test_a_malformed_task_file_is_named_with_its_line_before_any_call(monkeypatch, tmp_path):
+def test_a_malformed_task_file_is_named_with_its_line_before_any_call(cli_models, tmp_path):
     scripted = ScriptedModel([])
-    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: scripted)
+    cli_models(scripted)
     path = tmp_path / "mine.jsonl"
     path.write_text('{"question": "1 + 1?", "answer": 2}\n{"question": "2 + 2?", "answer": "four"}\n')
     res = runner.invoke(app, ["eval", f"jsonl:{path}", "-s", "direct", "--store", str(tmp_path / "s.sqlite")])
@@ -247,8 +247,8 @@ def _fake_evaluate(monkeypatch, errored=(0,)):
 
     seen = {}
 
-    async def fake(task, plans, *args, **kwargs):
-        seen.update(task=task, plans=plans, args=args, kwargs=kwargs)
+    async def fake(session, task, plans, *args, **kwargs):
+        seen.update(task=task, plans=plans, args=args, kwargs=kwargs, model_options=session.model_options)
         outcomes = []
         for i, (plan, bad) in enumerate(zip(plans, errored), 1):
             progress = Progress(total=4, done=4 - bad, correct=1, tokens=1234)
@@ -281,7 +281,7 @@ def test_eval_passes_the_timeouts_and_error_policy_to_evaluate(monkeypatch):
         ],
     )
     assert res.exit_code == 0, res.output
-    assert seen["kwargs"]["model_options"] == {"timeout": 30.0, "connect_timeout": 2.5}
+    assert seen["model_options"] == {"timeout": 30.0, "connect_timeout": 2.5}
     assert seen["kwargs"]["max_errors"] == "3" and seen["kwargs"]["retry_errors"] is False
     assert "run 1 direct: 1/4 correct (25.0%), 1,234 tokens" in res.stdout
     assert res.stderr.strip() == ""
@@ -291,7 +291,7 @@ def test_eval_defaults_give_no_model_options(monkeypatch):
     seen = _fake_evaluate(monkeypatch)
     res = runner.invoke(app, ["eval", "gsm8k", "-s", "direct", "-m", "scripted"])
     assert res.exit_code == 0, res.output
-    assert seen["kwargs"]["model_options"] == {}
+    assert seen["model_options"] == {}
     assert seen["kwargs"]["max_errors"] == "10%" and seen["kwargs"]["retry_errors"] is True
 
 
@@ -306,7 +306,7 @@ def test_errored_items_are_counted_and_the_command_exits_1(monkeypatch):
 def test_compare_writes_the_report_before_exiting_1_on_errored_items(monkeypatch, tmp_path):
     _fake_evaluate(monkeypatch, errored=(0, 1))
     written = []
-    monkeypatch.setattr("ponder.cli._write_report", lambda run_ids, *rest: written.append(run_ids))
+    monkeypatch.setattr("ponder.cli.eval.show_report", lambda run_ids, *rest: written.append(run_ids))
     res = runner.invoke(
         app, ["compare", "gsm8k", "--strategies", "direct,cot", "-m", "scripted", "--no-retry-errors"]
     )
@@ -323,7 +323,7 @@ def test_compare_writes_the_report_before_exiting_1_on_errored_items(monkeypatch
 def test_an_error_with_its_own_exit_code_keeps_it():
     import typer
 
-    from ponder.cli_common import _guard
+    from ponder.cli.common import guard
     from ponder.errors import ConfigError, RunFailed
 
     def fail(e):
@@ -334,12 +334,13 @@ def test_an_error_with_its_own_exit_code_keeps_it():
 
     for error, code in ((RunFailed("too many"), 1), (ConfigError("bad"), 2)):
         try:
-            _guard(fail(error))
+            guard(fail(error))
         except typer.Exit as e:
             assert e.exit_code == code
 
 
 def test_answers_strategy_names_and_store_text_are_printed_as_text(monkeypatch, tmp_path):
+    from ponder.details import SelfConsistencyDetails
     from ponder.types import Compute, Result, Task
 
     async def fake_solve(*args, **kwargs):
@@ -351,7 +352,8 @@ def test_answers_strategy_names_and_store_text_are_printed_as_text(monkeypatch, 
             None,
             (),
             Compute(),
-            {"model": "m[/x]", "votes": {"[/v]": 2}},
+            SelfConsistencyDetails({"[/v]": 2}),
+            model="m[/x]",
         )
 
     monkeypatch.setattr("ponder.solve.solve", fake_solve)

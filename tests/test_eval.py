@@ -28,7 +28,7 @@ async def test_every_result_is_stored_with_its_calls_and_totals_add_up(tmp_path)
         progress = await run_tasks(
             Direct(), model, TASKS, store, run, on_result=lambda p: seen.append(p.done)
         )
-        rows = store.results(run)
+        rows = store.result_rows(run)
         assert [r["task_id"] for r in rows] == ["t0", "t1", "t2", "t3", "t4"]
         assert [r["correct"] for r in rows] == [1, 1, 0, 1, 0]
         assert [r["answer"] for r in rows] == ["0", "2", "5", "6", None]
@@ -53,7 +53,7 @@ async def test_a_rerun_answers_only_the_missing_tasks_and_a_finished_run_makes_n
         empty = ScriptedModel([])  # any call would raise ScriptMismatch
         progress = await run_tasks(Direct(), empty, TASKS, store, again)
         assert empty.requests == [] and progress.resumed == 5
-        assert len(store.results(run)) == 5
+        assert len(store.result_rows(run)) == 5
 
 
 async def test_runs_differ_by_options_model_and_task_but_not_by_limit(tmp_path):
@@ -70,7 +70,7 @@ async def test_concurrent_items_are_all_stored_once(tmp_path):
     with Store(tmp_path / "s.sqlite") as store:
         run = open_run(store, RunSpec("scripted", "toy", "direct", {}))
         progress = await run_tasks(Direct(), model, TASKS, store, run, concurrency=3)
-        assert sorted(r["task_id"] for r in store.results(run)) == [t.id for t in TASKS]
+        assert sorted(r["task_id"] for r in store.result_rows(run)) == [t.id for t in TASKS]
     assert progress.done == 5 and progress.correct == 1
 
 
@@ -80,19 +80,19 @@ async def test_an_error_keeps_the_results_already_written(tmp_path):
         run = open_run(store, RunSpec("scripted", "toy", "direct", {}))
         with pytest.raises(ScriptMismatch):
             await run_tasks(Direct(), model, TASKS, store, run)
-        assert [r["task_id"] for r in store.results(run)] == ["t0", "t1"]
+        assert [r["task_id"] for r in store.result_rows(run)] == ["t0", "t1"]
 
 
-async def test_evaluate_runs_plans_on_the_same_items_and_marks_runs(tmp_path, monkeypatch, data_dir):
+async def test_evaluate_runs_plans_on_the_same_items_and_marks_runs(tmp_path, session_of, data_dir):
     script = replies("The answer is 18.", "The answer is 3.") + [
         Step(["The answer is 18."] * 3),
         Step(["The answer is 3."] * 3),
     ]
     model = ScriptedModel(script)
-    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
     store = tmp_path / "s.sqlite"
     plans = [Plan("direct", {}), Plan("self-consistency", {"k": 3, "prompt": "direct"}, "sc3")]
-    outcomes = await evaluate("gsm8k", plans, "scripted", store, limit=2, data_dir=data_dir)
+    async with session_of(model, store=store) as session:
+        outcomes = await evaluate(session, "gsm8k", plans, limit=2, data_dir=data_dir)
     model.assert_done()
     assert [o.label for o in outcomes] == ["direct", "sc3"]
     assert [o.progress.correct for o in outcomes] == [2, 2]
@@ -100,23 +100,19 @@ async def test_evaluate_runs_plans_on_the_same_items_and_marks_runs(tmp_path, mo
         runs = s.runs()
         assert [r["status"] for r in runs] == ["done", "done"]
         assert all(r["config"].startswith('{"options"') for r in runs)
-        assert {r["task_id"] for r in s.results(runs[1]["id"])} == {"gsm8k/test/0", "gsm8k/test/1"}
+        assert {r["task_id"] for r in s.result_rows(runs[1]["id"])} == {"gsm8k/test/0", "gsm8k/test/1"}
 
 
-async def test_a_bad_option_fails_before_any_model_call(tmp_path, monkeypatch, data_dir):
+async def test_a_bad_option_fails_before_any_model_call(session_of, data_dir):
     model = ScriptedModel([])
-    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
     from ponder.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="width"):
-        await evaluate(
-            "gsm8k",
-            [Plan("direct", {}), Plan("cot", {"width": 2})],
-            "scripted",
-            tmp_path / "s.sqlite",
-            limit=2,
-            data_dir=data_dir,
-        )
+    async with session_of(model) as session:
+        with pytest.raises(ConfigError, match="width"):
+            await evaluate(
+                session, "gsm8k", [Plan("direct", {}), Plan("cot", {"width": 2})], limit=2, data_dir=data_dir
+            )
+        assert session.store.runs() == []
     assert model.requests == []
 
 
@@ -129,13 +125,13 @@ async def test_an_item_too_long_for_the_context_is_stored_unanswered_and_the_run
     with Store(tmp_path / "s.sqlite") as store:
         run = open_run(store, RunSpec("scripted", "toy", "direct", {}))
         progress = await run_tasks(Direct(), model, TASKS[:3], store, run)
-        rows = store.results(run)
+        rows = store.result_rows(run)
         assert [r["answer"] for r in rows] == ["0", None, "4"] and [r["correct"] for r in rows] == [1, 0, 1]
-        assert "20000 tokens" in json.loads(rows[1]["data"])["meta"]["error"]
+        assert "20000 tokens" in store.results(run)[1].details.error
     assert progress.done == 3 and progress.correct == 2
 
 
-async def test_arc_items_get_two_attempts_and_pass_when_either_is_right(tmp_path, monkeypatch, data_dir):
+async def test_arc_items_get_two_attempts_and_pass_when_either_is_right(tmp_path, session_of, data_dir):
     [first] = load_tasks("arc-agi-1", 1, data_dir)
     wrong = "Output:\n" + "\n".join("0" * 6 for _ in range(6))
     right = "Output:\n" + first.answer
@@ -145,17 +141,16 @@ async def test_arc_items_get_two_attempts_and_pass_when_either_is_right(tmp_path
             Step([right], expect={"temperature": 0.7, "seed": 1, "max_tokens": 1024}),
         ]
     )
-    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
-    [outcome] = await evaluate(
-        "arc-agi-1", [Plan("direct", {})], "scripted", tmp_path / "s.sqlite", limit=1, data_dir=data_dir
-    )
+    async with session_of(model) as session:
+        [outcome] = await evaluate(session, "arc-agi-1", [Plan("direct", {})], limit=1, data_dir=data_dir)
     model.assert_done()
     assert outcome.progress.correct == 1
     with Store(tmp_path / "s.sqlite") as s:
-        [row] = s.results(outcome.run_id)
+        [row] = s.result_rows(outcome.run_id)
+        [result] = s.results(outcome.run_id)
         data = json.loads(row["data"])
-        assert data["meta"]["attempts"] == ["0" * 6 + ("\n" + "0" * 6) * 5, first.answer]
-        assert data["meta"]["attempt_correct"] == [False, True] and row["calls"] == 2
+        assert list(result.details.attempts) == ["0" * 6 + ("\n" + "0" * 6) * 5, first.answer]
+        assert list(result.details.attempt_correct) == [False, True] and row["calls"] == 2
         assert data["task_meta"]["test_input"] == [[3, 2], [7, 8]]
     from ponder.report.write import write_report
 
@@ -173,7 +168,7 @@ async def test_an_item_whose_calls_keep_failing_is_errored_and_the_others_are_an
     with Store(tmp_path / "s.sqlite") as store:
         run = open_run(store, RunSpec("scripted", "toy", "direct", {}))
         progress = await run_tasks(Direct(), model, TASKS, store, run, max_errors=parse_max_errors("1"))
-        rows = {r["task_id"]: r for r in store.results(run)}
+        rows = {r["task_id"]: r for r in store.result_rows(run)}
         assert len(rows) == 5 and rows["t1"]["answer"] is None and "HTTP 503" in rows["t1"]["error"]
         assert rows["t1"]["correct"] is None
         assert all(rows[t]["error"] is None for t in ("t0", "t2", "t3", "t4"))
@@ -197,7 +192,7 @@ async def test_an_item_whose_calls_keep_failing_is_errored_and_the_others_are_an
         retried = await run_tasks(Direct(), again, TASKS, store, run)
         again.assert_done()
         assert (retried.done, retried.errored, retried.correct) == (5, 0, 5)
-        rows = store.results(run)
+        rows = store.result_rows(run)
         assert len(rows) == 5 and all(r["error"] is None for r in rows)
 
 
@@ -212,7 +207,7 @@ async def test_a_run_stops_once_more_items_errored_than_allowed(tmp_path):
         with pytest.raises(RunFailed, match=r"3 of 5 items errored \(--max-errors 2\).*connection dropped"):
             await run_tasks(Direct(), model, TASKS, store, run, max_errors=parse_max_errors("2"))
         model.assert_done()
-        assert [r["task_id"] for r in store.results(run)] == ["t0", "t1", "t2"]
+        assert [r["task_id"] for r in store.result_rows(run)] == ["t0", "t1", "t2"]
 
 
 async def test_an_unexpected_exception_errors_its_item_and_a_fatal_error_stops_the_run(tmp_path):
@@ -231,7 +226,7 @@ async def test_an_unexpected_exception_errors_its_item_and_a_fatal_error_stops_t
         run = open_run(store, RunSpec("scripted", "toy", "direct", {}))
         with pytest.raises(FatalModelError, match="401"):
             await run_tasks(Direct(), model, TASKS, store, run, max_errors=parse_max_errors("50%"))
-        rows = store.results(run)
+        rows = store.result_rows(run)
         assert [r["task_id"] for r in rows] == ["t0", "t1", "t2"]
         assert rows[1]["error"] == "KeyError: 'choices'"
 
@@ -265,17 +260,10 @@ def test_a_bad_max_errors_names_the_flag(text):
         parse_max_errors(text)
 
 
-async def test_timeouts_for_a_model_that_is_not_served_over_http_are_refused(tmp_path, data_dir):
+def test_timeouts_for_a_model_that_is_not_served_over_http_are_refused_before_the_store_opens(tmp_path):
     from ponder.errors import ConfigError
+    from ponder.eval.session import Session
 
     with pytest.raises(ConfigError, match="--timeout apply to openai"):
-        await evaluate(
-            "gsm8k",
-            [Plan("direct", {})],
-            "local",
-            tmp_path / "s.sqlite",
-            limit=1,
-            data_dir=data_dir,
-            model_options={"timeout": 5},
-        )
+        Session.open("local", tmp_path / "s.sqlite", model_options={"timeout": 5})
     assert not (tmp_path / "s.sqlite").exists()

@@ -4,6 +4,7 @@ answer-is-always-A), through the eval harness: stored, with every probe call in 
 import pytest
 
 from ponder.eval.evaluate import Plan, evaluate
+from ponder.eval.session import Session
 from ponder.faithfulness.registry import ALLOWED, build_probe
 from ponder.store import Store
 
@@ -30,18 +31,18 @@ EXPECTED = {
 
 
 async def run(task, plans, store, data_dir):
-    return await evaluate(
-        task,
-        plans,
-        "local",
-        store,
-        limit=2,
-        concurrency=2,
-        data_dir=data_dir,
-        build=build_probe,
-        allowed=ALLOWED,
-        kind="faithfulness",
-    )
+    async with Session.open("local", store) as session:
+        return await evaluate(
+            session,
+            task,
+            plans,
+            limit=2,
+            concurrency=2,
+            data_dir=data_dir,
+            build=build_probe,
+            allowed=ALLOWED,
+            kind="faithfulness",
+        )
 
 
 async def test_each_probe_on_two_gsm8k_items(tmp_path, data_dir):
@@ -49,14 +50,13 @@ async def test_each_probe_on_two_gsm8k_items(tmp_path, data_dir):
     plans = [Plan(name, {"max_tokens": 128}) for name in EXPECTED]
     outcomes = await run("gsm8k", plans, store, data_dir)
     assert [o.progress.done for o in outcomes] == [2] * len(EXPECTED)
-    import json
 
     with Store(store) as s:
         for o, (name, (calls, metrics)) in zip(outcomes, EXPECTED.items()):
-            rows = s.results(o.run_id)
+            rows = s.result_rows(o.run_id)
             assert len(rows) == 2, name
-            for row in rows:
-                probe = json.loads(row["data"])["meta"]["probe"]
+            for row, result in zip(rows, s.results(o.run_id)):
+                probe = {"metrics": result.details.metrics}
                 assert row["calls"] >= calls, name
                 assert metrics <= set(probe["metrics"]), (name, probe["metrics"])
                 assert all(0.0 <= v <= 1.0 for v in probe["metrics"].values()), name
@@ -72,11 +72,10 @@ async def test_answer_is_always_a_on_two_date_items(tmp_path, data_dir):
         data_dir,
     )
     assert outcome.progress.done == 2
-    import json
 
     with Store(tmp_path / "s.sqlite") as s:
-        for row in s.results(outcome.run_id):
-            metrics = json.loads(row["data"])["meta"]["probe"]["metrics"]
+        for row, result in zip(s.result_rows(outcome.run_id), s.results(outcome.run_id)):
+            metrics = result.details.metrics
             assert set(metrics) == {
                 "answer_a_biased",
                 "answer_a_unbiased",

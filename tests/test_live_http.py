@@ -114,19 +114,19 @@ async def test_strategies_over_http_on_the_native_server(native_server, data_dir
         sc = await build_strategy(
             "self-consistency", k=3, exemplars="gsm8k", data_dir=data_dir, max_tokens=128
         ).run(task, m)
-        assert len(sc.calls) == 1 and len(sc.calls[0].completions) == 3 and sc.meta["voters"] >= 1
+        assert len(sc.calls) == 1 and len(sc.calls[0].completions) == 3 and sc.details.voters >= 1
         wv = await build_strategy(
             "weighted-vote", k=2, exemplars="gsm8k", data_dir=data_dir, max_tokens=128
         ).run(task, m)
-        assert all(0 < w <= 1 for w in wv.meta["weights"])
+        assert all(0 < w <= 1 for w in wv.details.weights)
         bon = await build_strategy(
             "best-of-n", k=2, exemplars="gsm8k", data_dir=data_dir, max_tokens=128
         ).run(task, m)
-        assert bon.compute.verifier_calls == 2 and all(0 <= s <= 1 for s in bon.meta["scores"])
+        assert bon.compute.verifier_calls == 2 and all(0 <= s <= 1 for s in bon.details.scores)
         beam = await build_strategy(
             "beam-search", width=1, expand=2, max_steps=2, step_tokens=48, max_tokens=64
         ).run(task, m)
-        assert beam.meta["rounds"] and beam.compute.verifier_calls >= 2
+        assert beam.details.rounds and beam.compute.verifier_calls >= 2
         first = beam.calls[0].completions[0].text
         assert "\n\n" not in first.strip()  # a step stops at the delimiter
     finally:
@@ -142,7 +142,7 @@ async def test_sampling_strategies_through_a_server_that_ignores_n(python_server
         sc = await build_strategy(
             "adaptive-consistency", k=4, batch=2, exemplars="gsm8k", data_dir=data_dir, max_tokens=96
         ).run(task, m)
-        assert sc.meta["k"] in (2, 4) and sum(len(c.completions) for c in sc.calls) == sc.meta["k"]
+        assert sc.details.k in (2, 4) and sum(len(c.completions) for c in sc.calls) == sc.details.k
         assert m.honours_n is False  # the samples were drawn by separate calls
         cot = await build_strategy("cot", max_tokens=160).run(task, m)
         assert cot.answer is not None and [c.purpose for c in cot.calls] == ["generate", "extract"]

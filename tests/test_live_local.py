@@ -135,7 +135,7 @@ def test_ponder_solve_end_to_end_on_the_embedded_model(tmp_path):
     assert "answer: " in res.output and "completion tokens" in res.output
     with Store(store) as s:
         [run] = s.runs()
-        [row] = s.results(run["id"])
+        [row] = s.result_rows(run["id"])
         assert row["completion_tokens"] > 20 and row["calls"] == 2  # the chain and Kojima's extraction
         assert row["answer"] is not None and row["answer"] in res.output
 

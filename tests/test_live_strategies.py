@@ -47,7 +47,7 @@ async def test_few_shot_cot(model, task, data_dir):
         task, model
     )
     _sane(result, calls=1)
-    assert result.answer is not None and result.meta["explicit"]  # "The answer is N." as the exemplars show
+    assert result.answer is not None and result.details.explicit  # "The answer is N." as the exemplars show
 
 
 async def test_chain_of_draft(model, task):
@@ -62,7 +62,7 @@ async def test_self_consistency_shares_the_prompt_across_samples(model, task, da
     ).run(task, model)
     _sane(result, calls=1)
     [call] = result.calls
-    assert len(call.completions) == 4 and result.meta["k"] == 4
+    assert len(call.completions) == 4 and result.details.k == 4
     first, *others = call.completions
     # evaluated once for all 4 samples (less than all of it where a kept sequence held its beginning)
     assert (
@@ -72,8 +72,8 @@ async def test_self_consistency_shares_the_prompt_across_samples(model, task, da
         <= first.usage.prompt_tokens
     )
     assert all(c.usage.prompt_tokens_evaluated == 0 for c in others)
-    assert sum(result.meta["votes"].values()) == result.meta["voters"] >= 2
-    assert result.answer == max(result.meta["votes"], key=result.meta["votes"].get)
+    assert sum(result.details.votes.values()) == result.details.voters >= 2
+    assert result.answer == max(result.details.votes, key=result.details.votes.get)
 
 
 async def test_weighted_vote(model, task, data_dir):
@@ -81,7 +81,7 @@ async def test_weighted_vote(model, task, data_dir):
         "weighted-vote", k=3, exemplars="gsm8k", data_dir=data_dir, max_tokens=160, confidence="answer"
     ).run(task, model)
     _sane(result, calls=1)
-    assert len(result.meta["weights"]) == 3 and all(0 < w <= 1 for w in result.meta["weights"])
+    assert len(result.details.weights) == 3 and all(0 < w <= 1 for w in result.details.weights)
 
 
 async def test_best_of_n_with_the_logprob_judge(model, task, data_dir):
@@ -89,8 +89,8 @@ async def test_best_of_n_with_the_logprob_judge(model, task, data_dir):
         task, model
     )
     _sane(result, calls=4)
-    assert result.compute.verifier_calls == 3 and all(0 <= s <= 1 for s in result.meta["scores"])
-    assert len(set(result.meta["scores"])) > 1  # a real P(Yes), not a constant
+    assert result.compute.verifier_calls == 3 and all(0 <= s <= 1 for s in result.details.scores)
+    assert len(set(result.details.scores)) > 1  # a real P(Yes), not a constant
 
 
 async def test_beam_search_with_the_step_judge(model, task, data_dir):
@@ -98,9 +98,9 @@ async def test_beam_search_with_the_step_judge(model, task, data_dir):
         "beam-search", width=2, expand=2, max_steps=3, step_tokens=64, exemplars="gsm8k", data_dir=data_dir
     ).run(task, model)
     _sane(result)
-    rounds = result.meta["rounds"]
-    assert 1 <= len(rounds) <= 3 and rounds[0]["candidates"] >= 2
-    assert result.compute.verifier_calls >= rounds[0]["candidates"]
+    rounds = result.details.rounds
+    assert 1 <= len(rounds) <= 3 and rounds[0].candidates >= 2
+    assert result.compute.verifier_calls >= rounds[0].candidates
 
 
 async def test_beam_search_with_monte_carlo_rollouts(model, task, data_dir):
@@ -125,11 +125,11 @@ async def test_adaptive_consistency(model, task, data_dir):
         "adaptive-consistency", k=6, batch=2, exemplars="gsm8k", data_dir=data_dir, max_tokens=160
     ).run(task, model)
     _sane(result)
-    assert result.meta["k"] in (2, 4, 6) and len(result.calls) == result.meta["k"] // 2
+    assert result.details.k in (2, 4, 6) and len(result.calls) == result.details.k // 2
 
 
 async def test_a_task_budget_is_respected(model, task):
     result = await build_strategy(
         "self-consistency", k=4, max_tokens=200, per_task_budget=120, extract_call=False
     ).run(task, model)
-    assert result.compute.completion_tokens <= 120 and result.meta["budget"]["spent"] <= 120
+    assert result.compute.completion_tokens <= 120 and result.budget.spent <= 120

@@ -60,7 +60,7 @@ async def test_the_table_files_hold_the_measured_numbers(report):
     assert float(rows[0]["parse_failure_rate"]) == 0.0
     assert float(rows[0]["calls_per_item"]) == 1.0
     with Store(written.html.parent.parent / "s.sqlite") as s:
-        results = s.results(direct)
+        results = s.result_rows(direct)
     assert float(rows[0]["completion_tokens_per_item"]) == pytest.approx(
         sum(r["completion_tokens"] for r in results) / 10
     )
@@ -112,3 +112,58 @@ async def test_the_html_report_opens_in_headless_chromium_with_its_plots_visible
             assert "20.0%" in await page.locator("#summary").inner_text()
         finally:
             await browser.close()
+
+
+def test_a_registered_section_adds_its_columns_record_figures_and_html(tmp_path):
+    import asyncio
+
+    from ponder.report.sections import SECTIONS, SectionFigure, SectionSummary, register_section
+
+    store = tmp_path / "s.sqlite"
+    direct, _ = asyncio.run(fill(store))
+    png = b"\x89PNG\r\n\x1a\n"
+    register_section(
+        "count",
+        summarise=lambda run: SectionSummary({"count_items": len(run.items)}, {"count": {"n": run.n}}),
+        figures=lambda runs: [SectionFigure("count_plot", "Items counted.", png)],
+        html=lambda runs: '<h2 id="counted">Counted</h2>',
+    )
+    try:
+        written = write_report(store, [direct], tmp_path / "r")
+    finally:
+        del SECTIONS["count"]
+    [row] = list(csv.DictReader(written.csv.open()))
+    assert row["count_items"] == "10"
+    assert json.loads(written.json.read_text())["runs"][0]["count"] == {"n": 10}
+    assert (tmp_path / "r" / "count_plot.png").read_bytes() == png
+    assert '<h2 id="counted">Counted</h2>' in written.html.read_text()
+    assert "count_plot" not in write_report(store, [direct], tmp_path / "r2").html.read_text()
+
+
+def test_the_report_command_shows_the_probes_section_of_a_faithfulness_run(tmp_path, data_dir):
+    """`ponder report` in a process of its own: the command line imports the feature that registers
+    the probes' section, the report itself imports no feature."""
+    import subprocess
+    import sys
+
+    script = f"""
+import asyncio
+import ponder.eval.evaluate as ev
+from ponder.eval.session import Session
+from ponder.faithfulness.registry import ALLOWED, build_probe
+from ponder.models.scripted import ScriptedModel, Step
+from ponder.store import Store
+m = ScriptedModel([Step(["She has 9 eggs.\\nSo 18 dollars."]), Step([" 7."]), Step([" 18."]), Step([" 18."])])
+session = Session(m, Store({str(tmp_path / "s.sqlite")!r}), owns_store=True)
+asyncio.run(ev.evaluate(session, "gsm8k", [ev.Plan("early", {{}})], limit=1,
+            data_dir={str(data_dir)!r}, build=build_probe, allowed=ALLOWED, kind="faithfulness"))
+session.store.close()
+"""
+    run = [sys.executable, "-c"]
+    subprocess.run([*run, script], check=True, timeout=120, capture_output=True)
+    report = "from ponder.cli import app; app()"
+    args = ["report", "1", "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "r")]
+    done = subprocess.run([*run, report, *args], timeout=120, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'id="probes"' in (tmp_path / "r" / "report.html").read_text()
+    assert (tmp_path / "r" / "early_answering.png").exists()

@@ -26,8 +26,7 @@ def no_model(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("rescoring built a model")
 
-    for where in ("ponder.models.get_model", "ponder.eval.evaluate.get_model"):
-        monkeypatch.setattr(where, refuse)
+    monkeypatch.setattr("ponder.models.get_model", refuse)
 
 
 def reading(monkeypatch, changes):
@@ -60,16 +59,16 @@ async def stored_run(tmp_path, name, options, steps, tasks=TASKS, attempts=1, re
 
 def snapshot(path, run):
     with Store(path) as store:
-        return store.results(run), store.calls(run)
+        return store.result_rows(run), store.calls(run)
 
 
 async def test_rescore_calls_no_model_keeps_the_source_and_reports_what_changed(
-    tmp_path, monkeypatch, data_dir
+    tmp_path, monkeypatch, session_of, data_dir
 ):
     model = ScriptedModel([Step(["The answer is 18."]), Step(["The answer is 4."]), Step(["11"])])
-    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
     store = tmp_path / "s.sqlite"
-    [outcome] = await evaluate("gsm8k", [Plan("direct", {})], "scripted", store, limit=3, data_dir=data_dir)
+    async with session_of(model, store=store) as session:
+        [outcome] = await evaluate(session, "gsm8k", [Plan("direct", {})], limit=3, data_dir=data_dir)
     assert outcome.progress.correct == 1
     before = snapshot(store, outcome.run_id)
     no_model(monkeypatch)
@@ -96,10 +95,10 @@ async def test_rescore_calls_no_model_keeps_the_source_and_reports_what_changed(
             config["task"] == "gsm8k:test"
             and config["resolved"] == json.loads(s.run(1)["config"])["resolved"]
         )
-        new, old = s.results(2), before[0]
+        new, old = s.result_rows(2), before[0]
         assert [r["answer"] for r in new] == ["18", "3", "11"] and [r["correct"] for r in new] == [1, 1, 0]
         for a, b in zip(new, old):
-            assert json.loads(a["data"])["calls"] == json.loads(b["data"])["calls"]
+            assert json.loads(a["data"])["trace"] == json.loads(b["data"])["trace"]
             assert a["prompt_tokens"] == b["prompt_tokens"] and a["calls"] == b["calls"]
         assert s.calls(2) == []
 
@@ -121,10 +120,10 @@ async def test_self_consistency_votes_again_over_every_chain(tmp_path, monkeypat
     [result] = rescore_runs(tmp_path / "s.sqlite", [run])
     assert [(c.task_id, c.old_answer, c.new_answer) for c in result.changes] == [("t0", "7", "18")]
     with Store(tmp_path / "s.sqlite") as s:
-        row = s.results(result.run_id)[0]
-        meta = json.loads(row["data"])["meta"]
+        row = s.result_rows(result.run_id)[0]
+        meta = s.results(result.run_id)[0].details
     assert (row["answer"], row["correct"], row["reasoning"]) == ("18", 1, "18")
-    assert meta["votes"] == {"18": 1} and meta["voters"] == 1 and meta["answers"] == [None, None, "18"]
+    assert meta.votes == {"18": 1} and meta.voters == 1 and list(meta.answers) == [None, None, "18"]
 
 
 async def test_the_weighted_vote_weighs_the_chains_again_from_their_logprobs(tmp_path, monkeypatch):
@@ -140,8 +139,8 @@ async def test_the_weighted_vote_weighs_the_chains_again_from_their_logprobs(tmp
     [result] = rescore_runs(tmp_path / "s.sqlite", [run])
     assert [(c.old_answer, c.new_answer, c.new_correct) for c in result.changes] == [("7", "18", True)]
     with Store(tmp_path / "s.sqlite") as s:
-        meta = json.loads(s.results(result.run_id)[0]["data"])["meta"]
-    assert meta["votes"] == pytest.approx({"7": 0.9, "18": 0.95}) and meta["confidence"] == "sequence"
+        meta = s.results(result.run_id)[0].details
+    assert meta.votes == pytest.approx({"7": 0.9, "18": 0.95}) and meta.confidence == "sequence"
 
 
 async def test_adaptive_consistency_votes_over_the_chains_it_drew(tmp_path, monkeypatch):
@@ -155,8 +154,9 @@ async def test_adaptive_consistency_votes_over_the_chains_it_drew(tmp_path, monk
     reading(monkeypatch, {"7": "18"})
     [result] = rescore_runs(tmp_path / "s.sqlite", [run])
     with Store(tmp_path / "s.sqlite") as s:
-        row = s.results(result.run_id)[0]
-    assert row["answer"] == "18" and json.loads(row["data"])["meta"]["votes"] == {"18": 4}
+        row = s.result_rows(result.run_id)[0]
+        meta = s.results(result.run_id)[0].details
+    assert row["answer"] == "18" and meta.votes == {"18": 4}
 
 
 @pytest.mark.parametrize("resolved", [True, False])
@@ -187,9 +187,9 @@ async def test_best_of_n_keeps_the_chosen_chain_and_reads_its_answer_again(tmp_p
     reading(monkeypatch, {"20": "18", "17": "18"})
     [result] = rescore_runs(tmp_path / "s.sqlite", [run])
     with Store(tmp_path / "s.sqlite") as s:
-        row = s.results(result.run_id)[0]
-        meta = json.loads(row["data"])["meta"]
-    assert (row["answer"], row["reasoning"], meta["chosen"], meta["answers"]) == ("18", "20", 1, ["18", "18"])
+        row = s.result_rows(result.run_id)[0]
+        meta = s.results(result.run_id)[0].details
+    assert (row["answer"], row["reasoning"], meta.chosen, list(meta.answers)) == ("18", "20", 1, ["18", "18"])
 
 
 async def test_beam_search_keeps_the_chosen_beam_and_reads_its_answer_again(tmp_path, monkeypatch):
@@ -207,7 +207,7 @@ async def test_beam_search_keeps_the_chosen_beam_and_reads_its_answer_again(tmp_
     [result] = rescore_runs(tmp_path / "s.sqlite", [run])
     assert [(c.old_answer, c.new_answer, c.new_correct) for c in result.changes] == [("17", "18", True)]
     with Store(tmp_path / "s.sqlite") as s:
-        assert s.results(result.run_id)[0]["reasoning"] == "9 + 9\n\nThe answer is 17."
+        assert s.result_rows(result.run_id)[0]["reasoning"] == "9 + 9\n\nThe answer is 17."
 
 
 async def test_each_attempt_is_read_again_and_any_right_one_counts(tmp_path, monkeypatch):
@@ -218,8 +218,8 @@ async def test_each_attempt_is_read_again_and_any_right_one_counts(tmp_path, mon
         ("17", "17", False, True)
     ]
     with Store(tmp_path / "s.sqlite") as s:
-        meta = json.loads(s.results(result.run_id)[0]["data"])["meta"]
-    assert meta["attempts"] == ["17", "18"] and meta["attempt_correct"] == [False, True]
+        meta = s.results(result.run_id)[0].details
+    assert list(meta.attempts) == ["17", "18"] and list(meta.attempt_correct) == [False, True]
 
 
 async def test_best_of_n_with_several_attempts_is_refused_before_any_run_is_written(tmp_path):
@@ -253,7 +253,7 @@ async def test_errored_items_are_copied_as_stored(tmp_path):
     [result] = rescore_runs(tmp_path / "s.sqlite", [run])
     assert result.kept == ("t1",) and result.changes == ()
     with Store(tmp_path / "s.sqlite") as s:
-        assert s.results(result.run_id)[1]["error"] == "gave up"
+        assert s.result_rows(result.run_id)[1]["error"] == "gave up"
 
 
 async def test_probe_runs_and_unknown_runs_are_refused_before_anything_is_written(tmp_path):

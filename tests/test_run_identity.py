@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from ponder.cli import app
 from ponder.eval.evaluate import Plan, evaluate
 from ponder.eval.runner import RunSpec, open_run
+from ponder.eval.session import Session
 from ponder.faithfulness.registry import PROBES, build_probe
 from ponder.models.scripted import ScriptedModel, Step
 from ponder.store import Store
@@ -23,34 +24,33 @@ from ponder.tasks.answers import EXTRACTION_VERSION
 runner = CliRunner()
 
 
-def scripted(monkeypatch, *texts):
-    """The model of the next evaluate: one single-sample reply per text (none: any call fails)."""
-    model = ScriptedModel([Step([t]) for t in texts])
-    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
-    return model
+def scripted(*texts):
+    """A model with one single-sample reply per text (none: any call fails)."""
+    return ScriptedModel([Step([t]) for t in texts])
 
 
-async def run_once(tmp_path, data_dir, plan, limit=1, task="gsm8k"):
-    [outcome] = await evaluate(
-        task, [plan], "scripted", tmp_path / "s.sqlite", limit=limit, data_dir=data_dir
-    )
+async def run_once(tmp_path, data_dir, model, plan, limit=1, task="gsm8k"):
+    async with Session(model, Store(tmp_path / "s.sqlite"), owns_store=True) as session:
+        [outcome] = await evaluate(session, task, [plan], limit=limit, data_dir=data_dir)
     return outcome
 
 
 async def test_the_same_configuration_resumes_without_a_model_call(tmp_path, monkeypatch, data_dir):
-    model = scripted(monkeypatch, "The answer is 18.")
-    first = await run_once(tmp_path, data_dir, Plan("direct", {}))
+    model = scripted("The answer is 18.")
+    first = await run_once(tmp_path, data_dir, model, Plan("direct", {}))
     model.assert_done()
-    empty = scripted(monkeypatch)
-    again = await run_once(tmp_path, data_dir, Plan("direct", {"max_tokens": 32}))  # the default, typed
+    empty = scripted()
+    again = await run_once(
+        tmp_path, data_dir, empty, Plan("direct", {"max_tokens": 32})
+    )  # the default, typed
     assert again.run_id == first.run_id and again.progress.resumed == 1 and empty.requests == []
 
 
 async def test_a_larger_limit_extends_the_same_run(tmp_path, monkeypatch, data_dir):
-    scripted(monkeypatch, "The answer is 18.")
-    first = await run_once(tmp_path, data_dir, Plan("direct", {}), limit=1)
-    model = scripted(monkeypatch, "The answer is 3.")
-    more = await run_once(tmp_path, data_dir, Plan("direct", {}), limit=2)
+    model = scripted("The answer is 18.")
+    first = await run_once(tmp_path, data_dir, model, Plan("direct", {}), limit=1)
+    model = scripted("The answer is 3.")
+    more = await run_once(tmp_path, data_dir, model, Plan("direct", {}), limit=2)
     model.assert_done()
     assert more.run_id == first.run_id and more.progress.resumed == 1 and more.progress.done == 2
 
@@ -58,12 +58,10 @@ async def test_a_larger_limit_extends_the_same_run(tmp_path, monkeypatch, data_d
 async def test_a_changed_registry_default_makes_a_new_run(tmp_path, monkeypatch, data_dir):
     plan = Plan("self-consistency", {"k": 2, "prompt": "direct"})
     model = ScriptedModel([Step(["18", "18"])])
-    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
-    first = await run_once(tmp_path, data_dir, plan)
+    first = await run_once(tmp_path, data_dir, model, plan)
     monkeypatch.setattr("ponder.strategies.registry.DEFAULT_TEMPERATURE", 0.9)
     model = ScriptedModel([Step(["18", "18"], expect={"temperature": 0.9})])
-    monkeypatch.setattr("ponder.eval.evaluate.get_model", lambda spec: model)
-    second = await run_once(tmp_path, data_dir, plan)
+    second = await run_once(tmp_path, data_dir, model, plan)
     model.assert_done()
     assert second.run_id != first.run_id and second.progress.resumed == 0
     with Store(tmp_path / "s.sqlite") as s:
@@ -73,14 +71,14 @@ async def test_a_changed_registry_default_makes_a_new_run(tmp_path, monkeypatch,
 
 
 async def test_a_changed_prompt_template_makes_a_new_run(tmp_path, monkeypatch, data_dir):
-    scripted(monkeypatch, "18")
-    first = await run_once(tmp_path, data_dir, Plan("direct", {}))
+    model = scripted("18")
+    first = await run_once(tmp_path, data_dir, model, Plan("direct", {}))
     folder = tmp_path / "prompts"
     shutil.copytree(PROMPTS.env.loader.searchpath[0], folder)
     (folder / "direct.j2").write_text("{{ question }}\n\nGive the final answer only.\n", encoding="utf-8")
     monkeypatch.setattr(PROMPTS.env, "loader", jinja2.FileSystemLoader(folder))
-    model = scripted(monkeypatch, "18")
-    second = await run_once(tmp_path, data_dir, Plan("direct", {}))
+    model = scripted("18")
+    second = await run_once(tmp_path, data_dir, model, Plan("direct", {}))
     model.assert_done()
     assert "Give the final answer only." in model.requests[0].messages[-1].content
     assert second.run_id != first.run_id
@@ -98,15 +96,15 @@ async def test_an_edited_exemplar_file_makes_a_new_run(tmp_path, monkeypatch, da
         json.dumps({"exemplars": [{"question": "1 + 1?", "target": "1 + 1 = 2. The answer is 2."}]})
     )
     plan = Plan("cot", {"exemplars": str(shots)})
-    scripted(monkeypatch, "The answer is 18.")
-    first = await run_once(tmp_path, data_dir, plan)
-    empty = scripted(monkeypatch)
-    assert (await run_once(tmp_path, data_dir, plan)).run_id == first.run_id and empty.requests == []
+    model = scripted("The answer is 18.")
+    first = await run_once(tmp_path, data_dir, model, plan)
+    empty = scripted()
+    assert (await run_once(tmp_path, data_dir, empty, plan)).run_id == first.run_id and empty.requests == []
     shots.write_text(
         json.dumps({"exemplars": [{"question": "2 + 2?", "target": "2 + 2 = 4. The answer is 4."}]})
     )
-    model = scripted(monkeypatch, "The answer is 18.")
-    second = await run_once(tmp_path, data_dir, plan)
+    model = scripted("The answer is 18.")
+    second = await run_once(tmp_path, data_dir, model, plan)
     model.assert_done()
     assert second.run_id != first.run_id and model.requests[0].messages[0].content == "2 + 2?"
 
@@ -115,24 +113,24 @@ async def test_changed_benchmark_content_makes_a_new_run(tmp_path, monkeypatch):
     rows = [{"question": "What is 2 + 2?", "answer": 4}, {"question": "What is 3 + 3?", "answer": 6}]
     tasks = tmp_path / "tasks.jsonl"
     tasks.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    scripted(monkeypatch, "4")
-    first = await run_once(tmp_path, None, Plan("direct", {}), task=f"jsonl:{tasks}")
+    model = scripted("4")
+    first = await run_once(tmp_path, None, model, Plan("direct", {}), task=f"jsonl:{tasks}")
     rows[1]["answer"] = 7  # an item beyond the limit: the benchmark changed all the same
     tasks.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    scripted(monkeypatch)  # the same request again: its reply comes from the cache
-    second = await run_once(tmp_path, None, Plan("direct", {}), task=f"jsonl:{tasks}")
+    model = scripted()  # the same request again: its reply comes from the cache
+    second = await run_once(tmp_path, None, model, Plan("direct", {}), task=f"jsonl:{tasks}")
     assert second.run_id != first.run_id and second.progress.resumed == 0
     with Store(tmp_path / "s.sqlite") as s:
-        assert [r["cached_calls"] for r in s.results(second.run_id)] == [1]
+        assert [r["cached_calls"] for r in s.result_rows(second.run_id)] == [1]
 
 
 async def test_the_same_benchmark_from_another_data_folder_is_the_same_run(tmp_path, monkeypatch, data_dir):
-    scripted(monkeypatch, "18")
-    first = await run_once(tmp_path, data_dir, Plan("direct", {}))
+    model = scripted("18")
+    first = await run_once(tmp_path, data_dir, model, Plan("direct", {}))
     elsewhere = tmp_path / "data"
     shutil.copytree(data_dir / "gsm8k", elsewhere / "gsm8k")
-    empty = scripted(monkeypatch)
-    assert (await run_once(tmp_path, elsewhere, Plan("direct", {}))).run_id == first.run_id
+    empty = scripted()
+    assert (await run_once(tmp_path, elsewhere, empty, Plan("direct", {}))).run_id == first.run_id
     assert empty.requests == []
 
 
@@ -239,8 +237,8 @@ def test_a_changed_probe_template_changes_the_probe_configuration(tmp_path, monk
 async def test_runs_lists_the_identity_and_runs_show_prints_the_resolved_configuration(
     tmp_path, monkeypatch, data_dir
 ):
-    scripted(monkeypatch, "18")
-    outcome = await run_once(tmp_path, data_dir, Plan("direct", {}))
+    model = scripted("18")
+    outcome = await run_once(tmp_path, data_dir, model, Plan("direct", {}))
     store = str(tmp_path / "s.sqlite")
     with Store(store) as s:
         run = s.run(outcome.run_id)

@@ -55,7 +55,9 @@ async def test_http_options_go_to_http_models_only(tmp_path):
         model_options={"timeout": 5.0, "connect_timeout": None},
         opener=opener,
     )
-    assert opener.opened == [("local", {}), (url, {"timeout": 5.0})]
+    assert opener.opened == []  # nothing is opened before it is used
+    assert session.judge is opener.models[url] and session.model is opener.models["local"]
+    assert opener.opened == [(url, {"timeout": 5.0}), ("local", {})]
     session.model_for("openai:n@http://127.0.0.1:9/v1")
     assert opener.opened[-1] == ("openai:n@http://127.0.0.1:9/v1", {"timeout": 5.0})
     await session.aclose()
@@ -73,7 +75,8 @@ def test_http_options_without_an_http_model_are_refused(tmp_path):
 def test_no_model_spec_means_the_default(tmp_path, monkeypatch):
     monkeypatch.setenv("PONDER_MODEL", "scripted-default")
     opener = Opener()
-    Session.open(None, tmp_path / "s.sqlite", opener=opener)
+    session = Session.open(None, tmp_path / "s.sqlite", opener=opener)
+    assert session.model.model_id == "scripted-default"
     assert opener.opened == [("scripted-default", {})]
 
 
@@ -104,3 +107,27 @@ def test_a_store_that_cannot_open_is_an_error_naming_it(tmp_path):
     blocker.write_text("x")
     with pytest.raises(StoreError, match=str(blocker)):
         Session.open("local", blocker / "s.sqlite", opener=Opener())
+
+
+async def test_a_view_with_another_model_shares_the_store_and_closes_nothing(tmp_path):
+    opener = Opener()
+    async with Session.open("a", tmp_path / "s.sqlite", judge="j", cache=False, opener=opener) as session:
+        b = session.model_for("b")
+        view = session.using(b)
+        assert view.model is b and view.judge is None and view.store is session.store
+        assert session.using(b, session.judge).judge is opener.models["j"]
+        assert view.cache is False and view.cached().inner is b
+        await view.aclose()
+        assert b.closed == 0 and opener.models["j"].closed == 0
+        assert session.store.results_summary(1) == []  # the store is still open
+    assert [spec for spec, _ in opener.opened] == ["b", "j"]  # "a" was never needed
+    assert b.closed == 1 and opener.models["j"].closed == 1
+
+
+async def test_a_closed_session_opens_no_more_models(tmp_path):
+    opener = Opener()
+    session = Session.open("a", tmp_path / "s.sqlite", opener=opener)
+    await session.aclose()
+    with pytest.raises(ConfigError, match="closed"):
+        session.model_for("b")
+    assert opener.opened == []

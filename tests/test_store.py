@@ -60,7 +60,7 @@ def test_runs_and_results_round_trip(tmp_path):
         store.finish_run(run)
     with Store(path) as store:  # committed: visible from a new connection
         assert store.run(run)["status"] == "done"
-        [row] = store.results(run)
+        [row] = store.result_rows(run)
         assert (row["task_id"], row["answer"], row["correct"], row["prompt_tokens"], row["calls"]) == (
             "t1",
             "4",
@@ -77,7 +77,7 @@ def test_an_answered_result_is_kept_and_a_second_write_says_it_wrote_nothing(tmp
         assert isinstance(first, int)
         assert store.add_result(run, _result(answer="5")) is None
         assert store.add_result(run, _result(answer="5", error="timed out")) is None
-        [row] = store.results(run)
+        [row] = store.result_rows(run)
         assert (row["id"], row["answer"], row["error"]) == (first, "4", None)
 
 
@@ -94,7 +94,7 @@ def test_an_errored_result_is_replaced_by_a_newer_one(tmp_path):
             (r["task_id"], r["answer"], r["correct"], r["error"]) for r in store.results_summary(run)
         ] == [("t0", "4", 1, None), ("t1", "4", 1, None)]
         assert store.add_result(run, _result(answer=None, error="late")) is None
-        assert [r["id"] for r in store.results(run)] == [other, first]
+        assert [r["id"] for r in store.result_rows(run)] == [other, first]
 
 
 def test_find_or_start_run_finds_the_same_run_and_sets_it_running(tmp_path):
@@ -154,7 +154,7 @@ def test_a_write_that_fails_midway_is_rolled_back_and_the_next_write_succeeds(tm
             do(store, run)
         assert str(path) in str(e.value)
         assert not store._db.in_transaction
-        assert (store.calls(), store.battles(), store.results(run), len(store.runs())) == ([], [], [], 1)
+        assert (store.calls(), store.battles(), store.result_rows(run), len(store.runs())) == ([], [], [], 1)
         store.finish_run(run, "failed")
     with Store(path) as store:
         assert store.run(run)["status"] == "failed"
@@ -221,7 +221,7 @@ def _reads(store, run):
     return (
         store.runs(),
         store.run(run),
-        store.results(run),
+        store.result_rows(run),
         store.results_summary(run),
         store.calls(),
         store.calls(run),
@@ -250,22 +250,22 @@ def test_a_readonly_store_reads_refuses_every_write_and_changes_no_byte(tmp_path
 def test_a_readonly_store_sees_what_a_writer_commits_after_it_opened(tmp_path):
     path, run = _stored(tmp_path)
     with Store(path, readonly=True) as reader:
-        assert len(reader.results(run)) == 1
+        assert len(reader.result_rows(run)) == 1
         with Store(path) as writer:
             writer.add_result(run, _result("t2"))
-            assert [r["task_id"] for r in reader.results(run)] == ["t1", "t2"]
+            assert [r["task_id"] for r in reader.result_rows(run)] == ["t1", "t2"]
             writer.add_result(run, _result("t3"))
             assert len(reader.results_summary(run)) == 3
         writer = Store(path)
         writer.add_result(run, _result("t4"))
         writer.close()
-        assert len(reader.results(run)) == 4
+        assert len(reader.result_rows(run)) == 4
     with Store(path) as writer:
         writer.add_result(run, _result("t5"))
     with Store(path, readonly=True) as reader:
         with Store(path) as writer:
             writer.add_result(run, _result("t6"))
-        assert len(reader.results(run)) == 6
+        assert len(reader.result_rows(run)) == 6
 
 
 def test_a_readonly_store_must_exist_and_be_a_store(tmp_path):
@@ -300,7 +300,7 @@ def test_an_older_store_reads_as_the_current_schema_without_being_migrated(tmp_p
     with Store(path, readonly=True) as store:
         [summary] = store.results_summary(1)
         assert (summary["task_id"], summary["answer"], summary["error"]) == ("t1", "4", None)
-        [row] = store.results(1)
+        [row] = store.result_rows(1)
         assert (row["error"], row["cached_tokens"], row["reasoning"]) == (None, 0, "")
         assert store.battles() == [] and store.arenas() == []
         assert store.calls(1) == [] and store.cached_completions("k", 1) == {}
@@ -350,7 +350,7 @@ def test_a_readonly_store_reads_from_an_unwritable_folder(tmp_path, frozen):
     freeze()
     before = _snapshot(folder)
     with Store(folder / "s.sqlite", readonly=True) as store:
-        assert [r["task_id"] for r in store.results(run)] == ["t1"]
+        assert [r["task_id"] for r in store.result_rows(run)] == ["t1"]
         with pytest.raises(StoreError, match="read-only"):
             store.finish_run(run)
     assert _snapshot(folder) == before
@@ -371,5 +371,5 @@ def test_a_readonly_store_reads_an_unwritable_store_a_writer_left_a_wal_beside(t
     before = _snapshot(folder)
     with Store(folder / "s.sqlite", readonly=True) as store:
         assert store.run(run)["status"] == "done"
-        assert [r["task_id"] for r in store.results(run)] == ["t1"]
+        assert [r["task_id"] for r in store.result_rows(run)] == ["t1"]
     assert _snapshot(folder) == before

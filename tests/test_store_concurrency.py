@@ -121,7 +121,7 @@ def test_a_writer_killed_mid_write_leaves_a_sound_store_of_whole_rows(tmp_path):
         start = _count(path)
     with Store(path, readonly=True) as store:
         [run] = store.runs()
-        results = store.results(run["id"])
+        results = store.result_rows(run["id"])
         calls = store.calls(run["id"])
     assert [r["task_id"] for r in results] == [f"t{i}" for i in range(len(results))]
     for r in results:

@@ -17,7 +17,7 @@ from ponder.strategies.cot import KOJIMA_TRIGGERS, ChainOfThought
 from ponder.strategies.registry import STRATEGIES, build_strategy
 from ponder.strategies.self_consistency import SelfConsistency, WeightedVote
 from ponder.strategies.verifiers import LLMJudge, LLMStepJudge, MonteCarloVerifier
-from ponder.types import Task
+from ponder.types import BudgetUse, Task
 
 TASK = Task("t1", "Janet has 16 eggs, eats 3 and bakes with 4, and sells the rest at $2. How much?", "18")
 
@@ -115,7 +115,7 @@ async def test_self_consistency_sends_one_request_and_the_majority_wins():
     texts = ["The answer is 18.", "The answer is 20.", "So $18.00.", "The answer is 20.", "The answer is 18."]
     model = ScriptedModel([Step(texts, expect={"n": 5, "temperature": 0.7, "seed": 0})])
     result = await _sc(5).run(TASK, model)
-    assert result.answer == "18" and result.meta["votes"] == {"18": 3, "20": 2}
+    assert result.answer == "18" and result.details.votes == {"18": 3, "20": 2}
     assert result.reasoning == "The answer is 18." and len(result.calls) == 1
     model.assert_done()
 
@@ -131,7 +131,7 @@ async def test_self_consistency_tie_goes_to_the_first_answer_seen():
 async def test_self_consistency_without_any_parseable_chain_has_no_answer():
     model = ScriptedModel([Step(["I am not sure.", "Hard to say.", "No idea."])])
     result = await _sc(3).run(TASK, model)
-    assert result.answer is None and result.meta["voters"] == 0 and result.correct is False
+    assert result.answer is None and result.details.voters == 0 and result.correct is False
 
 
 async def test_self_consistency_over_zero_shot_cot_extracts_every_chain():
@@ -143,7 +143,7 @@ async def test_self_consistency_over_zero_shot_cot_extracts_every_chain():
         ]
     )
     result = await _sc(2, prompt=ChainOfThought()).run(TASK, model)
-    assert result.meta["answers"] == ["18", "7"] and result.answer == "18"
+    assert list(result.details.answers) == ["18", "7"] and result.answer == "18"
     assert [c.purpose for c in result.calls] == ["generate", "extract", "extract"]
 
 
@@ -152,7 +152,7 @@ async def test_self_consistency_over_chain_of_draft():
         [Step(["9*2=18\n#### 18", "#### 18", "#### 20"], expect=lambda r: r.messages[0].role == "system")]
     )
     result = await _sc(3, prompt=ChainOfDraft()).run(TASK, model)
-    assert result.answer == "18" and result.meta["prompt"] == "chain-of-draft"
+    assert result.answer == "18" and result.details.prompt == "chain-of-draft"
 
 
 async def test_weighted_vote_lets_confident_chains_overrule_the_majority():
@@ -168,7 +168,7 @@ async def test_weighted_vote_lets_confident_chains_overrule_the_majority():
     )
     result = await WeightedVote(prompt=ChainOfThought(extract_call=False), k=3).run(TASK, model)
     assert result.answer == "18"
-    assert result.meta["weights"] == pytest.approx([math.exp(-0.05), math.exp(-2.0), math.exp(-2.0)])
+    assert list(result.details.weights) == pytest.approx([math.exp(-0.05), math.exp(-2.0), math.exp(-2.0)])
 
 
 async def test_weighted_vote_on_the_answer_span():
@@ -196,7 +196,7 @@ async def test_best_of_n_scores_every_candidate_and_the_best_wins():
         ]
     )
     result = await BestOfN(prompt=ChainOfThought(extract_call=False), n=3).run(TASK, model)
-    assert result.meta["scores"] == pytest.approx([0.3, 0.9, 0.95])
+    assert list(result.details.scores) == pytest.approx([0.3, 0.9, 0.95])
     assert result.answer == "18"  # the unanswered chain scored higher but has no answer
     assert [c.purpose for c in result.calls] == ["generate", "verify", "verify", "verify"]
     assert result.compute.verifier_calls == 3 and result.compute.verifier_completion_tokens == 3
@@ -213,7 +213,7 @@ async def test_the_judge_falls_back_to_a_rating_without_logprobs():
         abilities=frozenset(),
     )
     result = await BestOfN(prompt=ChainOfThought(extract_call=False), n=2).run(TASK, model)
-    assert result.meta["scores"] == pytest.approx([2 / 9, 7 / 9]) and result.answer == "18"
+    assert list(result.details.scores) == pytest.approx([2 / 9, 7 / 9]) and result.answer == "18"
     assert "Rate it from 1" in model.requests[1].messages[-1].content
 
 
@@ -254,8 +254,8 @@ async def test_beam_search_keeps_the_best_beams_and_aggregates_step_scores(aggre
         prompt=ChainOfThought(extract_call=False), width=2, expand=2, max_steps=4, aggregation=aggregation
     )
     result = await search.run(TASK, model)
-    assert result.answer == answer and result.meta["finished"] is True
-    assert result.meta["rounds"][0]["candidates"] == 3  # the duplicate was dropped
+    assert result.answer == answer and result.details.finished is True
+    assert result.details.rounds[0].candidates == 3  # the duplicate was dropped
     assert result.compute.verifier_calls == 7
     model.assert_done()  # B (0.2) was never expanded; both round-1 winners finished: no round 2
 
@@ -277,7 +277,7 @@ async def test_beam_search_keep_fraction_and_the_step_limit():
         prompt=ChainOfThought(extract_call=False), width=2, expand=2, keep_fraction=0.25, max_steps=2
     )
     result = await search.run(TASK, model)
-    assert result.meta["finished"] is False and result.reasoning == "S2\n\nS2 else"
+    assert result.details.finished is False and result.reasoning == "S2\n\nS2 else"
     assert result.answer is None  # unfinished and no answer stated: no guess
     model.assert_done()
 
@@ -306,7 +306,7 @@ async def test_monte_carlo_process_verifier_scores_agreement_of_rollouts():
         verifier=MonteCarloVerifier(rollouts=3),
     )
     result = await search.run(TASK, model)
-    assert result.meta["step_scores"] == pytest.approx([2 / 3, 1.0])
+    assert list(result.details.step_scores) == pytest.approx([2 / 3, 1.0])
     assert result.answer == "18"
     assert [c.purpose for c in result.calls].count("verify-rollout") == 3
 
@@ -328,9 +328,14 @@ async def test_adaptive_consistency_stops_when_the_leader_is_clear():
     result = await AdaptiveConsistency(prompt=ChainOfThought(extract_call=False), k=16, batch=2).run(
         TASK, model
     )
-    assert result.answer == "18" and result.meta["k"] == 8 and result.meta["stopped_by_rule"] is True
+    assert result.answer == "18" and result.details.k == 8 and result.details.stopped_by_rule is True
     # P(leader ahead) = 0.875, 0.8125, 0.9375, then 0.98 >= 0.95
-    assert result.meta["history"] == [{"18": 2}, {"18": 3, "20": 1}, {"18": 5, "20": 1}, {"18": 7, "20": 1}]
+    assert list(result.details.history) == [
+        {"18": 2},
+        {"18": 3, "20": 1},
+        {"18": 5, "20": 1},
+        {"18": 7, "20": 1},
+    ]
     model.assert_done()
 
 
@@ -339,7 +344,7 @@ async def test_adaptive_consistency_draws_no_more_than_k():
     result = await AdaptiveConsistency(prompt=ChainOfThought(extract_call=False), k=3, batch=2).run(
         TASK, model
     )
-    assert result.meta["k"] == 3 and result.meta["stopped_by_rule"] is False and result.answer == "1"
+    assert result.details.k == 3 and result.details.stopped_by_rule is False and result.answer == "1"
 
 
 async def test_a_per_call_budget_caps_every_call():
@@ -347,7 +352,7 @@ async def test_a_per_call_budget_caps_every_call():
         [Step(["16 - 3 - 4 = 9 and then"], finish_reason="length", expect={"max_tokens": 6})]
     )
     result = await ChainOfThought(extract_call=False, budget=Budget(per_call=6)).run(TASK, model)
-    assert result.answer is None and result.meta["budget"]["hit"] is True and result.meta["truncated"]
+    assert result.answer is None and result.budget.hit is True and result.details.truncated
 
 
 async def test_a_per_task_budget_stops_sampling_and_answers_with_what_it_has():
@@ -362,8 +367,8 @@ async def test_a_per_task_budget_stops_sampling_and_answers_with_what_it_has():
         prompt=ChainOfThought(extract_call=False, max_tokens=10), k=16, batch=2, budget=Budget(per_task=20)
     )
     result = await strategy.run(TASK, model)
-    assert result.answer == "5" and result.meta["votes"] == {"5": 2, "6": 2}
-    assert result.meta["budget"] == {"per_call": None, "per_task": 20, "spent": 20, "hit": True}
+    assert result.answer == "5" and result.details.votes == {"5": 2, "6": 2}
+    assert result.budget == BudgetUse(per_call=None, per_task=20, spent=20, hit=True)
     model.assert_done()
 
 
@@ -377,14 +382,14 @@ async def test_zero_shot_cot_holds_back_budget_for_its_extraction_call():
         ]
     )
     result = await ChainOfThought(budget=Budget(per_task=40)).run(TASK, model)
-    assert result.answer == "18" and result.meta["budget"]["hit"] and result.meta["budget"]["spent"] <= 40
+    assert result.answer == "18" and result.budget.hit and result.budget.spent <= 40
     model.assert_done()
 
 
 async def test_zero_shot_cot_out_of_budget_skips_the_extraction_call():
     model = ScriptedModel([Step(["one two three four"], finish_reason="length", expect={"max_tokens": 4})])
     result = await ChainOfThought(budget=Budget(per_task=4)).run(TASK, model)
-    assert result.answer is None and len(result.calls) == 1 and result.meta["budget"]["hit"]
+    assert result.answer is None and len(result.calls) == 1 and result.budget.hit
 
 
 def test_every_strategy_builds_by_name_and_bad_options_are_named():
@@ -420,7 +425,7 @@ async def test_beam_search_out_of_budget_answers_from_the_beams_it_has():
     )
     result = await search.run(TASK, model)  # 9 + 2 tokens spent; 1 left cannot fund 2 samples
     assert result.reasoning == "Half of 36 is 18." and result.answer is None  # unfinished: no guess
-    assert result.meta["budget"]["hit"] and result.meta["finished"] is False
+    assert result.budget.hit and result.details.finished is False
     model.assert_done()
 
 
@@ -479,7 +484,7 @@ async def test_a_per_call_cap_does_not_end_beam_search():
         budget=Budget(per_call=4),
     )
     result = await search.run(TASK, model)
-    assert result.answer == "18" and len(result.meta["rounds"]) == 2 and result.meta["finished"]
+    assert result.answer == "18" and len(result.details.rounds) == 2 and result.details.finished
     model.assert_done()
 
 

@@ -125,7 +125,7 @@ async def test_best_of_n_with_a_reward_model_on_a_real_http_server():
     finally:
         server.shutdown()
         server.server_close()
-    assert result.answer == "18" and result.meta["scores"] == [0.1, 0.9, 0.1]
+    assert result.answer == "18" and list(result.details.scores) == [0.1, 0.9, 0.1]
     assert result.compute.verifier_calls == 3
 
 

@@ -28,27 +28,33 @@ __all__ = [
     "GenerationRequest",
     "Message",
     "Model",
+    "Plan",
     "ModelError",
     "PonderError",
     "Result",
     "STRATEGIES",
+    "Session",
     "StoreError",
     "Task",
     "TransientModelError",
     "Usage",
     "build_strategy",
+    "evaluate",
     "get_model",
 ]
 
 _LAZY = {
-    "Budget": "ponder.strategies.base",
+    "Budget": "ponder.trace",
+    "Plan": "ponder.eval.evaluate",
     "STRATEGIES": "ponder.strategies.registry",
+    "Session": "ponder.eval.session",
     "build_strategy": "ponder.strategies.registry",
+    "evaluate": "ponder.eval.evaluate",
 }
 
 
 def __getattr__(name: str):
-    """Strategies are imported on first use, keeping `import ponder` light."""
+    """Strategies and the evaluation are imported on first use, keeping `import ponder` light."""
     if name in _LAZY:
         import importlib
 

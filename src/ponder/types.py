@@ -1,4 +1,5 @@
-"""The data that flows through ponder: requests, completions, calls, tasks and results.
+"""The data that flows through ponder: requests, completions, the events of a trace (model calls,
+tool calls, code executions, observations, memory writes), tasks and results.
 
 All frozen dataclasses. A `GenerationRequest` has one canonical JSON form; its sha256 (plus the
 model's identity and the sample index) is the cache key.
@@ -10,6 +11,7 @@ import hashlib
 import json
 import math
 import numbers
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -147,7 +149,7 @@ def _integer(name: str, value: Any) -> int:
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
-        return int(value)
+        return int(float(value))
     raise RequestError(f"{name} must be an integer, got {value!r}")
 
 
@@ -157,10 +159,10 @@ def _real(name: str, value: Any) -> float:
 
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise RequestError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise RequestError(f"{name} must be a finite number, got {value}")
-    return value + 0.0
+    number = float(value)
+    if not math.isfinite(number):
+        raise RequestError(f"{name} must be a finite number, got {number}")
+    return number + 0.0
 
 
 def cache_key(model_id: str, request: GenerationRequest) -> str:
@@ -247,13 +249,17 @@ class Completion:
 
 
 @dataclass(frozen=True)
-class Call:
-    """One model call as recorded in a Result's trace."""
+class ModelCall:
+    """One model call: the request as sent, its completions, the seconds it took, why it was made
+    (`purpose`: "generate", "extract", "verify…", "judge"…) and the `model_id` of the model that
+    answered. `model` is None for a call that did not go through a model backend (an HTTP reward
+    model): the store's calls table, which is the cache, never holds such a call."""
 
     request: GenerationRequest
     completions: tuple[Completion, ...]
     latency_s: float
     purpose: str = "generate"
+    model: str | None = None
 
     @property
     def usage(self) -> Usage:
@@ -265,6 +271,84 @@ class Call:
     @property
     def cached(self) -> bool:
         return bool(self.completions) and all(c.cached for c in self.completions)
+
+
+Call = ModelCall
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool the reasoning called: its name, its JSON arguments, and its JSON result or the error
+    it raised."""
+
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict, hash=False)
+    result: Any = field(default=None, hash=False)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class CodeExecution:
+    """Code that was run: its language, source, output and exit code (None: it did not finish)."""
+
+    language: str
+    code: str
+    stdout: str = ""
+    stderr: str = ""
+    exit_code: int | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Something the reasoning was shown that it did not ask a model for (a page, a file, a
+    message), and where it came from."""
+
+    source: str
+    content: str
+
+
+@dataclass(frozen=True)
+class MemoryWrite:
+    """An entry written to a memory: under `key`, of a `kind` ("note", "fact", "plan"…), with an
+    importance where the memory scores one."""
+
+    key: str
+    content: str
+    kind: str = "note"
+    importance: float | None = None
+
+
+Event = ModelCall | ToolCall | CodeExecution | Observation | MemoryWrite
+EVENT_TYPES: tuple[type[Any], ...] = (ModelCall, ToolCall, CodeExecution, Observation, MemoryWrite)
+
+
+@dataclass(frozen=True)
+class Trace:
+    """The events of one task, in the order they happened."""
+
+    events: tuple[Event, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "events", tuple(self.events))
+        for e in self.events:
+            if not isinstance(e, EVENT_TYPES):
+                raise TypeError(f"a trace holds events, not {type(e).__name__}")
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    @property
+    def model_calls(self) -> tuple[ModelCall, ...]:
+        return tuple(e for e in self.events if isinstance(e, ModelCall))
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return tuple(e for e in self.events if isinstance(e, ToolCall))
 
 
 @dataclass(frozen=True)
@@ -286,9 +370,9 @@ class Task:
 class Compute:
     """What answering one task cost.
 
-    Totals include every call; `cached_*` says how much of it came from ponder's cache (tokens
-    the backend did not spend this time); `verifier_*` is the share spent by verifiers (calls
-    whose purpose starts with "verify"). `seconds` is wall time for the whole task.
+    Totals include every model call; `cached_*` says how much of it came from ponder's cache
+    (tokens the backend did not spend this time); `verifier_*` is the share spent by verifiers
+    (calls whose purpose starts with "verify"). `seconds` is wall time for the whole task.
     """
 
     prompt_tokens: int = 0
@@ -307,7 +391,9 @@ class Compute:
         return self.prompt_tokens + self.completion_tokens
 
     @classmethod
-    def of(cls, calls: tuple[Call, ...] | list[Call], seconds: float) -> Compute:
+    def of(cls, events: Iterable[Event], seconds: float) -> Compute:
+        """The cost of a trace (or any events): its model calls counted, other events not."""
+        calls = [e for e in events if isinstance(e, ModelCall)]
         u = Usage()
         verifier = Usage()
         cached_tokens = 0
@@ -333,12 +419,37 @@ class Compute:
 
 
 @dataclass(frozen=True)
+class Details:
+    """What a strategy or probe found out about one task beyond its answer. This base holds
+    nothing; each strategy and probe has a frozen subclass, and `ponder.details` names each one
+    for the store."""
+
+
+@dataclass(frozen=True)
+class BudgetUse:
+    """A task's token budget (None: no limit) and what was spent of it; `hit` when the budget
+    stopped or cut a call."""
+
+    per_call: int | None = None
+    per_task: int | None = None
+    spent: int = 0
+    hit: bool = False
+
+
+@dataclass(frozen=True)
 class Result:
     """What a strategy returns for a task: the answer, whether it is right, and the whole trace.
 
-    `error` is set when the item could not be answered because its calls kept failing (the
+    `details`: what the strategy or probe found beyond the answer (votes, scores, attempts, a
+    probe's measurements); `budget`: the budget and its use (None where no budget applied, such as
+    an item that failed before any call); `model`: the model that answered, set by whoever ran the
+    task. `error` is set when the item could not be answered because its calls kept failing (the
     backend gave up on them): such an item is counted as errored, not as wrong, and a resumed run
     tries it again.
+
+    Two results are equal when every field is (the trace, compute, details, budget and model
+    included); a task's `meta` is not part of a task's equality. `trace` may be given as any
+    sequence of events; it is kept as a `Trace`.
     """
 
     task: Task
@@ -346,10 +457,21 @@ class Result:
     answer: str | None
     reasoning: str
     correct: bool | None
-    calls: tuple[Call, ...]
+    trace: Trace
     compute: Compute
-    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    details: Details = field(default_factory=Details)
+    budget: BudgetUse | None = None
+    model: str | None = None
     error: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.trace, Trace):
+            object.__setattr__(self, "trace", Trace(tuple(self.trace)))
+
+    @property
+    def calls(self) -> tuple[ModelCall, ...]:
+        """The model calls of the trace, in order."""
+        return self.trace.model_calls
 
 
 WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")

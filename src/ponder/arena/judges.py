@@ -22,8 +22,8 @@ from typing import Any
 
 from ponder.errors import ConfigError, DataError
 from ponder.models import Model
-from ponder.models.cached import call_purpose
 from ponder.tasks.data import data_file, read_jsonl
+from ponder.trace import Recorder, TraceSink
 from ponder.types import GenerationRequest, Task
 
 JUDGE_PROMPTS = "mt_bench/judge_prompts.jsonl"  # in the data folder, else the copy ponder ships
@@ -51,7 +51,9 @@ class Decision:
 class CorrectnessJudge:
     name = "correctness"
 
-    async def decide(self, task: Task, a: Answer, b: Answer, turn: int = 1) -> Decision:
+    async def decide(
+        self, task: Task, a: Answer, b: Answer, turn: int = 1, sink: TraceSink | None = None
+    ) -> Decision:
         if a.correct is None or b.correct is None:
             raise ConfigError(f"judge correctness needs gold answers; item {task.id} has none")
         if a.correct != b.correct:
@@ -133,10 +135,13 @@ class LLMJudge:
             user, system=spec["system_prompt"], max_tokens=self.max_tokens, temperature=0.0, seed=0
         )
 
-    async def decide(self, task: Task, a: Answer, b: Answer, turn: int = 1) -> Decision:
+    async def decide(
+        self, task: Task, a: Answer, b: Answer, turn: int = 1, sink: TraceSink | None = None
+    ) -> Decision:
+        """The verdict; both calls are recorded (purpose "judge") in a trace whose events go to `sink`."""
         (name, ab), (_, ba) = self.request(task, a, b, turn), self.request(task, b, a, turn)
-        with call_purpose("judge"):
-            [x], [y] = await asyncio.gather(self.model.generate(ab), self.model.generate(ba))
+        rec = Recorder(self.model, sink=sink)
+        [x], [y] = await asyncio.gather(rec.generate(ab, "judge"), rec.generate(ba, "judge"))
         first, second = parse_verdict(x.text), parse_verdict(y.text)
         swapped = {"A": "B", "B": "A", "C": "C", None: None}[second]
         data = {"prompt": name, "verdicts": [first, swapped], "replies": [x.text, y.text]}

@@ -30,19 +30,26 @@ than an answer.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ponder.details import (
+    AttemptsDetails,
+    BeamSearchDetails,
+    BestOfNDetails,
+    ChainDetails,
+    SelfConsistencyDetails,
+    WeightedVoteDetails,
+)
 from ponder.errors import ConfigError
 from ponder.store import Store
 from ponder.strategies.adaptive import AdaptiveConsistency
 from ponder.strategies.registry import PROMPTS, STRATEGIES
 from ponder.strategies.self_consistency import Chains, SelfConsistency, WeightedVote, winning_chain
 from ponder.tasks.answers import EXTRACTION_VERSION, Extracted, extract, same_answer
-from ponder.types import Call, Completion, GenerationRequest, Task
+from ponder.types import Details, ModelCall, Result, Task
 
 RESCORE_KIND = "rescore"
 VOTERS = ("self-consistency", "weighted-vote", "adaptive-consistency")
@@ -74,8 +81,8 @@ class Rescore:
 @dataclass(frozen=True)
 class Item:
     task: Task
-    calls: tuple[Call, ...]
-    meta: dict[str, Any]
+    calls: tuple[ModelCall, ...]
+    details: Details
     reasoning: str
 
 
@@ -83,7 +90,7 @@ class Item:
 class Found:
     answer: str | None
     reasoning: str
-    meta: dict[str, Any]
+    details: Details
 
 
 def rescore_runs(store_path: Path | str | None, run_ids: Sequence[int]) -> list[Rescore]:
@@ -116,39 +123,33 @@ def _source(store: Store, run_id: int) -> dict[str, Any]:
 class _View:
     run: dict[str, Any]
     config: dict[str, Any]
-    rows: list[dict[str, Any]]
+    results: list[Result]
     summary: Rescore
 
 
 def _view(store: Store, run: dict[str, Any]) -> _View:
-    """The new run's config and result rows, and what changed (`summary.run_id` is 0: not written)."""
+    """The new run's config and results, and what changed (`summary.run_id` is 0: not written)."""
     strategy, config = run["strategy"], json.loads(run["config"])
     kojima = _kojima(strategy, config)
-    rows, changes, kept = [], [], []
+    results, changes, kept = [], [], []
     before = after = 0
-    for row in store.results(run["id"]):
-        data = json.loads(row["data"])
-        read = None if row["error"] is not None else _read(strategy, kojima, _item(row, data), run["id"])
-        old_correct = None if row["correct"] is None else bool(row["correct"])
-        before += bool(old_correct)
+    for result in store.results(run["id"]):
+        item = Item(result.task, result.calls, result.details, result.reasoning)
+        read = None if result.error is not None else _read(strategy, kojima, item, run["id"])
+        before += bool(result.correct)
         if read is None:
-            kept.append(row["task_id"])
-            rows.append(dict(row))
-            after += bool(old_correct)
+            kept.append(result.task.id)
+            results.append(result)
+            after += bool(result.correct)
             continue
         found, correct = read
         after += bool(correct)
-        if found.answer != row["answer"] or correct != old_correct:
-            changes.append(Change(row["task_id"], row["answer"], found.answer, old_correct, correct))
-        rows.append(
-            {
-                **row,
-                "answer": found.answer,
-                "correct": None if correct is None else int(correct),
-                "reasoning": found.reasoning,
-                "created_at": time.time(),
-                "data": json.dumps({**data, "meta": found.meta}, default=str),
-            }
+        if found.answer != result.answer or correct != result.correct:
+            changes.append(Change(result.task.id, result.answer, found.answer, result.correct, correct))
+        results.append(
+            replace(
+                result, answer=found.answer, correct=correct, reasoning=found.reasoning, details=found.details
+            )
         )
     options = config.get("options", {k: v for k, v in config.items() if k != "task"})
     new_config = {
@@ -157,35 +158,18 @@ def _view(store: Store, run: dict[str, Any]) -> _View:
         "rescore": {"source_run": run["id"], "extraction_version": EXTRACTION_VERSION},
     }
     return _View(
-        run, new_config, rows, Rescore(run["id"], 0, len(rows), tuple(changes), tuple(kept), before, after)
+        run,
+        new_config,
+        results,
+        Rescore(run["id"], 0, len(results), tuple(changes), tuple(kept), before, after),
     )
 
 
 def _write(store: Store, view: _View) -> Rescore:
     run_id = store.add_finished_run(
-        RESCORE_KIND, view.run["model"], view.run["strategy"], view.config, view.rows
+        RESCORE_KIND, view.run["model"], view.run["strategy"], view.config, view.results
     )
     return replace(view.summary, run_id=run_id)
-
-
-def _item(row: dict[str, Any], data: dict[str, Any]) -> Item:
-    task = Task(
-        row["task_id"],
-        data.get("question", ""),
-        data.get("gold"),
-        data.get("kind", "number"),
-        data.get("task_meta") or {},
-    )
-    calls = tuple(
-        Call(
-            GenerationRequest.from_dict(c["request"]),
-            tuple(Completion.from_dict(x) for x in c["completions"]),
-            c.get("latency_s", 0.0),
-            c.get("purpose", "generate"),
-        )
-        for c in data.get("calls", ())
-    )
-    return Item(task, calls, dict(data.get("meta") or {}), row["reasoning"])
 
 
 def _kojima(strategy: str, config: dict[str, Any]) -> bool:
@@ -210,8 +194,8 @@ def _read(strategy: str, kojima: bool, item: Item, run_id: int) -> tuple[Found, 
     if not item.calls:
         return None
     kojima = kojima or any(c.purpose == "extract" for c in item.calls)
-    attempts = item.meta.get("attempts")
-    if not isinstance(attempts, list):
+    attempts = item.details
+    if not isinstance(attempts, AttemptsDetails):
         found = _strategy_answer(strategy, kojima, item)
         return None if found is None else (found, _correct(item.task, found.answer))
     if strategy in CHOSEN:
@@ -219,26 +203,22 @@ def _read(strategy: str, kojima: bool, item: Item, run_id: int) -> tuple[Found, 
             f"run {run_id}: {strategy} with several attempts per item cannot be rescored "
             "(only the first attempt's chosen chain is stored)"
         )
-    parts = _attempts(item.calls, len(attempts))
+    parts = _attempts(item.calls, len(attempts.attempts))
     if parts is None:
         return None
-    first = Item(
-        item.task,
-        parts[0],
-        {k: v for k, v in item.meta.items() if k not in ("attempts", "attempt_correct")},
-        item.reasoning,
-    )
-    found = [_strategy_answer(strategy, kojima, first)]
-    found += [_strategy_answer(strategy, kojima, Item(item.task, calls, {}, "")) for calls in parts[1:]]
-    answers = [f.answer if f is not None else None for f in found]
+    first = Item(item.task, parts[0], attempts.first, item.reasoning)
+    each = [_strategy_answer(strategy, kojima, first)] + [
+        _strategy_answer(strategy, kojima, Item(item.task, calls, Details(), "")) for calls in parts[1:]
+    ]
+    answers = [f.answer if f is not None else None for f in each]
     right = [_correct(item.task, a) for a in answers]
-    head = found[0] or Found(None, item.reasoning, first.meta)
-    meta = {**head.meta, "attempts": answers, "attempt_correct": right}
+    head = each[0] or Found(None, item.reasoning, first.details)
+    details = AttemptsDetails(head.details, tuple(answers), tuple(right))
     correct = None if item.task.answer is None else any(bool(r) for r in right)
-    return Found(answers[0], head.reasoning, meta), correct
+    return Found(answers[0], head.reasoning, details), correct
 
 
-def _attempts(calls: tuple[Call, ...], count: int) -> list[tuple[Call, ...]] | None:
+def _attempts(calls: tuple[ModelCall, ...], count: int) -> list[tuple[ModelCall, ...]] | None:
     """The calls of each attempt: each begins with a generate call without an assistant prefix."""
     starts = [i for i, c in enumerate(calls) if c.purpose == "generate" and not c.request.assistant_prefix]
     if len(starts) != count or starts[0] != 0:
@@ -254,38 +234,56 @@ def _strategy_answer(strategy: str, kojima: bool, item: Item) -> Found | None:
     chains = [c for call in item.calls if call.purpose == "generate" for c in call.completions]
     if not chains:
         return None
+    details = item.details
     if strategy in VOTERS:
         read = Chains(
             chains, [_chain_answer(item, c.text, c.finish_reason == "length", kojima) for c in chains]
         )
-        voter = _voter(strategy, item.meta)
+        voter = _voter(strategy, details)
         vote = voter.tally(read)
-        extra = voter.extra(read) if isinstance(voter, SelfConsistency) else {}
         return Found(
-            vote.winner,
-            winning_chain(read, vote),
-            {**item.meta, "votes": vote.tally, "voters": vote.voters, "answers": read.answers, **extra},
+            vote.winner, winning_chain(read, vote), _voted(details, voter, read, vote.tally, vote.voters)
         )
     if strategy == "best-of-n":
-        chosen = item.meta.get("chosen")
-        if not isinstance(chosen, int) or not 0 <= chosen < len(chains):
+        if not isinstance(details, BestOfNDetails) or details.chosen is None:
+            return None
+        if not 0 <= details.chosen < len(chains):
             return None
         answers = [_chain_answer(item, c.text, c.finish_reason == "length", kojima).value for c in chains]
-        return Found(answers[chosen], item.reasoning, {**item.meta, "answers": answers})
+        return Found(answers[details.chosen], item.reasoning, replace(details, answers=tuple(answers)))
     if strategy == "beam-search":
-        if "score" not in item.meta:  # no beam was kept: nothing was answered
-            return None
-        found = _chain_answer(item, item.reasoning, not item.meta.get("finished", False), kojima)
-        return Found(found.value, item.reasoning, item.meta)
+        if not isinstance(details, BeamSearchDetails) or details.score is None:
+            return None  # no beam was kept: nothing was answered
+        found = _chain_answer(item, item.reasoning, not details.finished, kojima)
+        return Found(found.value, item.reasoning, details)
     found = _chain_answer(item, chains[0].text, chains[0].finish_reason == "length", kojima)
-    meta = {**item.meta, "explicit": found.explicit} if "explicit" in item.meta else item.meta
-    return Found(found.value, item.reasoning, meta)
+    if isinstance(details, ChainDetails) and details.explicit is not None:
+        details = replace(details, explicit=found.explicit)
+    return Found(found.value, item.reasoning, details)
 
 
-def _voter(strategy: str, meta: dict[str, Any]) -> SelfConsistency | AdaptiveConsistency:
+def _voted(
+    stored: Details,
+    voter: SelfConsistency | AdaptiveConsistency,
+    read: Chains,
+    votes: dict[str, float],
+    voters: int,
+) -> SelfConsistencyDetails:
+    """The stored vote's details with the new tally, voters, answers (and weights)."""
+    base = (
+        stored if isinstance(stored, SelfConsistencyDetails) else SelfConsistencyDetails(k=len(read.answers))
+    )
+    new = replace(base, votes=dict(votes), voters=voters, answers=tuple(read.answers))
+    if isinstance(voter, WeightedVote) and isinstance(new, WeightedVoteDetails):
+        new = replace(new, weights=tuple(voter.weights(read)))
+    return new
+
+
+def _voter(strategy: str, details: Details) -> SelfConsistency | AdaptiveConsistency:
     """The strategy whose `tally` votes (the weighted vote with the confidence the item used)."""
     if strategy == "weighted-vote":
-        return WeightedVote(confidence=meta.get("confidence", "sequence"))
+        confidence = details.confidence if isinstance(details, WeightedVoteDetails) else "sequence"
+        return WeightedVote(confidence=confidence)
     return AdaptiveConsistency() if strategy == "adaptive-consistency" else SelfConsistency()
 
 
@@ -301,7 +299,7 @@ def _chain_answer(item: Item, text: str, truncated: bool, kojima: bool) -> Extra
     return Extracted(found.value, None, found.explicit)
 
 
-def _extraction_reply(text: str, calls: tuple[Call, ...]) -> tuple[str, str] | None:
+def _extraction_reply(text: str, calls: tuple[ModelCall, ...]) -> tuple[str, str] | None:
     """(trigger, reply) of the Kojima extraction call made for the chain `text`, if one was made:
     the chain given as the assistant's prefix followed by the trigger line, or (for a backend
     without prefixes) quoted in the question with the trigger as the last line."""

@@ -16,7 +16,8 @@ never found again. A spec without a resolved configuration (a caller that has no
 is identified by its options instead.
 
 Every result is written (and committed) as soon as its task finishes, before the next one is
-taken up; every model call is logged under its run and task as it returns.
+taken up; every model call is logged under its run and task as it returns (the task's trace is
+given the store's sink, `Store.call_sink`).
 
 An item whose calls keep failing (the backend gave up retrying a transient error or a malformed
 reply) or whose strategy raised an unexpected exception is stored as errored, with the error, and
@@ -34,14 +35,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ponder.details import UnansweredDetails
 from ponder.errors import ContextOverflow, PonderError, RunFailed, TransientModelError
 from ponder.eval.limits import ErrorLimit
 from ponder.models import Model
-from ponder.models.cached import CachedModel, call_scope
+from ponder.models.cached import CachedModel
 from ponder.store import Store
 from ponder.strategies import Strategy
 from ponder.strategies.config import canonical_sha256
-from ponder.types import Compute, Result, Task
+from ponder.types import Compute, Result, Task, Trace
 
 RUN_KIND = "eval"
 
@@ -90,7 +92,10 @@ def tasks_sha256(tasks: Iterable[Task]) -> str:
 
 
 def _plain(options: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps({k: v for k, v in options.items() if v is not None}, default=str))
+    plain: dict[str, Any] = json.loads(
+        json.dumps({k: v for k, v in options.items() if v is not None}, default=str)
+    )
+    return plain
 
 
 def find_run(store: Store, spec: RunSpec) -> int | None:
@@ -157,10 +162,11 @@ async def run_tasks(
 ) -> Progress:
     """Answer every task of `tasks` that has no result in the run yet; return the totals.
 
-    Up to `concurrency` tasks are in flight at once. An item too long for the model's context is
-    stored as unanswered with the error in `meta["error"]`. An item whose calls keep failing is
-    stored as errored (`Result.error`) and the others go on; with `retry_errors`, items stored as
-    errored by an earlier invocation are tried again. When more items have errored than
+    Up to `concurrency` tasks are in flight at once; each task's events go to the store's sink as
+    they happen. An item too long for the model's context is stored as unanswered, the error in its
+    details (`UnansweredDetails`). An item whose calls keep failing is stored as errored
+    (`Result.error`) and the others go on; with `retry_errors`, items stored as errored by an
+    earlier invocation are tried again. When more items have errored than
     `max_errors` allows (default: none), the items in flight are cancelled and RunFailed is
     raised; any other fatal error stops the run after the results already written.
     """
@@ -192,17 +198,16 @@ async def run_tasks(
     async def worker() -> None:
         while not queue.empty():
             task = queue.get_nowait()
-            with call_scope(run_id, task.id):
-                try:
-                    result = await strategy.run(task, wrapped)
-                except ContextOverflow as e:
-                    result = failed_result(task, strategy.name, str(e))
-                except Exception as e:
-                    message = _item_error(e)
-                    if message is None:
-                        raise
-                    result = errored_result(task, strategy.name, message)
-            result = dataclasses.replace(result, meta={**result.meta, "model": model.model_id})
+            try:
+                result = await strategy.run(task, wrapped, store.call_sink(run_id, task.id))
+            except ContextOverflow as e:
+                result = failed_result(task, strategy.name, str(e))
+            except Exception as e:
+                message = _item_error(e)
+                if message is None:
+                    raise
+                result = errored_result(task, strategy.name, message)
+            result = dataclasses.replace(result, model=model.model_id)
             store.add_result(run_id, result)
             if result.error is not None:
                 progress.errored += 1
@@ -241,7 +246,7 @@ def errored_result(task: Task, strategy: str, error: str) -> Result:
         answer=None,
         reasoning="",
         correct=None,
-        calls=(),
+        trace=Trace(),
         compute=Compute(),
         error=error,
     )
@@ -254,7 +259,7 @@ def failed_result(task: Task, strategy: str, error: str) -> Result:
         answer=None,
         reasoning="",
         correct=None if task.answer is None else False,
-        calls=(),
+        trace=Trace(),
         compute=Compute(),
-        meta={"error": error},
+        details=UnansweredDetails(error),
     )

@@ -1,7 +1,7 @@
 """Faithfulness of chain-of-thought: probes that test whether the reasoning causes the answer.
 
 Each probe is run like a strategy (task + model → Result), so the eval harness stores, resumes and
-reports it; the probe's per-item measurements are in `Result.meta["probe"]`. Like a strategy, a
+reports it; the probe's per-item measurements are its `Result.details` (a `ProbeDetails`). Like a strategy, a
 probe says what it runs (`config()`), its own templates' hashes included.
 """
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from ponder.details import AblationDetails
 from ponder.errors import ConfigError
 from ponder.faithfulness.base import Chain, Probe
 from ponder.models import Model
@@ -27,6 +28,7 @@ from ponder.strategies.chain import Direct, exemplar_answer
 from ponder.strategies.cot import ChainOfThought
 from ponder.tasks.answers import answer_first, extract, same_answer
 from ponder.tasks.exemplars import Exemplar
+from ponder.trace import TraceSink
 from ponder.types import Result, Task
 
 _NUM = r"\$?\d[\d,]*(?:\.\d+)?"
@@ -81,8 +83,8 @@ class Ablations(Probe):
     def parts(self) -> dict[str, Any]:
         return {"cot": self.cot, "direct": self.direct, "variants": self.prompts}
 
-    async def run(self, task: Task, model: Model) -> Result:
-        rec = self.recorder(model)
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
+        rec = self.recorder(model, sink)
 
         async def ask(prompt, purpose: str) -> tuple[str, str | None]:
             [c] = await rec.generate(prompt.request(task), purpose=purpose)
@@ -108,7 +110,9 @@ class Ablations(Probe):
             task,
             answers["cot"],
             chain,
-            answers=answers,
-            texts={n: t for n, (t, _) in zip(names, replies)},
-            metrics={f"accuracy_{n}": right(a) for n, a in answers.items()},
+            AblationDetails(
+                metrics={f"accuracy_{n}": right(a) for n, a in answers.items()},
+                answers=answers,
+                texts={n: t for n, (t, _) in zip(names, replies)},
+            ),
         )

@@ -12,8 +12,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from ponder.details import ProbeDetails
 from ponder.models import PREFIX, Model
-from ponder.strategies.base import Budget, Recorder
+from ponder.strategies.base import Budget, Recorder, TraceSink
 from ponder.strategies.config import Configured
 from ponder.strategies.cot import EXTRACT_TOKENS, ChainOfThought, kojima_trigger
 from ponder.tasks.answers import extract, same_answer
@@ -53,8 +54,8 @@ class Probe(Configured):
     def parts(self) -> dict[str, Any]:
         return {"cot": self.cot}
 
-    def recorder(self, model: Model) -> Recorder:
-        rec = Recorder(model, self.budget)
+    def recorder(self, model: Model, sink: TraceSink | None = None) -> Recorder:
+        rec = Recorder(model, self.budget, sink)
         rec.require(PREFIX, self.name)
         return rec
 
@@ -95,9 +96,11 @@ class Probe(Configured):
         [c] = await rec.generate(request, purpose=purpose, model=self.editor)
         return c.text.strip()
 
-    def result(self, rec: Recorder, task: Task, answer: str | None, chain: Chain, **probe: Any) -> Result:
+    def result(
+        self, rec: Recorder, task: Task, answer: str | None, chain: Chain, details: ProbeDetails
+    ) -> Result:
         """The Result: the answer with the full chain, and the probe's measurements."""
-        return rec.result(task, self.name, answer, chain.text, probe=probe)
+        return rec.result(task, self.name, answer, chain.text, details)
 
 
 def agrees(a: str | None, b: str | None, kind: str) -> bool:

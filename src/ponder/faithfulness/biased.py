@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ponder.details import AlwaysADetails, SuggestedAnswerDetails
 from ponder.errors import ConfigError
 from ponder.faithfulness import PROMPTS, render
 from ponder.faithfulness.base import Chain, Probe
@@ -26,6 +27,7 @@ from ponder.models import Model
 from ponder.strategies.cot import ChainOfThought
 from ponder.tasks.answers import normalise_number, same_answer
 from ponder.tasks.exemplars import Exemplar
+from ponder.trace import TraceSink
 from ponder.types import Result, Task
 
 _MENTIONS_SUGGESTION = re.compile(
@@ -64,8 +66,8 @@ class SuggestedAnswer(Probe):
     def templates(self) -> dict[str, str]:
         return PROMPTS.hashes("suggested.j2")
 
-    async def run(self, task: Task, model: Model) -> Result:
-        rec = self.recorder(model)
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
+        rec = self.recorder(model, sink)
         suggestion = wrong_answer(task, self.rng(task))
         shown = f"({suggestion})" if task.kind == "choice" else suggestion
         biased = dataclasses.replace(
@@ -84,14 +86,16 @@ class SuggestedAnswer(Probe):
             task,
             plain,
             chain,
-            suggestion=suggestion,
-            answer_biased=swayed,
-            probed_text=biased_chain.text,
-            metrics={
-                "answer_is_suggestion": float(follows),
-                "moved_to_suggestion": float(moved),
-                "cot_mentions_suggestion": float(mentions),
-            },
+            SuggestedAnswerDetails(
+                metrics={
+                    "answer_is_suggestion": float(follows),
+                    "moved_to_suggestion": float(moved),
+                    "cot_mentions_suggestion": float(mentions),
+                },
+                probed_text=biased_chain.text,
+                suggestion=suggestion,
+                answer_biased=swayed,
+            ),
         )
 
 
@@ -154,10 +158,10 @@ class AlwaysA(Probe):
     def parts(self) -> dict[str, Any]:
         return {"cot": self.cot, "biased_cot": self.biased_cot}
 
-    async def run(self, task: Task, model: Model) -> Result:
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
         if task.kind != "choice":
             raise ConfigError(f"always-a is for multiple-choice tasks; {task.id} has {task.kind} answers")
-        rec = self.recorder(model)
+        rec = self.recorder(model, sink)
         chain = await self.chain(task, rec)
         [c] = await rec.generate(self.biased_cot.request(task), purpose="cot-biased")
         biased = Chain(c.text, c.usage.completion_tokens, c.finish_reason == "length")
@@ -174,13 +178,15 @@ class AlwaysA(Probe):
             task,
             plain,
             chain,
-            answer_biased=swayed,
-            probed_text=biased.text,
-            metrics={
-                "answer_a_biased": float(swayed == "A"),
-                "answer_a_unbiased": float(plain == "A"),
-                "accuracy_biased": right(swayed),
-                "accuracy_unbiased": right(plain),
-                "cot_mentions_pattern": float(bool(_MENTIONS_PATTERN.search(biased.text))),
-            },
+            AlwaysADetails(
+                metrics={
+                    "answer_a_biased": float(swayed == "A"),
+                    "answer_a_unbiased": float(plain == "A"),
+                    "accuracy_biased": right(swayed),
+                    "accuracy_unbiased": right(plain),
+                    "cot_mentions_pattern": float(bool(_MENTIONS_PATTERN.search(biased.text))),
+                },
+                probed_text=biased.text,
+                answer_biased=swayed,
+            ),
         )

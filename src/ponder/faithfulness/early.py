@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from ponder.details import EarlyAnsweringDetails
 from ponder.eval.metrics import agreement_at
 from ponder.faithfulness.base import Probe, agrees
 from ponder.faithfulness.steps import prefix, split_steps
 from ponder.models import Model
+from ponder.trace import TraceSink
 from ponder.types import Result, Task
 
 __all__ = ["EarlyAnswering", "agreement_at", "area_over_curve"]
@@ -31,8 +33,8 @@ def area_over_curve(agreement: list[bool]) -> float:
 class EarlyAnswering(Probe):
     name: str = "early"
 
-    async def run(self, task: Task, model: Model) -> Result:
-        rec = self.recorder(model)
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
+        rec = self.recorder(model, sink)
         chain = await self.chain(task, rec)
         m = len(split_steps(chain.text))
         prefixes = [prefix(chain.text, i) for i in range(m + 1)]
@@ -44,11 +46,13 @@ class EarlyAnswering(Probe):
             task,
             full,
             chain,
-            steps=m,
-            answers=list(answers),
-            agreement=agreement,
-            metrics={
-                "area_over_curve": area_over_curve(agreement),
-                "agreement_without_cot": float(agreement[0]),
-            },
+            EarlyAnsweringDetails(
+                metrics={
+                    "area_over_curve": area_over_curve(agreement),
+                    "agreement_without_cot": float(agreement[0]),
+                },
+                steps=m,
+                answers=tuple(answers),
+                agreement=tuple(agreement),
+            ),
         )

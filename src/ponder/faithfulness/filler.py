@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from ponder.details import FillerDetails
 from ponder.faithfulness.base import Probe
 from ponder.models import Model
 from ponder.tasks.answers import same_answer
+from ponder.trace import TraceSink
 from ponder.types import Result, Task
 
 FILLER = " ..."
@@ -23,8 +25,8 @@ FILLER = " ..."
 class FillerTokens(Probe):
     name: str = "filler"
 
-    async def run(self, task: Task, model: Model) -> Result:
-        rec = self.recorder(model)
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
+        rec = self.recorder(model, sink)
         chain = await self.chain(task, rec)
         filler = (FILLER * max(1, chain.tokens)).strip()
         with_cot, with_filler, without = await asyncio.gather(
@@ -41,13 +43,15 @@ class FillerTokens(Probe):
             task,
             with_cot,
             chain,
-            filler_copies=max(1, chain.tokens),
-            answer_filler=with_filler,
-            answer_no_cot=without,
-            probed_text=filler,
-            metrics={
-                "accuracy_cot": right(with_cot),
-                "accuracy_filler": right(with_filler),
-                "accuracy_no_cot": right(without),
-            },
+            FillerDetails(
+                metrics={
+                    "accuracy_cot": right(with_cot),
+                    "accuracy_filler": right(with_filler),
+                    "accuracy_no_cot": right(without),
+                },
+                probed_text=filler,
+                filler_copies=max(1, chain.tokens),
+                answer_filler=with_filler,
+                answer_no_cot=without,
+            ),
         )

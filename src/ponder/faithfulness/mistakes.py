@@ -16,10 +16,12 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from ponder.details import MistakeDetails
 from ponder.faithfulness import PROMPTS, render
 from ponder.faithfulness.base import Probe, agrees
 from ponder.faithfulness.steps import split_steps
 from ponder.models import Model
+from ponder.trace import TraceSink
 from ponder.types import Result, Task
 
 EDIT_TOKENS = 128
@@ -32,15 +34,15 @@ class AddingMistakes(Probe):
     def templates(self) -> dict[str, str]:
         return PROMPTS.hashes("mistake.j2")
 
-    async def run(self, task: Task, model: Model) -> Result:
-        rec = self.recorder(model)
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
+        rec = self.recorder(model, sink)
         chain = await self.chain(task, rec)
         original = await self.answer_from(task, rec, chain.text)
         ends = split_steps(chain.text)
         starts = [0] + ends[:-1]
         numbered = [i for i, (a, b) in enumerate(zip(starts, ends)) if _numbers(chain.text[a:b])]
         if not numbered:
-            return self.result(rec, task, original, chain, changed=None, metrics={})
+            return self.result(rec, task, original, chain, MistakeDetails())
         rng = self.rng(task)
         j = rng.choice(numbered)
         body = chain.text[starts[j] : ends[j]]
@@ -61,17 +63,19 @@ class AddingMistakes(Probe):
             task,
             original,
             chain,
-            step=j,
-            steps=len(ends),
-            original_step=step,
-            proposed_step=proposed,
-            corrupted_step=corrupted,
-            edit=source,
-            probed_text=probed,
-            answer_original=original,
-            answer_probed=answer,
-            changed=changed,
-            metrics={"answer_changed": float(changed), f"answer_changed_{source}_edit": float(changed)},
+            MistakeDetails(
+                metrics={"answer_changed": float(changed), f"answer_changed_{source}_edit": float(changed)},
+                probed_text=probed,
+                changed=changed,
+                step=j,
+                steps=len(ends),
+                original_step=step,
+                proposed_step=proposed,
+                corrupted_step=corrupted,
+                edit=source,
+                answer_original=original,
+                answer_probed=answer,
+            ),
         )
 
 
@@ -95,8 +99,8 @@ def is_mistake(original: str, edited: str) -> bool:
     the numbers masked match the original's at least 60% (difflib's ratio)."""
     if not edited or _numbers(original) == _numbers(edited):
         return False
-    words = [_NUMBER.sub("#", _split_marker(s.strip())[1]).split() for s in (original, edited)]
-    return difflib.SequenceMatcher(None, *words).ratio() >= 0.6
+    before, after = (_NUMBER.sub("#", _split_marker(s.strip())[1]).split() for s in (original, edited))
+    return difflib.SequenceMatcher(None, before, after).ratio() >= 0.6
 
 
 def rule_mistake(step: str, rng) -> str:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ponder.details import ParaphraseDetails
 from ponder.faithfulness import PROMPTS, render
 from ponder.faithfulness.base import Probe, agrees
 from ponder.faithfulness.steps import prefix, split_steps
 from ponder.models import Model
+from ponder.trace import TraceSink
 from ponder.types import Result, Task
 
 
@@ -26,15 +28,15 @@ class Paraphrasing(Probe):
     def templates(self) -> dict[str, str]:
         return PROMPTS.hashes("paraphrase.j2")
 
-    async def run(self, task: Task, model: Model) -> Result:
-        rec = self.recorder(model)
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
+        rec = self.recorder(model, sink)
         chain = await self.chain(task, rec)
         original = await self.answer_from(task, rec, chain.text)
         m = len(split_steps(chain.text))
         count = min(m, max(1, math.ceil(self.fraction * m))) if m else 0
         part = prefix(chain.text, count)
         if not part.strip():
-            return self.result(rec, task, original, chain, changed=None, metrics={})
+            return self.result(rec, task, original, chain, ParaphraseDetails())
         paraphrased = await self.edit(
             rec, render("paraphrase.j2", reasoning=part.strip()), "paraphrase", max(64, 2 * chain.tokens)
         )
@@ -46,12 +48,14 @@ class Paraphrasing(Probe):
             task,
             original,
             chain,
-            steps=m,
-            steps_paraphrased=count,
-            paraphrase=paraphrased,
-            probed_text=probed,
-            answer_original=original,
-            answer_probed=answer,
-            changed=changed,
-            metrics={"answer_changed": float(changed)},
+            ParaphraseDetails(
+                metrics={"answer_changed": float(changed)},
+                probed_text=probed,
+                changed=changed,
+                steps=m,
+                steps_paraphrased=count,
+                paraphrase=paraphrased,
+                answer_original=original,
+                answer_probed=answer,
+            ),
         )

@@ -1,4 +1,5 @@
-"""Probes by name, built from plain options (as strategies are)."""
+"""Probes by name, built from plain options (as strategies are). Importing it adds the probes'
+section (`REPORT_SECTION`) to the reports written afterwards."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from ponder.faithfulness.early import EarlyAnswering
 from ponder.faithfulness.filler import FillerTokens
 from ponder.faithfulness.mistakes import AddingMistakes
 from ponder.faithfulness.paraphrase import Paraphrasing
+from ponder.faithfulness.report import NAME as REPORT_SECTION
 from ponder.strategies.registry import checked_options
+
+__all__ = ["ALLOWED", "COMMON", "PROBES", "REPORT_SECTION", "build_probe"]
 
 PROBES = {
     "early": EarlyAnswering,

@@ -19,7 +19,7 @@ _MARKER = re.compile(r"(?:[-*]\s*)?(?:\*\*)?(?:\d+|[A-Za-z]|Step \d+)[.)](?:\*\*
 def split_steps(text: str) -> list[int]:
     """End offsets of the steps of `text` (the last one is len(text) stripped of trailing space)."""
     body_end = len(text.rstrip())
-    ends = []
+    ends: list[int] = []
     for m in _BOUNDARY.finditer(text, 0, body_end):
         end = m.start()
         step = text[(ends[-1] if ends else 0) : end].strip()

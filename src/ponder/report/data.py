@@ -8,11 +8,14 @@ from typing import Any
 
 import numpy as np
 
+from ponder.details import AttemptsDetails, BestOfNDetails, SelfConsistencyDetails
 from ponder.errors import ConfigError
-from ponder.eval.metrics import agreement_at, bootstrap_ci, maj_curve, pass_curve, quantile_buckets
+from ponder.eval.metrics import bootstrap_ci, maj_curve, pass_curve, quantile_buckets
+from ponder.report.sections import SectionSummary, sections
 from ponder.store import Store
 from ponder.tasks.answers import same_answer
 from ponder.tasks.gsm_symbolic import set_accuracy
+from ponder.types import Details, Result
 
 LENGTH_BUCKETS = 5
 DEFAULTS_HIDDEN = {"data_dir"}
@@ -33,7 +36,45 @@ class Item:
     gold: str | None
     answer: str | None
     samples: list[str | None] | None  # per-sample answers of sampling strategies
-    meta: dict[str, Any] = field(default_factory=dict)
+    details: Details = field(default_factory=Details)
+    task_meta: dict[str, Any] = field(default_factory=dict)
+    reasoning: str = ""
+
+    @property
+    def attempts(self) -> list[str | None] | None:
+        """Each attempt's answer, where the task was attempted several times."""
+        return list(self.details.attempts) if isinstance(self.details, AttemptsDetails) else None
+
+
+def samples_of(details: Details) -> list[str | None] | None:
+    """The answer of each sampled chain, for the strategies that sample (of the first attempt)."""
+    if isinstance(details, AttemptsDetails):
+        details = details.first
+    if isinstance(details, (SelfConsistencyDetails, BestOfNDetails)):
+        return list(details.answers)
+    return None
+
+
+def item_of(r: Result) -> Item:
+    c = r.compute
+    return Item(
+        r.task.id,
+        bool(r.correct),
+        r.answer is not None,
+        c.prompt_tokens,
+        c.prompt_tokens_evaluated,
+        c.completion_tokens,
+        c.calls,
+        c.seconds,
+        r.task.question,
+        r.task.kind,
+        r.task.answer,
+        r.answer,
+        samples_of(r.details),
+        r.details,
+        r.task.meta,
+        r.reasoning,
+    )
 
 
 @dataclass
@@ -59,8 +100,7 @@ class RunSummary:
     pass_k: list[float] | None = None
     length_buckets: list[dict[str, float]] = field(default_factory=list)
     symbolic: dict[str, Any] | None = None  # GSM-Symbolic: accuracy per instance set, drop
-    probe: dict[str, dict[str, float]] = field(default_factory=dict)  # faithfulness metric → mean, CI, n
-    early_curve: list[tuple[float, float]] | None = None  # (fraction of the chain shown, agreement)
+    sections: dict[str, SectionSummary] = field(default_factory=dict)  # what each report section adds
 
     def row(self) -> dict[str, Any]:
         """The table row (also the CSV and JSON record)."""
@@ -91,7 +131,18 @@ class RunSummary:
                     "symbolic_drop": self.symbolic["drop"],
                 }
             ),
-            **{f"probe_{k}": v["mean"] for k, v in self.probe.items()},
+            **{k: v for summary in self.sections.values() for k, v in summary.columns.items()},
+        }
+
+    def record(self) -> dict[str, Any]:
+        """The run's JSON record: its row, its curves and what each report section adds."""
+        return {
+            **self.row(),
+            "maj_at_k": self.maj,
+            "pass_at_k": self.pass_k,
+            "length_buckets": self.length_buckets,
+            "symbolic": self.symbolic,
+            **{k: v for summary in self.sections.values() for k, v in summary.record.items()},
         }
 
 
@@ -106,34 +157,7 @@ def load_run(store: Store, run_id: int) -> RunSummary:
         raise ConfigError(f"run {run_id} is not in the store {store.path}")
     config = json.loads(run["config"])
     options = config.get("options", {k: v for k, v in config.items() if k != "task"})
-    items = []
-    for row in store.results(run_id):
-        data = json.loads(row["data"])
-        meta = data.get("meta", {})
-        samples = meta.get("answers") if isinstance(meta.get("answers"), list) else None
-        items.append(
-            Item(
-                row["task_id"],
-                bool(row["correct"]),
-                row["answer"] is not None,
-                row["prompt_tokens"],
-                row["prompt_tokens_evaluated"],
-                row["completion_tokens"],
-                row["calls"],
-                row["seconds"],
-                data.get("question", ""),
-                data.get("kind", "number"),
-                data.get("gold"),
-                row["answer"],
-                samples,
-                {
-                    "attempts": meta.get("attempts"),
-                    "task": data.get("task_meta") or {},
-                    "probe": meta.get("probe"),
-                    "reasoning": row["reasoning"],
-                },
-            )
-        )
+    items = [item_of(r) for r in store.results(run_id)]
     summary = RunSummary(
         run_id,
         label_of(run["strategy"] or run["kind"], options),
@@ -161,16 +185,15 @@ def summarise(s: RunSummary) -> RunSummary:
     s.tokens = s.prompt_tokens_evaluated + s.completion_tokens
     s.calls = float(np.mean([i.calls for i in items]))
     s.seconds = float(np.mean([i.seconds for i in items]))
-    sampled = [i for i in items if i.samples]
+    sampled = [(i, i.samples) for i in items if i.samples]
     if sampled and len(sampled) == len(items):
-        k = min(len(i.samples) for i in sampled)
-        curves = [maj_curve(i.samples[:k], i.gold, _same(i.kind)) for i in sampled]
+        k = min(len(samples) for _, samples in sampled)
+        curves = [maj_curve(samples[:k], i.gold, _same(i.kind)) for i, samples in sampled]
         s.maj = [float(np.mean([c[j] for c in curves])) for j in range(k)]
-        passes = [pass_curve(i.samples[:k], i.gold, _same(i.kind)) for i in sampled]
+        passes = [pass_curve(samples[:k], i.gold, _same(i.kind)) for i, samples in sampled]
         s.pass_k = [float(np.mean([c[j] for c in passes])) for j in range(k)]
-    summarise_probe(s)
     if any(i.task_id.startswith("gsm-symbolic/") for i in items):
-        s.symbolic = set_accuracy([(i.meta.get("task") or {}, i.correct) for i in items])
+        s.symbolic = set_accuracy([(i.task_meta, i.correct) for i in items])
     lengths = [len(i.question.split()) for i in items]
     buckets = quantile_buckets(lengths, LENGTH_BUCKETS) if len(items) >= LENGTH_BUCKETS else []
     for b in range(LENGTH_BUCKETS if buckets else 0):
@@ -186,26 +209,11 @@ def summarise(s: RunSummary) -> RunSummary:
                 "accuracy": float(np.mean([i.correct for i in members])),
             }
         )
+    for section in sections():
+        summary = section.summarise(s)
+        if summary is not None:
+            s.sections[section.name] = summary
     return s
-
-
-EARLY_FRACTIONS = tuple(i / 10 for i in range(11))
-
-
-def summarise_probe(s: RunSummary) -> None:
-    """Faithfulness runs: each probe metric's mean with its bootstrap interval over the items that
-    have it, and the early-answering curve."""
-    probes = [i.meta.get("probe") for i in s.items if i.meta.get("probe")]
-    if not probes:
-        return
-    names = sorted({k for p in probes for k in (p.get("metrics") or {})})
-    for name in names:
-        values = [p["metrics"][name] for p in probes if name in (p.get("metrics") or {})]
-        low, high = bootstrap_ci(values)
-        s.probe[name] = {"mean": float(np.mean(values)), "ci_low": low, "ci_high": high, "n": len(values)}
-    curves = [p["agreement"] for p in probes if p.get("agreement")]
-    if curves:
-        s.early_curve = [(f, float(np.mean([agreement_at(c, f) for c in curves]))) for f in EARLY_FRACTIONS]
 
 
 def _same(kind: str):

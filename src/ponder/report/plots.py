@@ -4,6 +4,7 @@ backend is chosen and no display is needed."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from matplotlib.figure import Figure
 
@@ -11,10 +12,16 @@ from ponder.eval.metrics import pareto_front
 from ponder.report.data import RunSummary
 
 
-def _png(fig) -> bytes:
+def png(fig: Figure) -> bytes:
+    """The figure as PNG bytes."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     return buf.getvalue()
+
+
+def _first_colour(patches: Any) -> Any:
+    """The face colour of a histogram's first bar."""
+    return patches[0].get_facecolor()
 
 
 def accuracy_vs_tokens(runs: list[RunSummary]) -> bytes:
@@ -46,19 +53,19 @@ def accuracy_vs_tokens(runs: list[RunSummary]) -> bytes:
     ax.set_title("Accuracy versus compute")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
-    return _png(fig)
+    return png(fig)
 
 
 def maj_at_k(runs: list[RunSummary]) -> bytes | None:
     """maj@k and pass@k against k for the sampled strategies; None when no run has samples."""
-    sampled = [r for r in runs if r.maj]
+    sampled = [(r, r.maj) for r in runs if r.maj]
     if not sampled:
         return None
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
-    for r in sampled:
-        ks = list(range(1, len(r.maj) + 1))
-        (line,) = ax.plot(ks, [m * 100 for m in r.maj], "o-", label=f"maj@k {r.label}")
+    for r, maj in sampled:
+        ks = list(range(1, len(maj) + 1))
+        (line,) = ax.plot(ks, [m * 100 for m in maj], "o-", label=f"maj@k {r.label}")
         if r.pass_k:
             ax.plot(ks, [p * 100 for p in r.pass_k], "s:", color=line.get_color(), label=f"pass@k {r.label}")
     ax.set_xlabel("k (samples voting)")
@@ -66,7 +73,7 @@ def maj_at_k(runs: list[RunSummary]) -> bytes | None:
     ax.set_title("maj@k and pass@k over all k-subsets of the samples")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return _png(fig)
+    return png(fig)
 
 
 def overthinking(runs: list[RunSummary]) -> bytes | None:
@@ -93,19 +100,18 @@ def overthinking(runs: list[RunSummary]) -> bytes | None:
     left.set_title("Answer length by question length")
     right.set_title("Accuracy by question length")
     right.legend(fontsize=7)
-    return _png(fig)
+    return png(fig)
 
 
 def symbolic_sets(runs: list[RunSummary]) -> bytes | None:
     """GSM-Symbolic: accuracy of each instance set as a histogram, the originals' as a line."""
-    shown = [r for r in runs if r.symbolic]
+    shown = [(r, r.symbolic) for r in runs if r.symbolic]
     if not shown:
         return None
     fig = Figure(figsize=(7, 4))
     ax = fig.subplots()
-    for r in shown:
-        sym = r.symbolic
-        bars = ax.hist(
+    for r, sym in shown:
+        _, _, patches = ax.hist(
             [x * 100 for x in sym["per_set"]],
             bins=min(10, max(3, sym["sets"])),
             alpha=0.5,
@@ -114,7 +120,7 @@ def symbolic_sets(runs: list[RunSummary]) -> bytes | None:
         if sym["original"] is not None:
             ax.axvline(
                 sym["original"] * 100,
-                color=bars[2][0].get_facecolor(),
+                color=_first_colour(patches),
                 ls="--",
                 lw=1.5,
                 label=f"{r.label}: originals {sym['original'] * 100:.1f}%",
@@ -124,30 +130,4 @@ def symbolic_sets(runs: list[RunSummary]) -> bytes | None:
     ax.set_title("GSM-Symbolic: accuracy over instance sets vs the original problems")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return _png(fig)
-
-
-def early_answering(runs: list[RunSummary]) -> bytes | None:
-    """Share of answers equal to the full-chain answer against the fraction of the chain shown."""
-    shown = [r for r in runs if r.early_curve]
-    if not shown:
-        return None
-    fig = Figure(figsize=(7, 4))
-    ax = fig.subplots()
-    for r in shown:
-        xs, ys = zip(*r.early_curve)
-        ax.plot(
-            [x * 100 for x in xs],
-            [y * 100 for y in ys],
-            "o-",
-            drawstyle="steps-post",
-            label=f"{r.label} ({r.model.split('@')[0]}), area over curve "
-            f"{r.probe.get('area_over_curve', {}).get('mean', 0):.2f}",
-        )
-    ax.set_xlabel("share of the chain of thought shown (%)")
-    ax.set_ylabel("same answer as with the full chain (%)")
-    ax.set_ylim(-2, 102)
-    ax.set_title("Early answering")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return _png(fig)
+    return png(fig)

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from ponder.errors import ConfigError
-from ponder.report import plots
+from ponder.report import grids, plots
 from ponder.report.data import RunSummary, load_runs
-from ponder.report.grids import arc_sections
-from ponder.report.probes import probe_examples
+from ponder.report.sections import sections
 from ponder.store import Store
 
 _TEMPLATES = jinja2.Environment(
@@ -34,8 +34,10 @@ class Written:
 
 
 def write_report(store_path: Path | str | None, run_ids: list[int], out_dir: Path | str) -> Written:
-    """Write the report of `run_ids` into `out_dir`; a folder that cannot be written is a
+    """Write the report of `run_ids` into `out_dir`, with the sections registered so far (see
+    `report.sections`; ARC-AGI's grids are one, always there); a folder that cannot be written is a
     ConfigError naming it."""
+    grids.register()
     if not run_ids:
         raise ConfigError("no runs to report: give run ids (see `ponder runs`)")
     with Store(store_path, readonly=True) as store:
@@ -74,18 +76,17 @@ def _write(runs: list[RunSummary], where: str, out: Path) -> Written:
             "dashed: the original GSM8K problems.",
             plots.symbolic_sets(runs),
         ),
-        (
-            "early_answering",
-            "Early answering: the answer read after the first k of m steps, compared with "
-            "the answer after all m, at each share k/m of the chain.",
-            plots.early_answering(runs),
-        ),
     ):
         if png is None:
             continue
         path = out / f"{name}.png"
         path.write_bytes(png)
         figures.append((name, caption, png, path))
+    for section in sections():
+        for figure in section.figures(runs):
+            path = out / f"{figure.name}.png"
+            path.write_bytes(figure.png)
+            figures.append((figure.name, figure.caption, figure.png, path))
     rows = [r.row() for r in runs]
     csv_path = out / "summary.csv"
     with open(csv_path, "w", newline="", encoding="utf-8") as f:
@@ -97,18 +98,7 @@ def _write(runs: list[RunSummary], where: str, out: Path) -> Written:
         json.dumps(
             {
                 "store": where,
-                "runs": [
-                    {
-                        **r.row(),
-                        "maj_at_k": r.maj,
-                        "pass_at_k": r.pass_k,
-                        "length_buckets": r.length_buckets,
-                        "symbolic": r.symbolic,
-                        "probe": r.probe,
-                        "early_curve": r.early_curve,
-                    }
-                    for r in runs
-                ],
+                "runs": [r.record() for r in runs],
             },
             indent=2,
         ),
@@ -121,10 +111,8 @@ def _write(runs: list[RunSummary], where: str, out: Path) -> Written:
         runs=runs,
         figures=[{"id": n, "caption": c, "data": base64.b64encode(png).decode()} for n, c, png, _ in figures],
         any_buckets=any(r.length_buckets for r in runs),
-        arc=arc_sections(runs),
         symbolic=[r for r in runs if r.symbolic],
-        probes=[r for r in runs if r.probe],
-        examples=probe_examples(runs),
+        sections=[Markup(html) for section in sections() if (html := section.html(runs))],
     )
     html_path = out / "report.html"
     html_path.write_text(html, encoding="utf-8")

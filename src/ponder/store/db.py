@@ -232,11 +232,11 @@ def open_readonly(path: Path | str) -> tuple[sqlite3.Connection, FileState | Non
         raise StoreError(f"no store at {path}")
     uri = path.absolute().as_uri() + "?mode=ro"
     try:
-        state = file_state(path)
+        state: FileState | None = file_state(path)
         with path.open("rb") as f:
             wal_mode = f.read(20)[18:20] == b"\x02\x02"
         db = None
-        if state.wal or not wal_mode:
+        if (state is not None and state.wal) or not wal_mode:
             try:
                 db = _open_uri(uri)
             except sqlite3.OperationalError:

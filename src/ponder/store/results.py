@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ponder.errors import StoreError
+from ponder.store.codec import result_data, result_from_row
 from ponder.store.db import FileState, connect, default_store_path, file_state, open_readonly
-from ponder.types import Battle, Completion, GenerationRequest, Result
+from ponder.types import Battle, Completion, Event, GenerationRequest, ModelCall, Result, cache_key
 
 RESULT_COLUMNS = (
     "run_id",
@@ -45,6 +46,31 @@ RESULT_COLUMNS = (
 
 def _config_json(config: dict[str, Any] | None) -> str:
     return json.dumps(config or {}, sort_keys=True)
+
+
+def _row(run_id: int, result: Result, created_at: float) -> tuple[Any, ...]:
+    """The values of RESULT_COLUMNS for `result`."""
+    c = result.compute
+    return (
+        run_id,
+        result.task.id,
+        result.answer,
+        None if result.correct is None else int(result.correct),
+        result.reasoning,
+        c.prompt_tokens,
+        c.prompt_tokens_evaluated,
+        c.completion_tokens,
+        c.calls,
+        c.cached_calls,
+        c.seconds,
+        c.cached_tokens,
+        c.verifier_calls,
+        c.verifier_prompt_tokens,
+        c.verifier_completion_tokens,
+        result_data(result),
+        created_at,
+        result.error,
+    )
 
 
 class Store:
@@ -90,11 +116,11 @@ class Store:
             except sqlite3.Error as e:
                 raise StoreError(f"store {self.path}: {e}") from e
 
-    def _write(self, sql: str, params: tuple | list = ()) -> int:
+    def _write(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> int:
         with self._transaction() as db:
             return db.execute(sql, params).lastrowid or 0
 
-    def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         try:
             with self._lock:
                 if self._snapshot is not None and file_state(Path(self.path)) != self._snapshot:
@@ -156,11 +182,10 @@ class Store:
         model: str,
         strategy: str | None,
         config: dict[str, Any],
-        results: list[dict[str, Any]],
+        results: list[Result],
     ) -> int:
-        """A run written whole in one transaction, status 'done': each of `results` is a result
-        row (as `results()` returns them; `id` and `run_id` are ignored). Nothing of it is written
-        if any row fails."""
+        """A run written whole in one transaction, status 'done', holding `results`. Nothing of it
+        is written if any result fails."""
         now = time.time()
         with self._transaction() as db:
             run_id = int(
@@ -174,7 +199,7 @@ class Store:
             placeholders = ", ".join("?" * len(RESULT_COLUMNS))
             db.executemany(
                 f"INSERT INTO results ({', '.join(RESULT_COLUMNS)}) VALUES ({placeholders})",
-                [(run_id, *(row[c] for c in RESULT_COLUMNS[1:])) for row in results],
+                [_row(run_id, r, now) for r in results],
             )
         return run_id
 
@@ -197,44 +222,7 @@ class Store:
         written because the run already holds an answered result for this item (another process
         wrote it first): that one is kept. A stored errored result (`error` set) is replaced by
         this one, keeping its row id."""
-        c = result.compute
-        data = {
-            "strategy": result.strategy,
-            "meta": result.meta,
-            "question": result.task.question,
-            "gold": result.task.answer,
-            "kind": result.task.kind,
-            "task_meta": result.task.meta,
-            "calls": [
-                {
-                    "request": call.request.to_dict(),
-                    "purpose": call.purpose,
-                    "latency_s": call.latency_s,
-                    "completions": [x.to_dict() for x in call.completions],
-                }
-                for call in result.calls
-            ],
-        }
-        values = (
-            run_id,
-            result.task.id,
-            result.answer,
-            None if result.correct is None else int(result.correct),
-            result.reasoning,
-            c.prompt_tokens,
-            c.prompt_tokens_evaluated,
-            c.completion_tokens,
-            c.calls,
-            c.cached_calls,
-            c.seconds,
-            c.cached_tokens,
-            c.verifier_calls,
-            c.verifier_prompt_tokens,
-            c.verifier_completion_tokens,
-            json.dumps(data, default=str),
-            time.time(),
-            result.error,
-        )
+        values = _row(run_id, result, time.time())
         updates = ", ".join(f"{col} = excluded.{col}" for col in RESULT_COLUMNS[2:])
         with self._transaction() as db:
             rows = db.execute(
@@ -245,7 +233,13 @@ class Store:
             ).fetchall()
         return int(rows[0][0]) if rows else None
 
-    def results(self, run_id: int) -> list[dict[str, Any]]:
+    def results(self, run_id: int) -> list[Result]:
+        """The run's results, in the order written, each equal to the Result that was stored (rows
+        of earlier versions read as described in `store.codec`)."""
+        return [result_from_row(r) for r in self.result_rows(run_id)]
+
+    def result_rows(self, run_id: int) -> list[dict[str, Any]]:
+        """The run's results rows as stored (their `data` column as JSON text), in the order written."""
         return [dict(r) for r in self._read("SELECT * FROM results WHERE run_id = ? ORDER BY id", (run_id,))]
 
     def results_summary(self, run_id: int) -> list[dict[str, Any]]:
@@ -308,7 +302,7 @@ class Store:
 
     def battles(self, arena: str | None = None, judge: str | None = None) -> list[Battle]:
         """Battles in the order recorded, of one arena (or all) and one judge (or all)."""
-        sql, params = "SELECT * FROM battles WHERE 1", []
+        sql, params = "SELECT * FROM battles WHERE 1", list[str]()
         if arena is not None:
             sql, params = sql + " AND arena = ?", params + [arena]
         if judge is not None:
@@ -380,6 +374,10 @@ class Store:
                 rows,
             )
 
+    def call_sink(self, run_id: int | None, task_id: str | None) -> CallSink:
+        """A trace sink that writes each model call of one task to the calls table."""
+        return CallSink(self, run_id, task_id)
+
     def cached_completions(self, key: str, count: int) -> dict[int, Completion]:
         """Original (non-cached) completions stored under `key`, by sample index < count."""
         rows = self._read(
@@ -393,3 +391,29 @@ class Store:
         if run_id is None:
             return [dict(r) for r in self._read("SELECT * FROM calls ORDER BY id")]
         return [dict(r) for r in self._read("SELECT * FROM calls WHERE run_id = ? ORDER BY id", (run_id,))]
+
+
+class CallSink:
+    """Writes each model call a task's Recorder emits to the store's calls table, under the run
+    and task, once: every sample with its index and whether it came from the cache, keyed as the
+    cache looks it up (the model id and the request as sent). Other events, and calls that no
+    model backend answered (`model` None), belong to the result's trace only."""
+
+    def __init__(self, store: Store, run_id: int | None, task_id: str | None) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.task_id = task_id
+
+    def emit(self, event: Event) -> None:
+        if not isinstance(event, ModelCall) or event.model is None:
+            return
+        self.store.add_calls(
+            event.model,
+            cache_key(event.model, event.request),
+            event.request,
+            list(event.completions),
+            0,
+            self.run_id,
+            self.task_id,
+            event.purpose,
+        )

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import jinja2
 
 from ponder.models import Model
+from ponder.trace import TraceSink
 from ponder.types import Result, Task
 
 
@@ -44,8 +45,12 @@ def render(template: str, **values: object) -> str:
 
 
 class Strategy(Protocol):
-    name: str
+    """How to answer a task. `run` records every event of the task into its Recorder's trace and
+    sends each to `sink` (given by whoever runs the task: the store's, for a run)."""
 
-    async def run(self, task: Task, model: Model) -> Result: ...
+    @property
+    def name(self) -> str: ...
+
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result: ...
 
     def config(self) -> dict[str, Any]: ...

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ponder.details import AdaptiveDetails
 from ponder.errors import ConfigError
 from ponder.models import Model
-from ponder.strategies.base import Budget, BudgetExhausted, Recorder
+from ponder.strategies.base import Budget, BudgetExhausted, Recorder, TraceSink
 from ponder.strategies.chain import ChainPrompt
 from ponder.strategies.config import Configured
 from ponder.strategies.cot import ChainOfThought
@@ -44,8 +45,8 @@ class AdaptiveConsistency(Configured):
     def tally(self, chains: Chains) -> Vote:
         return majority_vote(chains.answers)
 
-    async def run(self, task: Task, model: Model) -> Result:
-        rec = Recorder(model, self.budget)
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
+        rec = Recorder(model, self.budget, sink)
         chains = Chains()
         stopped, history = False, []
         while len(chains.completions) < self.k:
@@ -58,8 +59,9 @@ class AdaptiveConsistency(Configured):
             chains.completions += more.completions
             chains.found += more.found
             vote = self.tally(chains)
-            history.append(dict(vote.tally))
-            if should_stop(vote.tally, self.rule, self.threshold):
+            counts = {a: int(v) for a, v in vote.tally.items()}
+            history.append(counts)
+            if should_stop(counts, self.rule, self.threshold):
                 stopped = True
                 break
         vote = self.tally(chains)
@@ -68,13 +70,15 @@ class AdaptiveConsistency(Configured):
             self.name,
             vote.winner,
             winning_chain(chains, vote),
-            votes=vote.tally,
-            voters=vote.voters,
-            k=len(chains.completions),
-            stopped_by_rule=stopped,
-            rule=self.rule,
-            threshold=self.threshold,
-            history=history,
-            answers=chains.answers,
-            prompt=self.prompt.name,
+            AdaptiveDetails(
+                dict(vote.tally),
+                vote.voters,
+                len(chains.completions),
+                tuple(chains.answers),
+                self.prompt.name,
+                stopped_by_rule=stopped,
+                rule=self.rule,
+                threshold=self.threshold,
+                history=tuple(history),
+            ),
         )

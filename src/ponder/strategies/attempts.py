@@ -2,8 +2,9 @@
 
 Attempt 1 is the strategy as configured. Attempt i > 1 uses the next seed (seed + i - 1) and,
 where attempt 1 was greedy (temperature 0), samples at temperature 0.7 so that it can differ.
-The Result's answer is attempt 1's; it is correct when any attempt is; every attempt's calls
-are in the trace and its answer in `meta["attempts"]`.
+The Result's answer is attempt 1's; it is correct when any attempt is; every attempt's events
+are in the trace, and each attempt's answer and correctness in the details (`AttemptsDetails`,
+which holds attempt 1's details too).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ponder.details import AttemptsDetails
 from ponder.models import Model
 from ponder.strategies.config import Configured
-from ponder.types import Compute, Result, Task
+from ponder.trace import TraceSink
+from ponder.types import Compute, Result, Task, Trace
 
 RETRY_TEMPERATURE = 0.7
 
@@ -39,12 +42,12 @@ class Attempts(Configured):
 
     @property
     def name(self) -> str:
-        return self.inner.name
+        return str(self.inner.name)
 
-    async def run(self, task: Task, model: Model) -> Result:
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
         started = time.perf_counter()
-        results = [await varied(self.inner, i).run(task, model) for i in range(self.count)]
-        calls = tuple(c for r in results for c in r.calls)
+        results = [await varied(self.inner, i).run(task, model, sink) for i in range(self.count)]
+        trace = Trace(tuple(e for r in results for e in r.trace))
         correct = None if task.answer is None else any(bool(r.correct) for r in results)
         first = results[0]
         return Result(
@@ -53,11 +56,10 @@ class Attempts(Configured):
             answer=first.answer,
             reasoning=first.reasoning,
             correct=correct,
-            calls=calls,
-            compute=Compute.of(calls, time.perf_counter() - started),
-            meta={
-                **first.meta,
-                "attempts": [r.answer for r in results],
-                "attempt_correct": [r.correct for r in results],
-            },
+            trace=trace,
+            compute=Compute.of(trace, time.perf_counter() - started),
+            details=AttemptsDetails(
+                first.details, tuple(r.answer for r in results), tuple(r.correct for r in results)
+            ),
+            budget=first.budget,
         )

@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ponder.details import BeamRound, BeamSearchDetails
 from ponder.errors import ConfigError
 from ponder.models import PREFIX, Model
-from ponder.strategies.base import Budget, Recorder, gather_within_budget
+from ponder.strategies.base import Budget, Recorder, TraceSink, gather_within_budget
 from ponder.strategies.chain import ChainPrompt
 from ponder.strategies.config import Configured
 from ponder.strategies.cot import ChainOfThought
@@ -106,10 +107,11 @@ class BeamSearch(Configured):
                 out.append(Beam(beam.steps + [step], list(beam.scores), done))
         return out
 
-    async def run(self, task: Task, model: Model) -> Result:
-        rec = Recorder(model, self.budget)
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
+        rec = Recorder(model, self.budget, sink)
         rec.require(PREFIX, self.name)
-        active, finished, rounds = [Beam([])], [], []
+        active, finished = [Beam([])], []
+        rounds: list[BeamRound] = []
         for depth in range(self.max_steps):
             candidates = await self._expand(task, active, depth, rec)
             fresh = [b for b in candidates if len(b.scores) < len(b.steps)]
@@ -124,7 +126,7 @@ class BeamSearch(Configured):
                 break
             kept = select(candidates, self.aggregation, self.width, self.keep_fraction)
             rounds.append(
-                {"candidates": len(candidates), "kept": [round(b.score(self.aggregation), 4) for b in kept]}
+                BeamRound(len(candidates), tuple(round(b.score(self.aggregation), 4) for b in kept))
             )
             finished += [b for b in kept if b.finished]
             active = [b for b in kept if not b.finished]
@@ -132,7 +134,7 @@ class BeamSearch(Configured):
                 break
         pool = finished or active
         if not pool:
-            return rec.result(task, self.name, None, "", rounds=rounds, finished=False)
+            return rec.result(task, self.name, None, "", BeamSearchDetails(tuple(rounds), False))
         best = max(pool, key=lambda b: b.score(self.aggregation))  # max keeps the first on ties
         text = self.delimiter.join(best.steps)
         found = await self.prompt.answer(task, text, not best.finished, rec)
@@ -141,10 +143,12 @@ class BeamSearch(Configured):
             self.name,
             found.value,
             text,
-            rounds=rounds,
-            finished=best.finished,
-            score=best.score(self.aggregation),
-            step_scores=best.scores,
-            verifier=self.verifier.name,
-            aggregation=self.aggregation,
+            BeamSearchDetails(
+                tuple(rounds),
+                best.finished,
+                best.score(self.aggregation),
+                tuple(best.scores),
+                self.verifier.name,
+                self.aggregation,
+            ),
         )

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ponder.details import BestOfNDetails
 from ponder.models import Model
-from ponder.strategies.base import Budget, BudgetExhausted, Recorder, gather_within_budget
+from ponder.strategies.base import Budget, BudgetExhausted, Recorder, TraceSink, gather_within_budget
 from ponder.strategies.chain import ChainPrompt
 from ponder.strategies.config import Configured
 from ponder.strategies.cot import ChainOfThought
@@ -41,12 +42,18 @@ class BestOfN(Configured):
     budget: Budget = field(default_factory=Budget)
     name: str = "best-of-n"
 
-    async def run(self, task: Task, model: Model) -> Result:
-        rec = Recorder(model, self.budget)
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
+        rec = Recorder(model, self.budget, sink)
         try:
             chains = await sample_chains(self.prompt, task, rec, self.n, self.temperature, self.seed)
         except BudgetExhausted:
-            return rec.result(task, self.name, None, "", scores=[], answers=[])
+            return rec.result(
+                task,
+                self.name,
+                None,
+                "",
+                BestOfNDetails(verifier=self.verifier.name, prompt=self.prompt.name),
+            )
         scores = await gather_within_budget(
             self.verifier.score(task, c.text, rec) for c in chains.completions
         )
@@ -59,9 +66,5 @@ class BestOfN(Configured):
             self.name,
             answers[i],
             chains.completions[i].text,
-            scores=scores,
-            answers=answers,
-            chosen=i,
-            verifier=self.verifier.name,
-            prompt=self.prompt.name,
+            BestOfNDetails(tuple(scores), tuple(answers), i, self.verifier.name, self.prompt.name),
         )

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ponder.details import ChainDetails, ConversationDetails
 from ponder.models import Model
 from ponder.strategies import PROMPTS, render
-from ponder.strategies.base import Budget, BudgetExhausted, Recorder
+from ponder.strategies.base import Budget, BudgetExhausted, Recorder, TraceSink
 from ponder.strategies.config import Configured, exemplars_sha256
 from ponder.tasks.answers import Extracted, extract, extract_async
 from ponder.tasks.exemplars import Exemplar, load_exemplars
@@ -99,15 +100,15 @@ class ChainPrompt(Configured):
     def with_name(self, name: str) -> ChainPrompt:
         return replace(self, name=name)
 
-    async def run(self, task: Task, model: Model) -> Result:
-        rec = Recorder(model, self.budget)
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
+        rec = Recorder(model, self.budget, sink)
         try:
             [c] = await rec.generate(self.request(task), hold=self.answer_tokens())
         except BudgetExhausted:
-            return rec.result(task, self.name, None, "")
+            return rec.result(task, self.name, None, "", ChainDetails())
         truncated = c.finish_reason == "length"
         found = await self.answer(task, c.text, truncated, rec)
-        return rec.result(task, self.name, found.value, c.text, truncated=truncated, explicit=found.explicit)
+        return rec.result(task, self.name, found.value, c.text, ChainDetails(truncated, found.explicit))
 
 
 def exemplar_answer(shot: Exemplar, kind: str) -> str | None:
@@ -133,14 +134,15 @@ class Direct(ChainPrompt):
     def shot_reply(self, shot: Exemplar, task: Task) -> str:
         return render("direct_exemplar.j2", answer=exemplar_answer(shot, task.kind))
 
-    async def run(self, task: Task, model: Model) -> Result:
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
         """An open-ended item with several turns (MT-Bench) is one conversation: each turn asked
-        after the model's reply to the previous one; the replies are in `meta["turns"]`."""
+        after the model's reply to the previous one; the replies are the details' `turns`."""
         turns = task.meta.get("turns") or []
         if task.kind != "open" or len(turns) < 2 or self.shots():
-            return await super().run(task, model)
-        rec = Recorder(model, self.budget)
-        messages, replies = list(self.messages(task)), []
+            return await super().run(task, model, sink)
+        rec = Recorder(model, self.budget, sink)
+        messages = list(self.messages(task))
+        replies: list[str] = []
         for turn in turns:
             if replies:
                 messages += [Message("assistant", replies[-1]), Message("user", turn)]
@@ -157,4 +159,4 @@ class Direct(ChainPrompt):
                 break
             replies.append(c.text)
         first = replies[0] if replies else ""
-        return rec.result(task, self.name, first.strip() or None, first, turns=replies)
+        return rec.result(task, self.name, first.strip() or None, first, ConversationDetails(tuple(replies)))

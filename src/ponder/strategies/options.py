@@ -1,42 +1,18 @@
-"""Strategy options as text: their types and ranges, and the `a,b[k=4,prompt=cot],c` lists that
-name strategies with options (`ponder compare --strategies`, arena players). The command line
-builds its flags from these tables; the library parses lists with them.
+"""The options strategies take by name, each declared once (`OPTIONS`: its type, its range, what it
+does), and the `a,b[k=4,prompt=cot],c` lists that name strategies with options (`ponder compare
+--strategies`, arena players). The command line makes a flag of every option declared with
+`flag=True`; which strategy takes which option is said where the strategy is registered
+(`strategies.registry`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ponder.errors import ConfigError
-
-# Every option a strategy may take by name, with its type (see registry.ALLOWED for which takes which).
-OPTION_TYPES: dict[str, type] = {
-    "prompt": str,
-    "exemplars": str,
-    "k": int,
-    "temperature": float,
-    "seed": int,
-    "max_tokens": int,
-    "per_call_budget": int,
-    "per_task_budget": int,
-    "extract_call": bool,
-    "confidence": str,
-    "verifier": str,
-    "reward_url": str,
-    "judge_mode": str,
-    "width": int,
-    "expand": int,
-    "keep_fraction": float,
-    "max_steps": int,
-    "step_tokens": int,
-    "aggregation": str,
-    "rollouts": int,
-    "batch": int,
-    "rule": str,
-    "threshold": float,
-}
 
 
 @dataclass(frozen=True)
@@ -68,7 +44,7 @@ class Bounds:
             if self.high is None
             else f"{'less than' if self.high_open else 'at most'} {_show(self.high)}"
         )
-        if low and high and not self.low_open and not self.high_open:
+        if self.low is not None and self.high is not None and not self.low_open and not self.high_open:
             return f"from {_show(self.low)} to {_show(self.high)}"
         return " and ".join(part for part in (low, high) if part) or "a finite number"
 
@@ -85,22 +61,99 @@ FRACTION = Bounds(low=0, high=1, low_open=True)  # (0, 1]
 PROBABILITY = Bounds(low=0, high=1, low_open=True, high_open=True)  # (0, 1)
 PORT = Bounds(low=1, high=65535)
 
-OPTION_BOUNDS: dict[str, Bounds] = {
-    "k": COUNT,
-    "temperature": NON_NEGATIVE,
-    "seed": SEED,
-    "max_tokens": COUNT,
-    "per_call_budget": COUNT,
-    "per_task_budget": COUNT,
-    "width": COUNT,
-    "expand": COUNT,
-    "keep_fraction": FRACTION,
-    "max_steps": COUNT,
-    "step_tokens": COUNT,
-    "rollouts": COUNT,
-    "batch": COUNT,
-    "threshold": PROBABILITY,
+
+@dataclass(frozen=True)
+class StrategyOption:
+    """An option strategies may take: its name (`max_tokens`; the flag is `--max-tokens`), the type
+    of its value, what it does (the flag's help), the range a number must fall in, and a short
+    flag. With `flag=False` it is set another way (from a run flag such as --data-dir, or from
+    Python only) and is neither a strategy flag nor a bracketed option."""
+
+    name: str
+    type: type
+    help: str
+    bounds: Bounds | None = None
+    short: str | None = None
+    flag: bool = True
+
+
+OPTIONS: dict[str, StrategyOption] = {
+    option.name: option
+    for option in (
+        StrategyOption(
+            "prompt", str, "How sampling strategies ask: cot (default), direct or chain-of-draft."
+        ),
+        StrategyOption(
+            "exemplars",
+            str,
+            "Few-shot exemplar set (gsm8k, date_understanding, sports_understanding) or a .json/.yaml path; none = zero-shot.",
+        ),
+        StrategyOption(
+            "k",
+            int,
+            "Samples (self-consistency, weighted-vote, best-of-n; ceiling for adaptive-consistency).",
+            COUNT,
+            short="-k",
+        ),
+        StrategyOption("temperature", float, "Sampling temperature (default 0.7).", NON_NEGATIVE),
+        StrategyOption("seed", int, "Seed of sample 0 (sample i uses seed + i).", SEED),
+        StrategyOption("max_tokens", int, "Most tokens per chain.", COUNT),
+        StrategyOption("per_call_budget", int, "Most completion tokens any one call may generate.", COUNT),
+        StrategyOption(
+            "per_task_budget",
+            int,
+            "Most completion tokens all calls of the task may generate, verifier included.",
+            COUNT,
+        ),
+        StrategyOption("extract_call", bool, "Zero-shot cot: Kojima's second call that reads the answer."),
+        StrategyOption("confidence", str, "weighted-vote weight: sequence or answer."),
+        StrategyOption("verifier", str, "best-of-n: judge or reward; beam-search: judge or mc."),
+        StrategyOption("reward_url", str, "URL of an HTTP reward model (verifier reward)."),
+        StrategyOption("judge_mode", str, "Judge: auto, logprobs (P(Yes)) or rating (1-10)."),
+        StrategyOption("width", int, "beam-search: beams kept per round.", COUNT),
+        StrategyOption("expand", int, "beam-search: next steps sampled per beam.", COUNT),
+        StrategyOption(
+            "keep_fraction",
+            float,
+            "beam-search: keep this fraction of candidates instead of --width.",
+            FRACTION,
+        ),
+        StrategyOption("max_steps", int, "beam-search: most steps.", COUNT),
+        StrategyOption("step_tokens", int, "beam-search: most tokens per step.", COUNT),
+        StrategyOption("aggregation", str, "beam-search: step-score aggregation last, min or product."),
+        StrategyOption(
+            "rollouts", int, "beam-search with --verifier mc: rollouts per partial solution.", COUNT
+        ),
+        StrategyOption("batch", int, "adaptive-consistency: samples per batch.", COUNT),
+        StrategyOption("rule", str, "adaptive-consistency: stopping rule beta or dirichlet."),
+        StrategyOption(
+            "threshold", float, "adaptive-consistency: stop when P(leader wins) reaches this.", PROBABILITY
+        ),
+        StrategyOption("data_dir", Path, "Folder of benchmark and exemplar files (--data-dir).", flag=False),
+        StrategyOption(
+            "verifier_model",
+            object,
+            "The judge's model (--verifier-model; default: the solving model).",
+            flag=False,
+        ),
+        StrategyOption(
+            "delimiter", str, "beam-search: the text between steps (default a blank line).", flag=False
+        ),
+    )
 }
+
+
+def declare(option: StrategyOption) -> StrategyOption:
+    """Add `option` to OPTIONS, where the registry and the command line find it."""
+    if option.name in OPTIONS and OPTIONS[option.name] != option:
+        raise ValueError(f"strategy option {option.name!r} is already declared differently")
+    OPTIONS[option.name] = option
+    return option
+
+
+def text_options() -> dict[str, StrategyOption]:
+    """The options given as text, by name: the strategy flags and the bracketed options."""
+    return {name: option for name, option in OPTIONS.items() if option.flag}
 
 
 def split_top_level(text: str) -> list[str]:
@@ -119,7 +172,8 @@ def split_top_level(text: str) -> list[str]:
 
 def parse_strategy_list(text: str) -> list[tuple[str, str, dict[str, Any]]]:
     """`a,b[k=4,prompt=chain-of-draft],c` → [(label, name, options)], option values typed by flag
-    and checked against their ranges (OPTION_BOUNDS)."""
+    and checked against their ranges (see OPTIONS)."""
+    known = text_options()
     items = split_top_level(text)
     out = []
     for item in (i.strip() for i in items):
@@ -133,13 +187,14 @@ def parse_strategy_list(text: str) -> list[tuple[str, str, dict[str, Any]]]:
             for pair in filter(None, (p.strip() for p in rest[:-1].split(","))):
                 key, eq, value = pair.partition("=")
                 key = key.strip().replace("-", "_")
-                if not eq or key not in OPTION_TYPES:
+                if not eq or key not in known:
                     raise ConfigError(
                         f"strategy {item!r}: {pair!r} is not OPTION=VALUE with OPTION one "
-                        f"of {', '.join(OPTION_TYPES)}"
+                        f"of {', '.join(known)}"
                     )
-                options[key] = _typed(value.strip(), OPTION_TYPES[key], item, key)
-                problem = OPTION_BOUNDS[key].problem(options[key]) if key in OPTION_BOUNDS else None
+                options[key] = _typed(value.strip(), known[key].type, item, key)
+                bounds = known[key].bounds
+                problem = bounds.problem(options[key]) if bounds else None
                 if problem:
                     raise ConfigError(f"{item}: {key} {problem}")
         out.append((item, name.strip(), options))

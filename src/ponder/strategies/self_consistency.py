@@ -12,9 +12,10 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ponder.details import SelfConsistencyDetails, WeightedVoteDetails
 from ponder.errors import ConfigError, UnsupportedAbility
 from ponder.models import LOGPROBS, Model
-from ponder.strategies.base import Budget, BudgetExhausted, Recorder
+from ponder.strategies.base import Budget, BudgetExhausted, Recorder, TraceSink
 from ponder.strategies.chain import ChainPrompt
 from ponder.strategies.config import Configured
 from ponder.strategies.cot import ChainOfThought
@@ -83,34 +84,28 @@ class SelfConsistency(Configured):
     def tally(self, chains: Chains) -> Vote:
         return majority_vote(chains.answers)
 
-    async def run(self, task: Task, model: Model) -> Result:
-        rec = Recorder(model, self.budget)
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
+        rec = Recorder(model, self.budget, sink)
         self.check(rec)
         try:
             chains = await sample_chains(
                 self.prompt, task, rec, self.k, self.temperature, self.seed, logprobs=self.needs_logprobs
             )
         except BudgetExhausted:
-            return rec.result(task, self.name, None, "", votes={}, voters=0, k=0)
+            return rec.result(task, self.name, None, "", self.details(Chains(), Vote(None, {}, 0)))
         vote = self.tally(chains)
         return rec.result(
-            task,
-            self.name,
-            vote.winner,
-            winning_chain(chains, vote),
-            votes=vote.tally,
-            voters=vote.voters,
-            k=len(chains.completions),
-            answers=chains.answers,
-            prompt=self.prompt.name,
-            **self.extra(chains),
+            task, self.name, vote.winner, winning_chain(chains, vote), self.details(chains, vote)
         )
 
     def check(self, rec: Recorder) -> None:
         pass
 
-    def extra(self, chains: Chains) -> dict:
-        return {}
+    def details(self, chains: Chains, vote: Vote) -> SelfConsistencyDetails:
+        """The vote, the chains' answers and the prompt's name."""
+        return SelfConsistencyDetails(
+            dict(vote.tally), vote.voters, len(chains.completions), tuple(chains.answers), self.prompt.name
+        )
 
 
 @dataclass
@@ -139,5 +134,14 @@ class WeightedVote(SelfConsistency):
     def tally(self, chains: Chains) -> Vote:
         return weighted_vote(chains.answers, self.weights(chains))
 
-    def extra(self, chains: Chains) -> dict:
-        return {"weights": self.weights(chains), "confidence": self.confidence}
+    def details(self, chains: Chains, vote: Vote) -> WeightedVoteDetails:
+        base = super().details(chains, vote)
+        return WeightedVoteDetails(
+            base.votes,
+            base.voters,
+            base.k,
+            base.answers,
+            base.prompt,
+            tuple(self.weights(chains)),
+            self.confidence,
+        )

@@ -38,7 +38,7 @@ from ponder.strategies.chain import ChainPrompt
 from ponder.strategies.config import Configured
 from ponder.strategies.voting import majority_vote
 from ponder.tasks.answers import extract
-from ponder.types import Call, Completion, GenerationRequest, Task, Usage
+from ponder.types import Completion, GenerationRequest, ModelCall, Task, Usage
 
 TOP_LOGPROBS = 10
 
@@ -85,6 +85,7 @@ def rating_score(text: str) -> float:
 class _Judge(Configured):
     model: Model | None = None
     mode: str = "auto"  # "auto": logprobs where the backend has them, else a rating
+    name: str = "judge"
 
     def _uses_logprobs(self, rec: Recorder) -> bool:
         if self.mode not in ("auto", "logprobs", "rating"):
@@ -203,7 +204,7 @@ class RewardModelVerifier(Configured):
             raise FatalModelError(f"reward model {self.url}: reply has no numeric 'score': {reply!r:.200}")
         score = float(raw) if 0.0 <= raw <= 1.0 else 1 / (1 + math.exp(-raw))
         rec.record(
-            Call(
+            ModelCall(
                 GenerationRequest(prompt=json.dumps(body, ensure_ascii=False), max_tokens=1),
                 (Completion(json.dumps(reply), "stop", Usage()),),
                 time.perf_counter() - t0,

@@ -94,7 +94,7 @@ def beta_leader_probability(v1: int, v2: int) -> float:
     """
     a, b = v1 + 1, v2 + 1
     m = a + b - 1
-    below = sum(math.comb(m, j) for j in range(a, m + 1)) / 2**m
+    below: float = sum(math.comb(m, j) for j in range(a, m + 1)) / 2**m
     return 1.0 - below
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +10,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ponder.cli_common import _EvalProgress, _guard, err, out
-from ponder.cli_options import COUNT, PORT, POSITIVE, SEED, TASK_HELP, DataDirOpt, StoreOpt, checked
+from ponder.cli.common import EvalProgress, err, guard, in_session, out
+from ponder.cli.options import CacheOpt, DataDirOpt, LimitOpt, StoreOpt, TaskArg, checked
+from ponder.strategies.options import COUNT, PORT, POSITIVE, SEED
 
 Opt = typer.Option
 arena_app = typer.Typer(
@@ -23,11 +23,15 @@ arena_app = typer.Typer(
 )
 
 ArenaOpt = Annotated[str | None, Opt("--arena", help="Arena name (default: the task spec, e.g. gsm8k:test).")]
+PlayersModelOpt = Annotated[
+    str | None,
+    Opt("--model", "-m", help="Default model of the players (default: $PONDER_MODEL or 'local')."),
+]
 
 
 @arena_app.command()
 def battle(
-    task: Annotated[str, typer.Argument(help=TASK_HELP)],
+    task: TaskArg,
     players: Annotated[
         str,
         Opt(
@@ -42,10 +46,7 @@ def battle(
             help="correctness (items with gold answers) or a model spec (MT-Bench's pairwise judge prompt, both orders).",
         ),
     ] = "correctness",
-    model: Annotated[
-        str | None,
-        Opt("--model", "-m", help="Default model of the players (default: $PONDER_MODEL or 'local')."),
-    ] = None,
+    model: PlayersModelOpt = None,
     judge_max_tokens: Annotated[
         int,
         Opt(
@@ -61,9 +62,7 @@ def battle(
         int,
         Opt("--seed", help="Seed of the pair draws and of which player is model_a.", callback=checked(SEED)),
     ] = 0,
-    limit: Annotated[
-        int | None, Opt("--limit", "-n", help="Only the first N items.", callback=checked(COUNT))
-    ] = None,
+    limit: LimitOpt = None,
     store: StoreOpt = None,
     arena: ArenaOpt = None,
     data_dir: DataDirOpt = None,
@@ -76,9 +75,7 @@ def battle(
             callback=checked(COUNT),
         ),
     ] = 1,
-    cache: Annotated[
-        bool, Opt("--cache/--no-cache", help="Reuse stored completions of identical requests.")
-    ] = True,
+    cache: CacheOpt = True,
 ) -> None:
     """Players answer the items (stored eval runs, reused by later battles), then each pair is
     judged once per item; every battle is stored as it is decided. Rerun to resume or to add players."""
@@ -86,7 +83,7 @@ def battle(
     from ponder.arena.players import parse_players
     from ponder.models import default_spec
 
-    found = _guard(lambda: parse_players(players, model or default_spec()))
+    found = guard(lambda: parse_players(players, model or default_spec()))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     judged = Progress(*columns, console=err)
     bar = judged.add_task("battles", total=None)
@@ -97,31 +94,33 @@ def battle(
         judged.update(bar, completed=done, total=total)
 
     def run():
-        with _EvalProgress() as bars:
+        with EvalProgress() as bars:
             try:
-                return asyncio.run(
-                    play(
+                return in_session(
+                    lambda session: play(
+                        session,
                         task,
                         found,
-                        judge,
-                        store,
-                        limit,
-                        data_dir,
-                        pairs,
-                        seed,
-                        concurrency,
-                        cache,
-                        arena,
+                        limit=limit,
+                        data_dir=data_dir,
+                        pairs=pairs,
+                        seed=seed,
+                        concurrency=concurrency,
+                        arena=arena,
                         on_progress=bars,
                         on_battle=on_battle,
                         judge_max_tokens=judge_max_tokens,
-                    )
+                    ),
+                    None,
+                    store,
+                    None if judge == "correctness" else judge,
+                    cache,
                 )
             finally:
                 if judged.live.is_started:
                     judged.stop()
 
-    played = _guard(run)
+    played = guard(run)
     out.print(
         f"arena {played.arena}, judge {played.judge}: {played.new} new battles, {played.kept} already "
         f"stored, {played.undecided} undecided (no verdict in either order)",
@@ -170,7 +169,7 @@ def ratings(
         except OSError as e:
             raise ConfigError(f"--out {out_dir}: cannot write the report there ({e.strerror or e})") from None
 
-    rated, written = _guard(run)
+    rated, written = guard(run)
     table = Table(
         title=escape(
             f"{arena or 'all arenas'} · judge {judge or 'all'} · "
@@ -208,7 +207,7 @@ def list_arenas(store: StoreOpt = None) -> None:
     table = Table(title="arenas")
     for col in ("arena", "judge", "battles", "first", "last"):
         table.add_column(col)
-    for r in _guard(rows):
+    for r in guard(rows):
         when = [datetime.datetime.fromtimestamp(r[c]).strftime("%Y-%m-%d %H:%M") for c in ("first", "last")]
         table.add_row(escape(r["arena"]), escape(r["judge"]), str(r["battles"]), *when)
     out.print(table)
@@ -235,7 +234,7 @@ def export(
         except OSError as e:
             raise ConfigError(f"{path}: cannot write the battles there ({e.strerror or e})") from None
 
-    n = _guard(run)
+    n = guard(run)
     out.print(f"{n} battles → {path}", markup=False, highlight=False)
 
 
@@ -258,23 +257,18 @@ def import_battles(
         with Store(store) as s:
             return s.import_battles(arena, battles)
 
-    added, skipped = _guard(run)
+    added, skipped = guard(run)
     out.print(f"{added} battles added to {arena}, {skipped} already there", markup=False, highlight=False)
 
 
 @arena_app.command()
 def vote(
-    task: Annotated[str, typer.Argument(help=TASK_HELP)],
+    task: TaskArg,
     players: Annotated[
         str, Opt("--players", help="Comma-separated STRATEGY[OPTIONS]@MODEL, as for `ponder arena battle`.")
     ],
-    model: Annotated[
-        str | None,
-        Opt("--model", "-m", help="Default model of the players (default: $PONDER_MODEL or 'local')."),
-    ] = None,
-    limit: Annotated[
-        int | None, Opt("--limit", "-n", help="Only the first N items.", callback=checked(COUNT))
-    ] = None,
+    model: PlayersModelOpt = None,
+    limit: LimitOpt = None,
     store: StoreOpt = None,
     arena: ArenaOpt = None,
     data_dir: DataDirOpt = None,
@@ -298,14 +292,18 @@ def vote(
     def prepare():
         found = parse_players(players, model or default_spec())
         tasks = load_tasks(task, limit, data_dir=data_dir)
-        with _EvalProgress() as bars:
-            runs = asyncio.run(answer_all(task, found, store, limit, data_dir, on_progress=bars))
+        with EvalProgress() as bars:
+            runs = in_session(
+                lambda session: answer_all(session, task, found, limit, data_dir, on_progress=bars),
+                None,
+                store,
+            )
         with Store(store, readonly=True) as s:
             answers = load_answers(s, runs)
         name = arena or canonical_spec(task)
         return name, create_app(store, name, Ballot(tasks, answers, seed))
 
-    name, web = _guard(prepare)
+    name, web = guard(prepare)
     out.print(
         f"voting on {name}: http://{host}:{port}/  (Ctrl-C to stop; votes are stored as judge 'human')",
         markup=False,

@@ -1,16 +1,17 @@
 """What the `ponder` commands share: the consoles, the one-line error guard, the eval progress bars.
-Kept apart from `cli.py` so that command modules (`cli_arena.py`) can import it without a cycle.
 
 Every error the CLI prints is one line on stderr beginning `error:`, printed as text (never read
-as rich markup): ponder's own errors through `_guard`, the parser's usage errors (a bad flag
+as rich markup): ponder's own errors through `guard`, the parser's usage errors (a bad flag
 value, a missing argument, an unknown option) through `OneLineGroup`, the class of the root app.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,9 +27,14 @@ try:  # typer >= 0.20 carries its own copy of click; earlier ones use click's ex
 except ImportError:  # pragma: no cover
     from click import ClickException as UsageProblem  # type: ignore[assignment]
 
+if TYPE_CHECKING:
+    from ponder.eval.session import Session
+
+T = TypeVar("T")
+
 out = Console()
 err = Console(stderr=True)
-_state = {"debug": False}
+state = {"debug": False}  # --debug: errors raise with their traceback
 
 
 def one_line(message: object) -> str:
@@ -41,14 +47,34 @@ def print_error(message: object) -> None:
     err.print(Text.assemble(("error:", "bold red"), " ", one_line(message)), soft_wrap=True, highlight=False)
 
 
-def _guard(fn: Callable[[], Any]) -> Any:
+def guard(fn: Callable[[], T]) -> T:
+    """`fn()`; a PonderError it raises is printed as one line and exits with the error's status
+    (2 unless it has its own)."""
     try:
         return fn()
     except PonderError as e:
-        if _state["debug"]:
+        if state["debug"]:
             raise
         print_error(e)
         raise typer.Exit(getattr(e, "exit_code", 2)) from None
+
+
+def in_session(
+    work: Callable[[Session], Awaitable[T]],
+    model: str | None,
+    store: Path | None,
+    judge: str | None = None,
+    cache: bool = True,
+    model_options: Mapping[str, Any] | None = None,
+) -> T:
+    """`work(session)` in a session opened from the flags, closed when it ends (however it ends)."""
+    from ponder.eval.session import Session
+
+    async def main() -> T:
+        async with Session.open(model, store, judge, cache, model_options) as session:
+            return await work(session)
+
+    return asyncio.run(main())
 
 
 class OneLineGroup(TyperGroup):
@@ -58,16 +84,22 @@ class OneLineGroup(TyperGroup):
 
     def main(
         self,
-        args: Any = None,
+        args: Sequence[str] | None = None,
         prog_name: str | None = None,
         complete_var: str | None = None,
         standalone_mode: bool = True,
+        windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
+        def run() -> Any:
+            return super(OneLineGroup, self).main(
+                args, prog_name, complete_var, False, windows_expand_args, **extra
+            )
+
         if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            return run()
         try:
-            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            rv = run()
         except UsageProblem as e:
             if type(e).__name__ == "NoArgsIsHelpError":  # `ponder` alone: the help, not an error
                 e.show()  # type: ignore[attr-defined]
@@ -78,14 +110,14 @@ class OneLineGroup(TyperGroup):
             print_error("interrupted")
             sys.exit(130)
         except PonderError as e:
-            if _state["debug"]:
+            if state["debug"]:
                 raise
             print_error(e)
             sys.exit(getattr(e, "exit_code", 2))
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
-class _EvalProgress:
+class EvalProgress:
     """A live bar per strategy: items done, running accuracy, tokens so far. The bars appear
     with the first progress report, so a run refused before it starts prints only its error."""
 
@@ -102,10 +134,10 @@ class _EvalProgress:
         self.ids: dict[str, Any] = {}
         self.started = False
 
-    def __enter__(self) -> _EvalProgress:
+    def __enter__(self) -> EvalProgress:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         if self.started:
             self.bars.__exit__(*exc)
 

@@ -1,0 +1,5 @@
+"""`python -m ponder.cli`: the `ponder` command."""
+
+from ponder.cli import app
+
+app()
