@@ -1,3 +1,4 @@
+import pytest
 from typer.testing import CliRunner
 
 from ponder.cli import app
@@ -333,10 +334,9 @@ def test_an_error_with_its_own_exit_code_keeps_it():
         return raiser
 
     for error, code in ((RunFailed("too many"), 1), (ConfigError("bad"), 2)):
-        try:
+        with pytest.raises(typer.Exit) as exited:
             guard(fail(error))
-        except typer.Exit as e:
-            assert e.exit_code == code
+        assert exited.value.exit_code == code
 
 
 def test_answers_strategy_names_and_store_text_are_printed_as_text(monkeypatch, tmp_path):
