@@ -56,3 +56,43 @@ def test_scripted_is_reachable_by_spec_but_not_the_default(monkeypatch):
     from ponder.models import default_spec
 
     assert default_spec() == "local"
+
+
+async def test_scripted_tool_calls_are_read_against_the_requests_tools_and_streamed_in_pieces():
+    from ponder.contract import Delta, Tool
+    from ponder.types import Completion
+
+    tool = Tool(
+        "add", "Adds.", {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    )
+    request = GenerationRequest.chat("1+1?", tools=(tool,))
+    model = ScriptedModel(
+        [
+            Step(["Let me add."], tool_calls=[[("add", '{"a": 1}'), ("sub", "{}")]]),
+            Step(["Two is the sum."]),
+        ]
+    )
+    [done] = await model.generate(request)
+    assert done.finish_reason == "tool_calls" and done.text == "Let me add."
+    assert [(c.name, c.arguments, c.ok) for c in done.tool_calls] == [
+        ("add", {"a": 1}, True),
+        ("sub", None, False),
+    ]
+    assert "unknown function 'sub'" in done.tool_calls[1].error
+    pieces = [p async for p in model.stream(GenerationRequest.chat("and now?"))]
+    assert pieces[:-1] == [Delta("Two"), Delta(" is"), Delta(" the"), Delta(" sum.")]
+    assert isinstance(pieces[-1], Completion) and pieces[-1].text == "Two is the sum."
+
+
+async def test_a_backend_without_an_ability_the_request_needs_says_which():
+    from ponder.errors import UnsupportedAbility
+    from ponder.models import LOGPROBS
+
+    model = ScriptedModel([Step(["x"])], abilities=frozenset({LOGPROBS}))
+    with pytest.raises(UnsupportedAbility, match="scripted does not support tools, json_schema"):
+        await model.generate(
+            GenerationRequest.chat(
+                "x", tools=({"name": "f"},), response_format={"schema": {"type": "string"}}, logprobs=True
+            )
+        )
+    assert model.requests == []

@@ -4,6 +4,7 @@ PonderError
  ├── ConfigError            bad model spec, option or setting
  ├── DataError              a missing or malformed data file (names the file and line)
  ├── RequestError           an invalid GenerationRequest
+ ├── ReplyFormatError       a reply that does not match the response format asked for
  ├── StoreError             the SQLite store cannot be opened or written
  ├── RunFailed              too many items of a run errored (exit status 1, not 2)
  └── ModelError             a backend failed
@@ -35,6 +36,10 @@ class RequestError(PonderError, ValueError):
 
 class StoreError(PonderError):
     pass
+
+
+class ReplyFormatError(PonderError, ValueError):
+    """A reply that is not the JSON its request's response format asked for."""
 
 
 class RunFailed(PonderError):

@@ -15,13 +15,29 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-Role = Literal["system", "user", "assistant"]
+from ponder.contract import CHOICES, FunctionCall, ResponseFormat, Tool
+
+Role = Literal["system", "user", "assistant", "tool"]
 
 
 @dataclass(frozen=True)
 class Message:
+    """One turn. An assistant turn may carry the function calls it made (`tool_calls`); a `tool`
+    turn is the reply to one of them, named by `tool_call_id`."""
+
     role: Role
     content: str
+    tool_calls: tuple[FunctionCall, ...] = ()
+    tool_call_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """role and content, and the tool fields only where set (so plain turns keep their form)."""
+        d: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            d["tool_calls"] = [c.to_dict() for c in self.tool_calls]
+        if self.tool_call_id is not None:
+            d["tool_call_id"] = self.tool_call_id
+        return d
 
 
 @dataclass(frozen=True)
@@ -32,6 +48,11 @@ class GenerationRequest:
     the completion text is what comes after the prefix.
     `seed`: sample i of a request with seed s is drawn with seed s + i, so samples differ and repeat.
     `logprobs`: return the log-probability of each generated token; `top_logprobs` alternatives too.
+    `tools`: functions the model may call; `tool_choice`: "auto" (the model decides), "none",
+    "required" (some call) or the name of the one function it must call.
+    `response_format`: the JSON shape every reply must have.
+    The three are left out of the canonical form while unset, so requests without them keep the
+    cache keys they had before these fields existed.
     """
 
     messages: tuple[Message, ...] = ()
@@ -45,6 +66,9 @@ class GenerationRequest:
     seed: int | None = None
     logprobs: bool = False
     top_logprobs: int = 0
+    tools: tuple[Tool, ...] = ()
+    tool_choice: str = "auto"
+    response_format: ResponseFormat | None = None
 
     def __post_init__(self) -> None:
         """Check every field and store it in one canonical form (ints as ints, floats as finite
@@ -88,6 +112,45 @@ class GenerationRequest:
         ):
             raise RequestError(f"stop must be a sequence of strings, got {stop!r}")
         object.__setattr__(self, "stop", tuple(stop))
+        self._check_tools()
+
+    def _check_tools(self) -> None:
+        from ponder.errors import RequestError
+
+        tools = self.tools
+        if isinstance(tools, (str, bytes, dict)) or not isinstance(tools, (tuple, list)):
+            raise RequestError(f"tools must be a sequence of tools, got {type(tools).__name__}")
+        tools = tuple(Tool.from_dict(t) if isinstance(t, dict) else t for t in tools)
+        for i, t in enumerate(tools):
+            if not isinstance(t, Tool):
+                raise RequestError(f"tools[{i}] must be a Tool or a dict, got {type(t).__name__}")
+        names = [t.name for t in tools]
+        if len(set(names)) != len(names):
+            raise RequestError(f"tools must have distinct names, got {names}")
+        object.__setattr__(self, "tools", tools)
+        choice = self.tool_choice
+        if not isinstance(choice, str):
+            raise RequestError(f"tool_choice must be a string, got {choice!r}")
+        if choice not in CHOICES and choice not in names:
+            raise RequestError(
+                f"tool_choice must be auto, none, required or the name of a tool ({', '.join(names) or 'none given'}), "
+                f"got {choice!r}"
+            )
+        if choice != "auto" and choice != "none" and not tools:
+            raise RequestError(f"tool_choice {choice!r} needs tools")
+        fmt = self.response_format
+        if isinstance(fmt, dict):
+            fmt = ResponseFormat.from_dict(fmt)
+        if fmt is not None and not isinstance(fmt, ResponseFormat):
+            raise RequestError(
+                f"response_format must be a ResponseFormat or a dict, got {type(fmt).__name__}"
+            )
+        object.__setattr__(self, "response_format", fmt)
+
+    @property
+    def forces_call(self) -> bool:
+        """Whether the model must answer with a function call (tool_choice required or a name)."""
+        return bool(self.tools) and self.tool_choice not in ("auto", "none")
 
     @classmethod
     def chat(cls, user: str, system: str | None = None, **kw: Any) -> GenerationRequest:
@@ -96,15 +159,24 @@ class GenerationRequest:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["messages"] = [dict(m) for m in d["messages"]]
+        d["messages"] = [m.to_dict() for m in self.messages]
         d["stop"] = list(self.stop)
+        for name in ("tools", "tool_choice", "response_format"):
+            d.pop(name)
+        if self.tools:
+            d["tools"] = [t.to_dict() for t in self.tools]
+        if self.tool_choice != "auto":
+            d["tool_choice"] = self.tool_choice
+        if self.response_format is not None:
+            d["response_format"] = self.response_format.to_dict()
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GenerationRequest:
         d = dict(d)
-        d["messages"] = tuple(Message(**m) for m in d.get("messages", ()))
+        d["messages"] = tuple(d.get("messages", ()))
         d["stop"] = tuple(d.get("stop", ()))
+        d["tools"] = tuple(d.get("tools", ()))
         return cls(**d)
 
     def canonical_json(self) -> str:
@@ -118,25 +190,44 @@ class GenerationRequest:
         return replace(self, n=n)
 
 
-ROLES = ("system", "user", "assistant")
+ROLES = ("system", "user", "assistant", "tool")
+MESSAGE_FIELDS = ("role", "content", "tool_calls", "tool_call_id")
 
 
 def _message(m: Any, i: int) -> Message:
     from ponder.errors import RequestError
 
     if isinstance(m, dict):
-        unknown = sorted(set(m) - {"role", "content"})
+        unknown = sorted(set(m) - set(MESSAGE_FIELDS))
         if unknown or "role" not in m or "content" not in m:
             raise RequestError(
-                f"messages[{i}] must have exactly the fields role and content, got {sorted(m)}"
+                f"messages[{i}] must have the fields role and content (and tool_calls or tool_call_id), "
+                f"got {sorted(m)}"
             )
-        m = Message(m["role"], m["content"])
+        calls = m.get("tool_calls") or ()
+        if isinstance(calls, (str, bytes, dict)) or not isinstance(calls, (tuple, list)):
+            raise RequestError(f"messages[{i}].tool_calls must be a list of calls")
+        m = Message(
+            m["role"],
+            m["content"],
+            tuple(c if isinstance(c, FunctionCall) else FunctionCall.from_dict(c) for c in calls),
+            m.get("tool_call_id"),
+        )
     if not isinstance(m, Message):
         raise RequestError(f"messages[{i}] must be a Message or a dict, got {type(m).__name__}")
     if m.role not in ROLES:
         raise RequestError(f"messages[{i}].role must be one of {', '.join(ROLES)}, got {m.role!r}")
     if not isinstance(m.content, str):
         raise RequestError(f"messages[{i}].content must be a string, got {type(m.content).__name__}")
+    calls = m.tool_calls
+    if not isinstance(calls, tuple) or not all(isinstance(c, FunctionCall) for c in calls):
+        raise RequestError(f"messages[{i}].tool_calls must be a tuple of FunctionCall")
+    if calls and m.role != "assistant":
+        raise RequestError(f"messages[{i}]: only an assistant turn carries tool_calls, not a {m.role} turn")
+    if (m.role == "tool") != (m.tool_call_id is not None):
+        raise RequestError(f"messages[{i}]: a tool turn, and only a tool turn, names a tool_call_id")
+    if m.tool_call_id is not None and not isinstance(m.tool_call_id, str):
+        raise RequestError(f"messages[{i}].tool_call_id must be a string")
     return m
 
 
@@ -210,7 +301,7 @@ class TokenLogprob:
     top: tuple[tuple[str, float], ...] = ()
 
 
-FinishReason = Literal["stop", "length"]
+FinishReason = Literal["stop", "length", "tool_calls"]
 
 
 @dataclass(frozen=True)
@@ -218,7 +309,9 @@ class Completion:
     """One sample. `cached` is true when it came from ponder's cache, with the original usage.
 
     `notes` says what the backend boundary changed in the reply before it became `text` (invalid
-    code points replaced, content parts joined), so the call's record shows it.
+    code points replaced, content parts joined), so the call's record shows it. `tool_calls`: the
+    function calls the reply asks for (finish reason "tool_calls"), each checked against the
+    request's tools; `text` is then what the model wrote besides them.
     """
 
     text: str
@@ -229,11 +322,15 @@ class Completion:
     latency_s: float = 0.0
     cached: bool = False
     notes: tuple[str, ...] = ()
+    tool_calls: tuple[FunctionCall, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         if self.logprobs is not None:
             d["logprobs"] = [[t.token, t.logprob, [list(x) for x in t.top]] for t in self.logprobs]
+        d.pop("tool_calls")
+        if self.tool_calls:
+            d["tool_calls"] = [c.to_dict() for c in self.tool_calls]
         return d
 
     @classmethod
@@ -241,6 +338,7 @@ class Completion:
         d = dict(d)
         d["usage"] = Usage(**d["usage"])
         d["notes"] = tuple(d.get("notes", ()))
+        d["tool_calls"] = tuple(FunctionCall.from_dict(c) for c in d.get("tool_calls", ()))
         if d.get("logprobs") is not None:
             d["logprobs"] = tuple(
                 TokenLogprob(t, lp, tuple(tuple(x) for x in top)) for t, lp, top in d["logprobs"]

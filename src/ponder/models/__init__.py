@@ -20,8 +20,10 @@ from __future__ import annotations
 import importlib
 import os
 import re
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from ponder.contract import Delta, Embeddings
 from ponder.errors import ConfigError
 from ponder.redact import redact_spec
 from ponder.types import Completion, GenerationRequest
@@ -42,10 +44,31 @@ class Closable(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class Streaming(Protocol):
+    """A backend that streams (ability STREAM): for an `n=1` request, `stream` yields the reply's
+    pieces as they are made (text, and pieces of function calls), then the final `Completion` with
+    its usage. Closing the iterator early cancels the generation and frees what it held."""
+
+    def stream(self, request: GenerationRequest) -> AsyncIterator[Delta | Completion]: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Vectors of texts. `model_id` names the weights exactly enough to key a cache."""
+
+    model_id: str
+
+    async def embed(self, texts: Sequence[str]) -> Embeddings: ...
+
+
 # Abilities a backend may declare in `abilities`.
 LOGPROBS = "logprobs"  # token logprobs on generated text
 PREFIX = "assistant_prefix"  # continue a partial assistant turn
 SHARED_SAMPLES = "shared_samples"  # n samples pay for the prompt once
+TOOLS = "tools"  # requests with tools and tool_choice; completions with tool_calls
+JSON_SCHEMA = "json_schema"  # replies held to a request's response_format
+STREAM = "stream"  # the Streaming protocol
 
 DEFAULT_SPEC = "local"
 
@@ -62,6 +85,26 @@ _INSTALL_HINT = {
 
 def default_spec() -> str:
     return os.environ.get("PONDER_MODEL") or DEFAULT_SPEC
+
+
+def needed_abilities(request: GenerationRequest) -> list[str]:
+    """The abilities a backend needs to serve `request` as asked."""
+    needs = [
+        (LOGPROBS, request.logprobs),
+        (PREFIX, bool(request.assistant_prefix) and request.prompt is None),
+        (TOOLS, bool(request.tools)),
+        (JSON_SCHEMA, request.response_format is not None),
+    ]
+    return [ability for ability, needed in needs if needed]
+
+
+def check_abilities(name: str, abilities: frozenset[str], request: GenerationRequest) -> None:
+    """Raise UnsupportedAbility naming the backend and what it lacks, when `request` needs it."""
+    from ponder.errors import UnsupportedAbility
+
+    missing = [a for a in needed_abilities(request) if a not in abilities]
+    if missing:
+        raise UnsupportedAbility(f"{name} does not support {', '.join(missing)} (the request asks for it)")
 
 
 # Options an `openai:` spec may carry in a final `[name=value,...]` group, or get_model as keywords.
