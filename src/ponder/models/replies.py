@@ -2,14 +2,19 @@
 
 `parse_reply(data, chat=...)` validates a decoded JSON body as a chat/completions or a completions
 reply and returns the models below, or raises `ReplyShapeError` with one short line that names the
-field and the problem (`choices.0: expected an object, got null`).
+field and the problem (`choices.0: expected an object, got null`). `parse_chunk(data, chat=...)`
+does the same for one chunk of a streamed reply (the JSON of one server-sent `data:` event).
 
 Lenient where real servers differ: extra fields are allowed; `usage` and its counts may be missing
 or null (zeros); `finish_reason` may be null; `index` may be missing (the choice's position then
-orders it); logprobs may be absent; a chat message's `content` may be null or a list of parts.
+orders it); logprobs may be absent; a chat message's `content` may be null or a list of parts;
+a function call's `id` may be missing and its `arguments` may be a JSON object rather than the
+JSON text of one (it is read as that text). A chunk may have no choices (the usage chunk) and a
+choice no delta.
 Strict where parsing would break: counts are non-negative integers no larger than `MAX_COUNT`
 (not strings, fractions or booleans; 7.0 is read as 7), logprobs are finite numbers, texts and
-tokens are strings, and there is at least one choice.
+tokens are strings, a function call has a string name, each streamed piece of one names its
+call's `index`, and a whole reply has at least one choice.
 
 `normalise_content` and `replace_invalid` turn text as it came into text that can be stored and
 encoded: text parts joined, other parts left out, null read as "", invalid code points (lone
@@ -96,9 +101,26 @@ class ContentPart(_Shape):
 _PARTS = TypeAdapter(list[ContentPart])
 
 
+def _arguments_text(value: Any) -> Any:
+    """A function call's arguments as JSON text: a JSON object some servers send is written as text."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value
+
+
+class FunctionSpec(_Shape):
+    name: str
+    arguments: Annotated[str, BeforeValidator(_arguments_text)] = ""
+
+
+class ReplyToolCall(_Shape):
+    id: str | None = None
+    type: str | None = None
+    function: FunctionSpec
+
+
 class ChatMessage(_Shape):
     role: str | None = None
     content: Any = None  # a string, a tuple of ContentPart, or None (checked below)
+    tool_calls: list[ReplyToolCall] | None = None
 
     @field_validator("content")
     @classmethod
@@ -153,6 +175,58 @@ class ChatReply(_Shape):
 class CompletionReply(_Shape):
     choices: Annotated[list[CompletionChoice], Field(min_length=1)]
     usage: ReplyUsage | None = None
+
+
+class FunctionDelta(_Shape):
+    name: str | None = None
+    arguments: Annotated[str, BeforeValidator(_arguments_text)] | None = None
+
+
+class ToolCallDelta(_Shape):
+    index: Annotated[int, Field(ge=0, le=MAX_COUNT)]
+    id: str | None = None
+    type: str | None = None
+    function: FunctionDelta | None = None
+
+
+class ChatDelta(_Shape):
+    role: str | None = None
+    content: str | None = None
+    tool_calls: list[ToolCallDelta] | None = None
+
+
+class ChatChunkChoice(_Shape):
+    index: Annotated[int, Field(ge=0)] | None = None
+    delta: ChatDelta = ChatDelta()
+    finish_reason: str | None = None
+    logprobs: ChatLogprobs | None = None
+
+
+class CompletionChunkChoice(_Shape):
+    index: Annotated[int, Field(ge=0)] | None = None
+    text: str = ""
+    finish_reason: str | None = None
+    logprobs: CompletionLogprobs | None = None
+
+
+class ChatChunk(_Shape):
+    choices: list[ChatChunkChoice] = []
+    usage: ReplyUsage | None = None
+
+
+class CompletionChunk(_Shape):
+    choices: list[CompletionChunkChoice] = []
+    usage: ReplyUsage | None = None
+
+
+def parse_chunk(data: Any, *, chat: bool) -> ChatChunk | CompletionChunk:
+    """`data` (the decoded JSON of one streamed event) as a chat or completions chunk;
+    ReplyShapeError if it is not one."""
+    shape = ChatChunk if chat else CompletionChunk
+    try:
+        return shape.model_validate(data)
+    except ValidationError as e:
+        raise ReplyShapeError(describe(e)) from None
 
 
 def parse_reply(data: Any, *, chat: bool) -> ChatReply | CompletionReply:
