@@ -7,7 +7,7 @@ import pytest
 
 from ponder.arena.battles import Battle
 from ponder.errors import StoreError
-from ponder.store import Store
+from ponder.store import Store, StoredVectors
 from ponder.store.db import MIGRATIONS, connect, migrate
 from ponder.types import Call, Completion, Compute, GenerationRequest, Result, Task, Usage
 
@@ -20,6 +20,17 @@ def test_migrations_from_an_empty_database(tmp_path):
     assert applied == [fn.__name__ for fn in MIGRATIONS]
     assert migrate(db) == []  # idempotent
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_embeddings_table_is_keyed_by_model_and_text_hash(tmp_path):
+    db = connect(tmp_path / "s.sqlite")
+    columns = {r[1]: r[5] for r in db.execute("PRAGMA table_info(embeddings)")}
+    assert columns == {"model": 1, "text_hash": 2, "dim": 0, "vector": 0, "created_at": 0}
+    row = ("m", b"\x01" * 32, 2, b"\x00" * 8, 0.0)
+    db.execute("INSERT INTO embeddings VALUES (?, ?, ?, ?, ?)", row)
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("INSERT INTO embeddings VALUES (?, ?, ?, ?, ?)", row)
+    db.execute("INSERT INTO embeddings VALUES (?, ?, ?, ?, ?)", ("other", *row[1:]))
 
 
 def test_a_failing_migration_leaves_nothing_behind(tmp_path, monkeypatch):
@@ -292,7 +303,7 @@ def _old_store(path, monkeypatch, migrations):
     monkeypatch.undo()
 
 
-@pytest.mark.parametrize("migrations", [1, 3])
+@pytest.mark.parametrize("migrations", [1, 3, 5])
 def test_an_older_store_reads_as_the_current_schema_without_being_migrated(tmp_path, monkeypatch, migrations):
     path = tmp_path / "old.sqlite"
     _old_store(path, monkeypatch, migrations)
@@ -304,6 +315,7 @@ def test_an_older_store_reads_as_the_current_schema_without_being_migrated(tmp_p
         assert (row["error"], row["cached_tokens"], row["reasoning"]) == (None, 0, "")
         assert store.battles() == [] and store.arenas() == []
         assert store.calls(1) == [] and store.cached_completions("k", 1) == {}
+        assert StoredVectors(store).cached_vectors("m", [b"\x00" * 32]) == {}
     assert _snapshot(tmp_path) == before
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT COUNT(*) FROM _migrations").fetchone()[0] == migrations

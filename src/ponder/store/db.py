@@ -132,12 +132,29 @@ def m005_run_identity(db: sqlite3.Connection) -> None:
     db.execute("CREATE UNIQUE INDEX runs_identity ON runs (identity) WHERE identity IS NOT NULL")
 
 
+def m006_embeddings(db: sqlite3.Connection) -> None:
+    """`embeddings`: the cache of embedders' vectors, one row per embedder (`model`, its model id)
+    and text (`text_hash`, the 32-byte sha256 of the text's UTF-8), the vector as `dim`
+    little-endian float32 values."""
+    db.execute(
+        """CREATE TABLE embeddings (
+            model TEXT NOT NULL,
+            text_hash BLOB NOT NULL,
+            dim INTEGER NOT NULL,
+            vector BLOB NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (model, text_hash)
+        ) WITHOUT ROWID"""
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_runs_results_calls,
     m002_cache_and_verifier_compute,
     m003_battles,
     m004_result_errors,
     m005_run_identity,
+    m006_embeddings,
 ]
 
 
