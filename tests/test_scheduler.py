@@ -1,5 +1,6 @@
 """The in-process engine's scheduler against a fake decoder: admission, shared and kept prefixes,
-eviction, stop handling, usage, errors, logprob maths, and callers on other threads."""
+eviction, stop handling, usage, errors, logprob maths, grammars per sequence, streamed text and
+cancellation, and callers on other threads."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ponder.models.scheduler import (
     stop_cut,
     token_logprobs,
     top_k,
+    undecided,
 )
 from ponder.types import Usage
 
@@ -40,9 +42,12 @@ def fake_logits(last: int) -> np.ndarray:
 
 
 class FakeSampler:
-    def __init__(self, temperature: float, top_p: float, seed: int | None) -> None:
-        self.temperature, self.top_p, self.seed = temperature, top_p, seed
+    def __init__(
+        self, temperature: float, top_p: float, seed: int | None, grammar: str | None = None
+    ) -> None:
+        self.temperature, self.top_p, self.seed, self.grammar = temperature, top_p, seed, grammar
         self.freed = False
+        self.seq_ids: set[int] = set()  # the sequences whose rows it sampled
 
 
 class FakeDecoder:
@@ -107,9 +112,9 @@ class FakeDecoder:
         self._called()
         self.seqs = {}
 
-    def sampler(self, temperature, top_p, seed):
+    def sampler(self, temperature, top_p, seed, grammar=None):
         self._called()
-        s = FakeSampler(temperature, top_p, seed)
+        s = FakeSampler(temperature, top_p, seed, grammar)
         self.samplers.append(s)
         return s
 
@@ -121,8 +126,9 @@ class FakeDecoder:
     def sample(self, sampler, row):
         self._called()
         assert not sampler.freed
-        token, _, _, wants_logits = self.last_batch[row]
+        token, _, seq_id, wants_logits = self.last_batch[row]
         assert wants_logits, "sampling a row whose logits were not computed"
+        sampler.seq_ids.add(seq_id)
         return next_token(token, sampler.seed)
 
     def logits(self, row):
@@ -138,8 +144,31 @@ class FakeDecoder:
         return PIECES[token]
 
 
-def spec(prompt, n=1, temperature=0.0, max_tokens=8, stop=(), seed=None, logprobs=False, top_logprobs=0):
-    return JobSpec(list(prompt), n, temperature, 1.0, max_tokens, tuple(stop), seed, logprobs, top_logprobs)
+def spec(
+    prompt,
+    n=1,
+    temperature=0.0,
+    max_tokens=8,
+    stop=(),
+    seed=None,
+    logprobs=False,
+    top_logprobs=0,
+    grammar=None,
+    on_text=None,
+):
+    return JobSpec(
+        list(prompt),
+        n,
+        temperature,
+        1.0,
+        max_tokens,
+        tuple(stop),
+        seed,
+        logprobs,
+        top_logprobs,
+        grammar=grammar,
+        on_text=on_text,
+    )
 
 
 def walk(last: int, seed: int | None, max_tokens: int) -> tuple[str, str, int]:
@@ -616,3 +645,153 @@ def test_a_forget_from_another_thread_takes_effect_before_the_next_job(make):
     for f in background:
         f.result(timeout=30)
     assert fake.threads == {sched._thread.ident}
+
+
+# grammars
+
+
+def test_a_jobs_grammar_reaches_only_its_own_sequences_samplers(make):
+    sched, fake = make(start=False)
+    held = sched.submit(
+        spec(letters("abc"), n=2, temperature=0.5, seed=3, max_tokens=5, grammar="root ::= x")
+    )
+    free = sched.submit(spec(letters("klm"), n=2, temperature=0.5, seed=3, max_tokens=5))
+    sched.start("test-scheduler")
+    held.result(timeout=10), free.result(timeout=10)
+    assert any({e[2] for e in batch} >= {0, 1, 2, 3} for batch in fake.batches)  # decoded together
+    by_grammar = {g: [s for s in fake.samplers if s.grammar == g] for g in ("root ::= x", None)}
+    assert len(by_grammar["root ::= x"]) == 2 and len(by_grammar[None]) == 2
+    held_ids = set().union(*(s.seq_ids for s in by_grammar["root ::= x"]))
+    free_ids = set().union(*(s.seq_ids for s in by_grammar[None]))
+    assert len(held_ids) == 2 and len(free_ids) == 2 and not held_ids & free_ids
+
+
+def test_a_job_without_grammar_calls_the_decoder_as_before(make):
+    sched, fake = make()
+
+    def plain_sampler(temperature, top_p, seed):
+        return FakeSampler(temperature, top_p, seed)
+
+    fake.sampler = plain_sampler
+    [c] = run(sched, spec(letters("abc"), max_tokens=3))
+    assert c.text == "def"
+
+
+# streamed text
+
+
+class Collector:
+    """An on_text callback that records what it is handed, on which thread."""
+
+    def __init__(self) -> None:
+        self.pieces: list[tuple[int, str]] = []
+        self.threads: set[int] = set()
+
+    def __call__(self, index: int, text: str) -> None:
+        self.threads.add(threading.get_ident())
+        self.pieces.append((index, text))
+
+    def text(self, index: int = 0) -> str:
+        return "".join(t for i, t in self.pieces if i == index)
+
+
+def test_streamed_text_arrives_step_by_step_and_joins_to_the_completion(make):
+    sched, fake = make()
+    got = Collector()
+    out = run(sched, spec(letters("abc"), n=2, temperature=0.5, seed=7, max_tokens=6, on_text=got))
+    for c in out:
+        assert got.text(c.index) == c.text
+    first = [t for i, t in got.pieces if i == 0]
+    assert len(first) == len(out[0].text)  # one letter per decode step
+    assert got.threads == {sched._thread.ident}
+
+
+def test_streamed_text_holds_back_what_could_begin_a_stop_string(make):
+    sched, fake = make()
+    got = Collector()
+    [c] = run(sched, spec(letters("abc"), max_tokens=8, stop=("fg",), on_text=got))
+    assert c.text == "de" and got.text() == "de"
+    assert all("f" not in t for _, t in got.pieces)
+    got = Collector()
+    [c] = run(sched, spec(letters("abc"), max_tokens=6, stop=("fx",), on_text=got))
+    assert c.text == "defghi" and [t for _, t in got.pieces] == ["d", "e", "fg", "h", "i"]
+
+
+def test_streamed_text_is_never_past_a_stop_string_nor_a_partial_character(make):
+    sched, fake = make()
+    split = {**PIECES, 4: b"\xc3", 5: b"\xa9", 6: b"\xe2\x82", 7: b"\xac"}  # 'é' and '€' in parts
+    fake.piece = lambda token: split[token]
+    got = Collector()
+    [c] = run(sched, spec(letters("ab"), max_tokens=9, on_text=got))
+    assert c.text == "cé€hijk" and got.text() == c.text
+    assert all("\ufffd" not in t for _, t in got.pieces)
+    assert [t for _, t in got.pieces][:3] == ["c", "é", "€"]
+    got = Collector()
+    [c] = run(sched, spec(letters("ab"), max_tokens=9, stop=("€h",), on_text=got))
+    assert c.text == "cé" and got.text() == "cé"
+
+
+def test_undecided():
+    assert undecided("abcf", ("fg",)) == 1
+    assert undecided("abcfg", ("fgh", "cfx")) == 2
+    assert undecided("abc", ("x",)) == 0
+    assert undecided("ab", ()) == 0
+    assert undecided("b", ("abc",)) == 0
+
+
+def test_a_cancelled_stream_frees_its_sequence_on_the_next_turn(make):
+    sched, fake = make()
+    pieces: list[str] = []
+    future = None
+
+    def cancel_after_three(index: int, text: str) -> None:
+        pieces.append(text)
+        if len(pieces) == 3:
+            future.cancel()
+
+    fake.after_decode = lambda decoder: time.sleep(0.001)
+    future = sched.submit(
+        spec(letters("a"), temperature=0.5, seed=2, max_tokens=200, on_text=cancel_after_three)
+    )
+    other = sched.submit(spec(letters("klm"), temperature=0.5, seed=5, max_tokens=30))
+    assert len(other.result(timeout=10)[0].text) > 0
+    assert future.cancelled() and len(pieces) == 3
+    streamed = [b for b in fake.batches if any(e[2] == 0 for e in b)]
+    assert len(streamed) <= 5  # the prompt, three steps, and at most the step the cancel raced
+    forget(sched)
+    assert sched._running == [] and sched._reserved == 0
+    assert_cells_match(sched, fake)
+    assert all(s.freed for s in fake.samplers)
+
+
+def test_a_cancel_while_the_loop_waits_is_applied_through_its_queue(make):
+    sched, fake = make(start=False)
+    future = sched.submit(
+        spec(letters("a"), temperature=0.5, seed=2, max_tokens=200, on_text=lambda i, t: None)
+    )
+    future.cancel()
+    assert ("cancel", None) in list(sched._queue.queue)
+    sched.start("test-scheduler")
+    [c] = run(sched, spec(letters("xyz"), max_tokens=2))
+    assert c.text == ""
+    forget(sched)
+    assert sched._running == [] and sched._reserved == 0
+    assert_cells_match(sched, fake)
+
+
+def test_a_text_callback_that_raises_fails_only_its_own_job(make):
+    sched, fake = make(start=False)
+
+    def broken(index: int, text: str) -> None:
+        raise ValueError("the consumer went away")
+
+    bad = sched.submit(spec(letters("abc"), n=2, temperature=0.5, seed=1, max_tokens=20, on_text=broken))
+    good = sched.submit(spec(letters("klm"), max_tokens=5))
+    sched.start("test-scheduler")
+    with pytest.raises(ValueError, match="consumer went away"):
+        bad.result(timeout=10)
+    assert good.result(timeout=10)[0].text == "nopqr"
+    forget(sched)
+    assert sched._running == [] and sched._reserved == 0
+    assert_cells_match(sched, fake)
+    assert all(s.freed for s in fake.samplers)

@@ -3,12 +3,14 @@
 One engine owns one loaded model and one context with a unified KV cache. The scheduling (which
 jobs run, which cells a new prompt shares, when a sequence is done) is scheduler.py's; this
 module is its decoder on llama.cpp (`LlamaDecoder`: batches, `llama_memory_seq_cp`/`_seq_rm`,
-one seeded sampler chain per sequence, logits) and the engine that loads the model, runs the
-scheduler's loop on a worker thread, and turns text into tokens and back for callers.
+one seeded sampler chain per sequence, logits; a sequence held to a grammar has a grammar sampler
+beside its chain) and the engine that loads the model, runs the scheduler's loop on a worker
+thread, and turns text into tokens and back for callers.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
 import os
 from collections.abc import Sequence
@@ -17,8 +19,10 @@ from typing import Any
 import llama_cpp as L
 import numpy as np
 
-from ponder.errors import FatalModelError, ModelUnavailable
+from ponder.errors import FatalModelError, ModelUnavailable, RequestError
+from ponder.models.grammar import ROOT
 from ponder.models.scheduler import BatchEntry, EngineStats, JobSpec, Scheduler
+from ponder.types import Completion
 
 __all__ = ["BatchEngine", "EngineStats", "JobSpec", "LlamaDecoder"]
 
@@ -40,6 +44,35 @@ def _piece(vocab: Any, token: int, special: bool) -> bytes:
     return buf.raw[:n]
 
 
+TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+
+
+class HeldSampler:
+    """A sequence's sampler chain and the grammar sampler that holds its tokens to a grammar. The
+    chain draws first from all the logits; only a token the grammar refuses makes the grammar
+    filter the whole vocabulary (slow: every token's text is matched) before drawing again."""
+
+    def __init__(self, chain: Any, grammar: Any) -> None:
+        self.chain = chain
+        self.grammar = grammar
+
+    def allows(self, token: int) -> bool:
+        """Whether the grammar admits `token` next."""
+        one = L.llama_token_data(token, 0.0, 0.0)
+        cur = L.llama_token_data_array(ctypes.pointer(one), 1, -1, False)
+        L.llama_sampler_apply(self.grammar, ctypes.byref(cur))
+        return bool(np.isfinite(cur.data[0].logit))
+
+    def free(self) -> None:
+        L.llama_sampler_free(self.chain)
+        L.llama_sampler_free(self.grammar)
+
+
+def grammar_sampler(vocab: Any, grammar: str) -> Any:
+    """A grammar sampler for GBNF text with a `root` rule (a null pointer when it does not parse)."""
+    return L.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), ROOT.encode())
+
+
 class LlamaDecoder:
     """scheduler.Decoder on one llama.cpp context. Only the engine's worker thread calls it."""
 
@@ -50,6 +83,8 @@ class LlamaDecoder:
         self.n_ctx = L.llama_n_ctx(ctx)
         self.mem = L.llama_get_memory(ctx)
         self.batch = L.llama_batch_init(max(n_batch, n_seq_max), 0, 1)
+        self._ids = np.arange(self.n_vocab, dtype=np.int32)
+        self._candidates = np.zeros(self.n_vocab, dtype=TOKEN_DATA)
 
     def decode(self, batch: Sequence[BatchEntry]) -> None:
         b = self.batch
@@ -78,7 +113,7 @@ class LlamaDecoder:
     def clear(self) -> None:
         L.llama_memory_clear(self.mem, True)
 
-    def sampler(self, temperature: float, top_p: float, seed: int | None) -> Any:
+    def sampler(self, temperature: float, top_p: float, seed: int | None, grammar: str | None = None) -> Any:
         chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
         if temperature <= 0 or seed is None:
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_greedy())
@@ -87,13 +122,45 @@ class LlamaDecoder:
             if top_p < 1.0:
                 L.llama_sampler_chain_add(chain, L.llama_sampler_init_top_p(top_p, 1))
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(seed))
-        return chain
+        if grammar is None:
+            return chain
+        held = grammar_sampler(self.vocab, grammar)
+        if not held:
+            L.llama_sampler_free(chain)
+            raise RequestError("the grammar is not valid GBNF (llama.cpp could not parse it)")
+        return HeldSampler(chain, held)
 
     def free_sampler(self, sampler: Any) -> None:
-        L.llama_sampler_free(sampler)
+        if isinstance(sampler, HeldSampler):
+            sampler.free()
+        else:
+            L.llama_sampler_free(sampler)
 
     def sample(self, sampler: Any, row: int) -> int:
-        return int(L.llama_sampler_sample(sampler, self.ctx, row))
+        if not isinstance(sampler, HeldSampler):
+            return int(L.llama_sampler_sample(sampler, self.ctx, row))
+        token = self._draw(row, sampler.chain, None)
+        if not sampler.allows(token):
+            token = self._draw(row, sampler.chain, sampler.grammar)
+        L.llama_sampler_accept(sampler.grammar, token)
+        L.llama_sampler_accept(sampler.chain, token)
+        return token
+
+    def _draw(self, row: int, chain: Any, grammar: Any) -> int:
+        """The token `chain` selects from the logits of `row`, filtered by `grammar` first when given
+        (neither sampler accepts it: the caller does)."""
+        cand = self._candidates
+        cand["id"] = self._ids
+        cand["logit"] = self.logits(row)
+        cand["p"] = 0.0
+        data = cand.ctypes.data_as(ctypes.POINTER(L.llama_token_data))
+        cur = L.llama_token_data_array(data, self.n_vocab, -1, False)
+        if grammar is not None:
+            L.llama_sampler_apply(grammar, ctypes.byref(cur))
+        L.llama_sampler_apply(chain, ctypes.byref(cur))
+        if not 0 <= cur.selected < cur.size:
+            raise FatalModelError(f"the sampler selected no token (index {cur.selected} of {cur.size})")
+        return int(cur.data[cur.selected].id)
 
     def logits(self, row: int) -> np.ndarray:
         ptr = L.llama_get_logits_ith(self.ctx, row)
@@ -157,6 +224,20 @@ class BatchEngine(Scheduler):
             keep_cells=n_ctx // 2,
         )
         self.start("ponder-llama")
+
+    def submit(self, spec: JobSpec) -> concurrent.futures.Future[list[Completion]]:
+        """Queue a job (see Scheduler.submit); a grammar that does not parse is refused here, on
+        the caller's thread, rather than failing the batch it would join."""
+        if spec.grammar is not None:
+            self.check_grammar(spec.grammar)
+        return super().submit(spec)
+
+    def check_grammar(self, grammar: str) -> None:
+        """Raise RequestError when llama.cpp cannot parse `grammar`."""
+        held = grammar_sampler(self.vocab, grammar)
+        if not held:
+            raise RequestError("the grammar is not valid GBNF (llama.cpp could not parse it)")
+        L.llama_sampler_free(held)
 
     # text <-> tokens (also used by callers, from any thread: read-only on the vocab)
     def tokenize(self, text: str, add_special: bool) -> list[int]:

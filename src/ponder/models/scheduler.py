@@ -11,19 +11,28 @@ that finished, kept until their slots or cells are needed) shares those cells fo
 prefix and evaluates only the rest: the truncations of one chain in early answering, the answer
 read after a chain just generated, the same few-shot exemplars item after item.
 
-Callers reach the loop through one queue: jobs (`submit`), `forget()` and changes of
-`share_prefixes` are applied by the worker in the order they were made. Nothing here imports
+A job may hold its sequences to a grammar (each sequence's own sampler carries it, so the other
+sequences of a batch are free), and may ask for its text as it is made: `on_text(index, text)`
+is called on the worker thread with each sample's new text after every step, whole characters
+only (a partial UTF-8 sequence waits for its end) and never any text that could begin a stop
+string (it waits until it is decided); the pieces of a sample join to its completion's text.
+
+Callers reach the loop through one queue: jobs (`submit`), `forget()`, cancellations and changes
+of `share_prefixes` are applied by the worker in the order they were made; a cancelled job's
+sequences and cells are freed on the loop's next turn. Nothing here imports
 llama.cpp: batch_engine.py implements `Decoder` with it, the unit tests with a fake.
 """
 
 from __future__ import annotations
 
+import codecs
 import concurrent.futures
+import contextlib
 import queue
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -52,8 +61,10 @@ class Decoder(Protocol):
     def clear(self) -> None:
         """Drop every sequence's cells."""
 
-    def sampler(self, temperature: float, top_p: float, seed: int | None) -> Any:
-        """A new sampler: greedy when temperature <= 0 (seed None), else seeded."""
+    def sampler(self, temperature: float, top_p: float, seed: int | None, grammar: str | None = None) -> Any:
+        """A new sampler: greedy when temperature <= 0 (seed None), else seeded; held to the GBNF
+        `grammar` (root rule `root`) when one is given. The scheduler passes `grammar` only when
+        it is set."""
 
     def free_sampler(self, sampler: Any) -> None: ...
 
@@ -105,6 +116,18 @@ def stop_cut(raw: bytes, stop: Sequence[str]) -> int | None:
     return min(hits) if hits else None
 
 
+def undecided(text: str, stop: Sequence[str]) -> int:
+    """How many characters at the end of `text` could begin a stop string (held back from a
+    stream until more text decides)."""
+    longest = 0
+    for s in stop:
+        for n in range(min(len(s) - 1, len(text)), longest, -1):
+            if s.startswith(text[-n:]):
+                longest = n
+                break
+    return longest
+
+
 def common_prefix(a: Sequence[int], b: Sequence[int], limit: int) -> int:
     n = min(len(a), len(b), limit)
     i = 0
@@ -127,6 +150,8 @@ class JobSpec:
     seed: int | None
     logprobs: bool
     top_logprobs: int
+    grammar: str | None = None  # GBNF with a `root` rule: every sample is held to it
+    on_text: Callable[[int, str], None] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -152,6 +177,9 @@ class _Seq:
     tokens: list[int] = field(default_factory=list)
     raw: bytearray = field(default_factory=bytearray)
     logprobs: list[TokenLogprob] = field(default_factory=list)
+    utf8: Any = None  # the incremental decoder of a streamed sequence
+    text: str = ""  # a streamed sequence's text so far
+    sent: int = 0  # characters of it delivered to on_text
 
 
 @dataclass
@@ -241,6 +269,7 @@ class Scheduler:
             if f.cancelled():
                 for p in parts:
                     p.cancel()
+                self._queue.put(("cancel", None))
 
         for p in parts:
             p.add_done_callback(gather)
@@ -319,8 +348,19 @@ class Scheduler:
             while self._kept:
                 self._evict()
             value.set_result(None)
+        elif kind == "cancel":
+            self._drop_abandoned()
         else:
             self._share = value
+
+    def _drop_abandoned(self) -> None:
+        """Free the sequences of jobs whose future is already done (cancelled, or failed by their
+        own text callback) while they still run."""
+        for seq in [s for s in self._running if s.job.future.done()]:
+            self._release(seq)
+            seq.job.remaining -= 1
+            if seq.job.remaining == 0:
+                self._reserved -= self._reservation(seq.job)
 
     def _admit(self) -> None:
         self._waiting = [job for job in self._waiting if not job.future.cancelled()]
@@ -361,6 +401,8 @@ class Scheduler:
         for j, sid in enumerate(ids):
             index = job.first_index + j
             seq = _Seq(sid, job, index, self._sampler(spec, index), pos=len(tokens))
+            if spec.on_text is not None:
+                seq.utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
             self._running.append(seq)
             self._accept(seq, last_row)
 
@@ -415,6 +457,8 @@ class Scheduler:
             seed = (spec.seed + index) & 0xFFFFFFFF
         else:
             seed = random.SystemRandom().getrandbits(31)
+        if spec.grammar is not None:
+            return self.decoder.sampler(spec.temperature, spec.top_p, seed, grammar=spec.grammar)
         return self.decoder.sampler(spec.temperature, spec.top_p, seed)
 
     def _decode(self, batch: list[BatchEntry]) -> None:
@@ -422,11 +466,7 @@ class Scheduler:
         self.decoder.decode(batch)
 
     def _step(self) -> None:
-        for seq in [s for s in self._running if s.job.future.cancelled()]:
-            self._release(seq)
-            seq.job.remaining -= 1
-            if seq.job.remaining == 0:
-                self._reserved -= self._reservation(seq.job)
+        self._drop_abandoned()
         seqs = list(self._running)
         if not seqs:
             return
@@ -457,6 +497,22 @@ class Scheduler:
                 return
         if len(seq.tokens) >= spec.max_tokens:
             self._finish(seq, "length")
+        elif seq.utf8 is not None:
+            seq.text += seq.utf8.decode(piece)
+            self._deliver(seq, len(seq.text) - undecided(seq.text, spec.stop))
+
+    def _deliver(self, seq: _Seq, upto: int) -> None:
+        """Hand a streamed sequence's text from what was delivered up to `upto` to its job's
+        callback; a callback that raises fails its own job."""
+        job = seq.job
+        if job.spec.on_text is None or upto <= seq.sent or job.future.done():
+            return
+        piece, seq.sent = seq.text[seq.sent : upto], upto
+        try:
+            job.spec.on_text(seq.index, piece)
+        except Exception as e:
+            with contextlib.suppress(concurrent.futures.InvalidStateError):  # cancelled meanwhile
+                job.future.set_exception(e)
 
     def _logprob(self, row: int, token: int, piece: bytes, top: int) -> TokenLogprob:
         chosen, alts = token_logprobs(self.decoder.logits(row), token, top)
@@ -471,6 +527,9 @@ class Scheduler:
         text = seq.raw.decode("utf-8", errors="replace")
         if cut is not None:
             text = text[:cut]
+        if seq.utf8 is not None:
+            seq.text = text
+            self._deliver(seq, len(text))
         prompt = len(job.spec.prompt_tokens)
         shared = prompt if seq.index != job.first_index else job.reused
         job.results[seq.index] = Completion(
