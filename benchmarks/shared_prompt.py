@@ -42,11 +42,17 @@ QUESTION = (
 )
 
 
+def question(seed: int) -> str:
+    """The question of one round: its case number makes the prompt new to both engines' caches, so
+    each evaluates it once per round (the server keeps prompts between requests)."""
+    return f"Case {seed}. {QUESTION}"
+
+
 async def run_local(model, k: int, max_tokens: int, mode: str, seed: int):
     stats = model.engine.stats
     model.engine.forget()  # every mode starts without cells kept from earlier requests
     before = stats.prompt_tokens_evaluated
-    base = GenerationRequest.chat(QUESTION, temperature=0.7, max_tokens=max_tokens)
+    base = GenerationRequest.chat(question(seed), temperature=0.7, max_tokens=max_tokens)
     t0 = time.perf_counter()
     model.engine.share_prefixes = "no sharing" not in mode
     if mode == "n=k request":
@@ -63,7 +69,7 @@ async def run_local(model, k: int, max_tokens: int, mode: str, seed: int):
 
 
 async def run_http(model, k: int, max_tokens: int, mode: str, seed: int):
-    base = GenerationRequest.chat(QUESTION, temperature=0.7, max_tokens=max_tokens)
+    base = GenerationRequest.chat(question(seed), temperature=0.7, max_tokens=max_tokens)
     t0 = time.perf_counter()
     if mode == "server n=k":
         out = await model.generate(replace(base, n=k, seed=seed))

@@ -267,3 +267,24 @@ def test_timeouts_for_a_model_that_is_not_served_over_http_are_refused_before_th
     with pytest.raises(ConfigError, match="--timeout apply to openai"):
         Session.open("local", tmp_path / "s.sqlite", model_options={"timeout": 5})
     assert not (tmp_path / "s.sqlite").exists()
+
+
+@pytest.mark.parametrize("declared, given, used", [(None, None, 1), (6, None, 6), (6, 2, 2), (0, None, 1)])
+async def test_items_in_flight_default_to_what_the_model_serves_best(
+    session_of, data_dir, monkeypatch, declared, given, used
+):
+    import ponder.eval.evaluate as ev
+
+    seen = []
+
+    async def fake_run_tasks(strategy, model, tasks, store, run_id, concurrency, *rest):
+        seen.append(concurrency)
+        return ev.Progress(total=len(tasks), done=len(tasks))
+
+    monkeypatch.setattr(ev, "run_tasks", fake_run_tasks)
+    model = ScriptedModel([])
+    if declared is not None:
+        model.concurrency = declared
+    async with session_of(model) as session:
+        await evaluate(session, "gsm8k", [Plan("direct", {})], limit=2, data_dir=data_dir, concurrency=given)
+    assert seen == [used]

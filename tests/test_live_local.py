@@ -173,3 +173,9 @@ async def test_an_empty_raw_prompt_is_refused(model):
 
     with pytest.raises(RequestError, match="prompt is empty"):
         await model.generate(GenerationRequest(prompt="", max_tokens=4))
+
+
+def test_the_engine_serves_as_many_items_in_flight_as_it_has_sequence_slots(model):
+    from ponder.models import preferred_concurrency
+
+    assert preferred_concurrency(model) == model.engine.n_seq_max == 16

@@ -51,7 +51,7 @@ async def answer_all(
     players: Sequence[Player],
     limit: int | None,
     data_dir: Path | str | None,
-    concurrency: int = 1,
+    concurrency: int | None = None,
     on_progress: Callable[[str, Any], None] | None = None,
 ) -> dict[str, int]:
     """Every player's answers as eval runs (one per player, found again on later calls), each
@@ -100,7 +100,7 @@ async def play(
     data_dir: Path | str | None = None,
     pairs: int | None = None,
     seed: int = 0,
-    concurrency: int = 1,
+    concurrency: int | None = None,
     arena: str | None = None,
     on_progress: Callable[[str, Any], None] | None = None,
     on_battle: Callable[[int, int], None] | None = None,

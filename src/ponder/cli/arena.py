@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ponder.cli.common import EvalProgress, err, guard, in_session, out
-from ponder.cli.options import CacheOpt, DataDirOpt, LimitOpt, StoreOpt, TaskArg, checked
+from ponder.cli.options import CacheOpt, ConcurrencyOpt, DataDirOpt, LimitOpt, StoreOpt, TaskArg, checked
 from ponder.strategies.options import COUNT, PORT, POSITIVE, SEED
 
 Opt = typer.Option
@@ -66,15 +66,7 @@ def battle(
     store: StoreOpt = None,
     arena: ArenaOpt = None,
     data_dir: DataDirOpt = None,
-    concurrency: Annotated[
-        int,
-        Opt(
-            "--concurrency",
-            "-c",
-            help="Items in flight at once while players answer.",
-            callback=checked(COUNT),
-        ),
-    ] = 1,
+    concurrency: ConcurrencyOpt = None,
     cache: CacheOpt = True,
 ) -> None:
     """Players answer the items (stored eval runs, reused by later battles), then each pair is

@@ -44,7 +44,7 @@ class RunFlags:
     model: str | None = None
     store: Path | None = None
     limit: int | None = None
-    concurrency: int = 1
+    concurrency: int | None = None
     data_dir: Path | None = None
     verifier_model: str | None = None
     cache: bool = True
@@ -140,7 +140,7 @@ def eval_command(
     model: ModelOpt = None,
     store: StoreOpt = None,
     limit: LimitOpt = None,
-    concurrency: ConcurrencyOpt = 1,
+    concurrency: ConcurrencyOpt = None,
     data_dir: DataDirOpt = None,
     verifier_model: VerifierModelOpt = None,
     cache: CacheOpt = True,
@@ -176,7 +176,7 @@ def compare(
     model: ModelOpt = None,
     store: StoreOpt = None,
     limit: LimitOpt = None,
-    concurrency: ConcurrencyOpt = 1,
+    concurrency: ConcurrencyOpt = None,
     data_dir: DataDirOpt = None,
     verifier_model: VerifierModelOpt = None,
     cache: CacheOpt = True,

@@ -75,7 +75,7 @@ def faithfulness(
     model: ModelOpt = None,
     store: StoreOpt = None,
     limit: LimitOpt = None,
-    concurrency: ConcurrencyOpt = 1,
+    concurrency: ConcurrencyOpt = None,
     data_dir: DataDirOpt = None,
     verifier_model: VerifierModelOpt = None,
     cache: CacheOpt = True,

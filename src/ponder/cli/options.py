@@ -80,7 +80,13 @@ LimitOpt = Annotated[
     int | None, Opt("--limit", "-n", help="Only the first N items.", callback=checked(COUNT))
 ]
 ConcurrencyOpt = Annotated[
-    int, Opt("--concurrency", "-c", help="Items in flight at once.", callback=checked(COUNT))
+    int | None,
+    Opt(
+        "--concurrency",
+        "-c",
+        help="Items in flight at once (default: what the model serves best: 16 in-process, 1 over HTTP).",
+        callback=checked(COUNT),
+    ),
 ]
 CacheOpt = Annotated[bool, Opt("--cache/--no-cache", help="Reuse stored completions of identical requests.")]
 OutOpt = Annotated[Path, Opt("--out", help="Folder for the report (HTML, CSV, JSON, plots).")]

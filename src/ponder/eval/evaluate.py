@@ -11,6 +11,7 @@ from typing import Any
 from ponder.eval.limits import DEFAULT_MAX_ERRORS, parse_max_errors
 from ponder.eval.runner import Progress, RunSpec, open_run, run_tasks, tasks_sha256
 from ponder.eval.session import Session
+from ponder.models import preferred_concurrency
 from ponder.strategies import Strategy
 from ponder.strategies.attempts import Attempts
 from ponder.strategies.registry import ALLOWED, build_strategy
@@ -40,7 +41,7 @@ async def evaluate(
     plans: Sequence[Plan],
     *,
     limit: int | None = None,
-    concurrency: int = 1,
+    concurrency: int | None = None,
     data_dir: Path | str | None = None,
     task_options: dict[str, Any] | None = None,
     on_progress: Callable[[str, Progress], None] | None = None,
@@ -56,7 +57,9 @@ async def evaluate(
 
     `build(name, **options)` makes what each plan names (strategies by default; the faithfulness
     probes pass their own) and `allowed` says which options each takes; `kind` marks the runs.
-    The session's judge, when it has one, is every plan's verifier. Items that error are stored as
+    `concurrency`: items in flight at once (default: what the model serves best, see
+    `ponder.models.preferred_concurrency`). The session's judge, when it has one, is every plan's
+    verifier. Items that error are stored as
     such and the run goes on (status "errored" at the end) unless more than `max_errors` (`20`
     items or `10%`) error, which raises RunFailed; `retry_errors` tries a resumed run's errored
     items again.
@@ -100,7 +103,7 @@ async def evaluate(
                 tasks,
                 store,
                 run_id,
-                concurrency,
+                concurrency or preferred_concurrency(model),
                 session.cache,
                 report,
                 limit_errors,

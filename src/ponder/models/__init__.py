@@ -87,6 +87,13 @@ def default_spec() -> str:
     return os.environ.get("PONDER_MODEL") or DEFAULT_SPEC
 
 
+def preferred_concurrency(model: object) -> int:
+    """How many items a backend serves best in flight at once: its `concurrency` where it declares
+    one (the in-process engine decodes concurrent requests together), else 1."""
+    value = getattr(model, "concurrency", 1)
+    return value if isinstance(value, int) and value >= 1 else 1
+
+
 def needed_abilities(request: GenerationRequest) -> list[str]:
     """The abilities a backend needs to serve `request` as asked."""
     needs = [
