@@ -795,3 +795,42 @@ def test_a_text_callback_that_raises_fails_only_its_own_job(make):
     assert sched._running == [] and sched._reserved == 0
     assert_cells_match(sched, fake)
     assert all(s.freed for s in fake.samplers)
+
+
+def _cdf(logits, temperature):
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    p = np.exp(z - z.max())
+    return np.cumsum(p / p.sum())
+
+
+@pytest.mark.parametrize("size", [7, 1024, 3000, 151_936])
+def test_sample_token_inverts_the_softmax_at_u(size):
+    """The drawn token's interval of the float64 CDF holds u, up to float32 rounding (1e-6)."""
+    from ponder.models.scheduler import sample_token
+
+    logits = (np.random.default_rng(size).standard_normal(size) * 3).astype(np.float32)
+    cdf = _cdf(logits, 0.7)
+    for u in np.linspace(0.0, 0.999999, 2001):
+        token = sample_token(logits, 0.7, u)
+        low = cdf[token - 1] if token else 0.0
+        assert low - 1e-6 <= u <= cdf[token] + 1e-6, (u, token, low, cdf[token])
+
+
+def test_sample_token_is_argmax_at_temperature_zero_and_never_draws_an_impossible_token():
+    from ponder.models.scheduler import BLOCK, sample_token
+
+    logits = np.full(3 * BLOCK + 5, -np.inf, dtype=np.float32)
+    logits[[3, BLOCK + 2, 2 * BLOCK + 9]] = [1.0, 4.0, 4.0]
+    assert sample_token(logits, 0.0, 0.99) == BLOCK + 2  # the first largest
+    drawn = {sample_token(logits, 1.0, u) for u in np.linspace(0, 0.9999999, 5001)}
+    assert drawn == {3, BLOCK + 2, 2 * BLOCK + 9}
+    assert sample_token(logits, 1.0, 0.9999999999) == 2 * BLOCK + 9  # not a padding or -inf token
+
+
+def test_sample_token_draws_with_the_softmax_frequencies():
+    from ponder.models.scheduler import sample_token
+
+    logits = np.log(np.array([0.5, 0.3, 0.2], dtype=np.float32))
+    rng = np.random.default_rng(0)
+    counts = np.bincount([sample_token(logits, 1.0, rng.random()) for _ in range(20_000)], minlength=3)
+    assert np.allclose(counts / 20_000, [0.5, 0.3, 0.2], atol=0.015)

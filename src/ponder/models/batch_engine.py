@@ -21,7 +21,7 @@ import numpy as np
 
 from ponder.errors import FatalModelError, ModelUnavailable, RequestError
 from ponder.models.grammar import ROOT
-from ponder.models.scheduler import BatchEntry, EngineStats, JobSpec, Scheduler
+from ponder.models.scheduler import BatchEntry, EngineStats, JobSpec, Scheduler, sample_token
 from ponder.types import Completion
 
 __all__ = ["BatchEngine", "EngineStats", "JobSpec", "LlamaDecoder"]
@@ -45,6 +45,21 @@ def _piece(vocab: Any, token: int, special: bool) -> bytes:
 
 
 TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+
+
+class Draw:
+    """A sequence's sampler when no grammar or top-p applies: greedy (temperature 0, or no seed)
+    or a draw at temperature from its own seeded generator, done in numpy on the logits in place
+    (`scheduler.sample_token`) rather than through a llama.cpp chain, which copies the vocabulary
+    into candidates and takes a scalar softmax of it for every token."""
+
+    def __init__(self, temperature: float, seed: int | None) -> None:
+        greedy = temperature <= 0 or seed is None
+        self.temperature = 0.0 if greedy else temperature
+        self.rng = None if greedy else np.random.default_rng(seed)
+
+    def next_u(self) -> float:
+        return 0.0 if self.rng is None else float(self.rng.random())
 
 
 class HeldSampler:
@@ -114,6 +129,8 @@ class LlamaDecoder:
         L.llama_memory_clear(self.mem, True)
 
     def sampler(self, temperature: float, top_p: float, seed: int | None, grammar: str | None = None) -> Any:
+        if grammar is None and (top_p >= 1.0 or temperature <= 0 or seed is None):
+            return Draw(temperature, seed)
         chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
         if temperature <= 0 or seed is None:
             L.llama_sampler_chain_add(chain, L.llama_sampler_init_greedy())
@@ -131,12 +148,16 @@ class LlamaDecoder:
         return HeldSampler(chain, held)
 
     def free_sampler(self, sampler: Any) -> None:
+        if isinstance(sampler, Draw):
+            return
         if isinstance(sampler, HeldSampler):
             sampler.free()
         else:
             L.llama_sampler_free(sampler)
 
     def sample(self, sampler: Any, row: int) -> int:
+        if isinstance(sampler, Draw):
+            return sample_token(self.logits(row), sampler.temperature, sampler.next_u())
         if not isinstance(sampler, HeldSampler):
             return int(L.llama_sampler_sample(sampler, self.ctx, row))
         token = self._draw(row, sampler.chain, None)

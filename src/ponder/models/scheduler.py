@@ -100,6 +100,32 @@ def top_k(values: np.ndarray, k: int) -> np.ndarray:
     return best[np.argsort(-values[best])]
 
 
+BLOCK = 1024  # tokens per block when inverting the cumulative distribution
+
+
+def sample_token(logits: np.ndarray, temperature: float, u: float) -> int:
+    """The token drawn from softmax(logits / temperature) at the point `u` in [0, 1) of its
+    cumulative distribution (the first largest logit when temperature <= 0). The distribution is
+    inverted block by block (sums of BLOCK probabilities, then the one block that holds `u`), so a
+    draw costs a few vectorised passes over the vocabulary instead of a cumulative sum of it."""
+    if temperature <= 0:
+        return int(np.argmax(logits))
+    z = np.asarray(logits, dtype=np.float32) * np.float32(1.0 / temperature)
+    z -= z.max()
+    np.exp(z, out=z)
+    n = z.size
+    padded = np.concatenate([z, np.zeros((-n) % BLOCK, dtype=np.float32)]) if n % BLOCK else z
+    cum = np.cumsum(padded.reshape(-1, BLOCK).sum(axis=1, dtype=np.float64))
+    target = u * cum[-1]
+    block = min(int(np.searchsorted(cum, target, side="right")), len(cum) - 1)
+    start = block * BLOCK
+    inner = np.cumsum(padded[start : start + BLOCK], dtype=np.float64) + (cum[block - 1] if block else 0.0)
+    index = start + min(int(np.searchsorted(inner, target, side="right")), BLOCK - 1)
+    if index >= n or z[index] == 0.0:  # rounding put the target past the block's last probable token
+        index = start + int(np.flatnonzero(padded[start : index + 1])[-1])
+    return index
+
+
 def token_logprobs(logits: np.ndarray, token: int, k: int) -> tuple[float, list[tuple[int, float]]]:
     """Log-probability of `token` under softmax(logits), and the k most likely tokens with theirs."""
     x = np.asarray(logits, dtype=np.float64)
