@@ -41,13 +41,12 @@ import os
 import random
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, NoReturn
 
 import httpx
 
-from ponder.contract import Delta, FunctionCall, read_call
+from ponder.contract import Delta, FunctionCall
 from ponder.errors import (
     ConfigError,
     ContextOverflow,
@@ -69,20 +68,23 @@ from ponder.models import (
     TOOLS,
     check_abilities,
 )
+from ponder.models.openai_reading import (
+    chat_logprobs,
+    completion_logprobs,
+    finish_reason,
+    plural,
+    read_calls,
+    server_cached,
+)
+from ponder.models.openai_stream import Events, StreamedReply, is_event_stream
 from ponder.models.replies import (
     ChatChoice,
     ChatChunk,
-    ChatChunkChoice,
-    ChatLogprobs,
     ChatReply,
     CompletionChunk,
-    CompletionChunkChoice,
-    CompletionLogprobs,
     CompletionReply,
     ReplyShapeError,
-    ReplyToolCall,
     ReplyUsage,
-    ToolCallDelta,
     normalise_content,
     parse_chunk,
     parse_reply,
@@ -90,7 +92,7 @@ from ponder.models.replies import (
 )
 from ponder.models.retry import RetryPolicy, is_transient_status, parse_retry_after
 from ponder.redact import MASK, MIN_SECRET, redact_query, redact_spec, redact_url, url_secrets
-from ponder.types import Completion, FinishReason, GenerationRequest, Message, TokenLogprob, Usage
+from ponder.types import Completion, GenerationRequest, Message, Usage
 
 _CONTEXT = re.compile(r"context|too long|maximum.*tokens", re.I)
 _OPTION_LIKE = re.compile(r"\[\s*\w+\s*=[^\[\]]*\]$")
@@ -319,7 +321,7 @@ class OpenAICompatModel:
         choices = [reply.choices[p] for p in order]
         usage = reply.usage or ReplyUsage()
         prompt_tokens = usage.prompt_tokens or 0
-        server_cached = _server_cached(usage)
+        cached_by_server = server_cached(usage)
         reported = usage.completion_tokens or 0
         out = []
         for i, choice in enumerate(choices):
@@ -327,29 +329,29 @@ class OpenAICompatModel:
             notes: tuple[str, ...]
             if isinstance(choice, ChatChoice):
                 message = choice.message
-                calls, bad_calls = _read_calls(message.tool_calls or (), request)
+                calls, bad_calls = read_calls(message.tool_calls or (), request)
                 if message.content is None and calls:
                     text, notes = "", ()
                 else:
                     text, notes = normalise_content(message.content)
                 if bad_calls:
-                    notes += (f"replaced {_plural(bad_calls, 'invalid code point')} in function calls",)
-                lps, bad = _chat_logprobs(choice.logprobs)
+                    notes += (f"replaced {plural(bad_calls, 'invalid code point')} in function calls",)
+                lps, bad = chat_logprobs(choice.logprobs)
             else:
                 text, replaced = replace_invalid(choice.text)
-                notes = (f"replaced {_plural(replaced, 'invalid code point')}",) if replaced else ()
-                lps, bad = _completion_logprobs(choice.logprobs)
+                notes = (f"replaced {plural(replaced, 'invalid code point')}",) if replaced else ()
+                lps, bad = completion_logprobs(choice.logprobs)
             if lps is not None and (len(choices) > 1 or not reported):
                 completion_tokens = len(lps)
             else:
                 completion_tokens = reported
             if bad and request.logprobs:
-                notes += (f"replaced {_plural(bad, 'invalid code point')} in logprob tokens",)
+                notes += (f"replaced {plural(bad, 'invalid code point')} in logprob tokens",)
             out.append(
                 Completion(
                     text=text,
-                    finish_reason=_finish(choice.finish_reason, bool(calls)),
-                    usage=Usage(prompt_tokens, completion_tokens, prompt_tokens if i else server_cached),
+                    finish_reason=finish_reason(choice.finish_reason, bool(calls)),
+                    usage=Usage(prompt_tokens, completion_tokens, prompt_tokens if i else cached_by_server),
                     logprobs=lps if request.logprobs else None,
                     index=i,
                     latency_s=latency,
@@ -377,7 +379,7 @@ class OpenAICompatModel:
             resp = await self._open_with_retries(path, body, url)
             items = (
                 self._streamed(request, resp, url, chat, t0)
-                if _is_event_stream(resp)
+                if is_event_stream(resp)
                 else self._whole(request, resp, url, chat, t0)
             )
             try:
@@ -420,8 +422,8 @@ class OpenAICompatModel:
     ) -> AsyncGenerator[Delta | Completion, None]:
         """The deltas of a server-sent event stream up to `[DONE]`, then the completion; a dropped
         connection, an error event or a stream that stops short raise."""
-        reply = _StreamedReply(request, chat)
-        events = _Events()
+        reply = StreamedReply(request, chat)
+        events = Events()
         try:
             async for line in resp.aiter_lines():
                 for delta in self._deltas(events.feed(line), reply, url):
@@ -445,7 +447,7 @@ class OpenAICompatModel:
             )
         yield reply.completion(time.perf_counter() - t0)
 
-    def _deltas(self, events: list[tuple[str, str]], reply: _StreamedReply, url: str) -> list[Delta]:
+    def _deltas(self, events: list[tuple[str, str]], reply: StreamedReply, url: str) -> list[Delta]:
         """The deltas of some events, each checked and added to `reply`; nothing after [DONE]."""
         out: list[Delta] = []
         for kind, data in events:
@@ -525,10 +527,6 @@ def _gave_up(url: str, e: _Transient, attempt: int) -> ModelError:
     return TransientModelError(f"{url}: {e} (gave up after {attempt} tries)")
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
 def _message_body(m: Message) -> dict[str, Any]:
     """A turn as the chat API takes it: role and content, an assistant turn's calls (its content
     null when empty), a tool turn's call id."""
@@ -563,239 +561,6 @@ def _tool_fields(request: GenerationRequest) -> dict[str, Any]:
     if request.response_format is not None:
         fields["response_format"] = request.response_format.to_openai()
     return fields
-
-
-def _finish(reason: str | None, calls: bool) -> FinishReason:
-    """length when the reply was cut, tool_calls when it calls functions (or says so), else stop."""
-    if reason == "length":
-        return "length"
-    if reason == "tool_calls" or calls:
-        return "tool_calls"
-    return "stop"
-
-
-def _server_cached(usage: ReplyUsage) -> int:
-    """The prompt tokens the server says it served from its cache (at most the prompt's)."""
-    details = usage.prompt_tokens_details
-    return min(usage.prompt_tokens or 0, (details.cached_tokens or 0) if details else 0)
-
-
-def _read_calls(
-    calls: Sequence[ReplyToolCall], request: GenerationRequest
-) -> tuple[tuple[FunctionCall, ...], int]:
-    """The reply's function calls read against the request's tools, and how many invalid code
-    points were replaced in their names and arguments."""
-    out = []
-    bad = 0
-    for k, c in enumerate(calls):
-        name, bad_name = replace_invalid(c.function.name)
-        raw, bad_raw = replace_invalid(c.function.arguments)
-        bad += bad_name + bad_raw
-        out.append(read_call(name, raw, request.tools, id=c.id or None, position=k))
-    return tuple(out), bad
-
-
-def _is_event_stream(resp: httpx.Response) -> bool:
-    """Whether a 200 reply is an event stream (else a server answered whole, as JSON)."""
-    kind = str(resp.headers.get("content-type", "")).split(";")[0].strip().lower()
-    return kind != "application/json"
-
-
-class _Events:
-    """Server-sent events from the lines of a stream: (field, data) of each event, where field is
-    "data" or "error" (an `error:` line, as llama.cpp's server sends); comments and other fields
-    are skipped."""
-
-    def __init__(self) -> None:
-        self._kind = "data"
-        self._data: list[str] = []
-
-    def feed(self, line: str) -> list[tuple[str, str]]:
-        """The events `line` completes (a blank line ends one)."""
-        if not line:
-            return self.flush()
-        if line.startswith(":"):
-            return []
-        name, _, value = line.partition(":")
-        if value.startswith(" "):
-            value = value[1:]
-        if name in ("data", "error"):
-            if name == "error":
-                self._kind = "error"
-            self._data.append(value)
-        return []
-
-    def flush(self) -> list[tuple[str, str]]:
-        """The event in progress, if any, ended."""
-        if not self._data:
-            return []
-        event = (self._kind, "\n".join(self._data))
-        self._kind, self._data = "data", []
-        return [event]
-
-
-@dataclass
-class _CallParts:
-    id: str | None = None
-    name: str | None = None
-    arguments: list[str] = field(default_factory=list)
-
-
-class _StreamedReply:
-    """What a stream has said so far (text, function calls, finish reason, usage, logprobs), and
-    the completion it makes."""
-
-    def __init__(self, request: GenerationRequest, chat: bool) -> None:
-        self.request = request
-        self.chat = chat
-        self.texts: list[str] = []
-        self.calls: dict[int, _CallParts] = {}
-        self.finish: str | None = None
-        self.usage: ReplyUsage | None = None
-        self.logprobs: list[TokenLogprob] = []
-        self.saw_logprobs = False
-        self.chunks = 0
-        self.pieces = 0
-        self.bad_text = 0
-        self.bad_calls = 0
-        self.bad_logprobs = 0
-        self.done = False
-
-    def add(self, chunk: ChatChunk | CompletionChunk, url: str) -> list[Delta]:
-        """The deltas of one chunk, its finish reason, usage and logprobs kept."""
-        self.chunks += 1
-        if chunk.usage is not None:
-            self.usage = chunk.usage
-        out: list[Delta] = []
-        choices: Sequence[ChatChunkChoice | CompletionChunkChoice] = chunk.choices
-        for k, choice in enumerate(choices):
-            if choice.index not in (None, 0):
-                raise MalformedReply(
-                    f"{url}: malformed stream chunk (choices.{k}.index: expected 0 in a stream of one "
-                    f"sample, got {choice.index})"
-                )
-            if choice.finish_reason is not None:
-                self.finish = choice.finish_reason
-            if isinstance(choice, ChatChunkChoice):
-                lps, bad = _chat_logprobs(choice.logprobs)
-                out += self._text(choice.delta.content)
-                for td in choice.delta.tool_calls or ():
-                    out += self._call(td)
-            else:
-                lps, bad = _completion_logprobs(choice.logprobs)
-                out += self._text(choice.text)
-            if lps is not None:
-                self.saw_logprobs = True
-                self.logprobs.extend(lps)
-                self.bad_logprobs += bad
-        return out
-
-    def _text(self, piece: str | None) -> list[Delta]:
-        if not piece:
-            return []
-        clean, bad = replace_invalid(piece)
-        self.bad_text += bad
-        self.texts.append(clean)
-        self.pieces += 1
-        return [Delta(clean)]
-
-    def _call(self, td: ToolCallDelta) -> list[Delta]:
-        """Deltas of a piece of a function call: its name when first seen, then argument text.
-        Calls are numbered in the order they first appear."""
-        if td.index not in self.calls:
-            self.calls[td.index] = _CallParts()
-        position = list(self.calls).index(td.index)
-        parts = self.calls[td.index]
-        if td.id and parts.id is None:
-            parts.id = td.id
-        out = []
-        fn = td.function
-        if fn is not None and fn.name and parts.name is None:
-            parts.name, bad = replace_invalid(fn.name)
-            self.bad_calls += bad
-            out.append(Delta(tool_index=position, tool_name=parts.name))
-        if fn is not None and fn.arguments:
-            piece, bad = replace_invalid(fn.arguments)
-            self.bad_calls += bad
-            parts.arguments.append(piece)
-            self.pieces += 1
-            out.append(Delta(tool_index=position, tool_arguments=piece))
-        return out
-
-    def completion(self, latency: float) -> Completion:
-        """The whole reply: text joined, calls read against the request's tools, usage (counted
-        from the chunks, and noted, where the server sent none)."""
-        request = self.request
-        calls = tuple(
-            read_call(p.name or "", "".join(p.arguments), request.tools, id=p.id, position=k)
-            for k, p in enumerate(self.calls.values())
-        )
-        notes: list[str] = []
-        if self.bad_text:
-            notes.append(f"replaced {_plural(self.bad_text, 'invalid code point')}")
-        if self.bad_calls:
-            notes.append(f"replaced {_plural(self.bad_calls, 'invalid code point')} in function calls")
-        if self.bad_logprobs and request.logprobs:
-            notes.append(f"replaced {_plural(self.bad_logprobs, 'invalid code point')} in logprob tokens")
-        if self.usage is None:
-            counted = len(self.logprobs) if self.saw_logprobs else self.pieces
-            usage = Usage(0, counted, 0)
-            notes.append(
-                f"the server sent no usage: {_plural(counted, 'completion token')} counted from the "
-                "streamed chunks, prompt tokens unknown (0)"
-            )
-        else:
-            usage = Usage(
-                self.usage.prompt_tokens or 0, self.usage.completion_tokens or 0, _server_cached(self.usage)
-            )
-        return Completion(
-            text="".join(self.texts),
-            finish_reason=_finish(self.finish, bool(calls)),
-            usage=usage,
-            logprobs=tuple(self.logprobs) if request.logprobs and self.saw_logprobs else None,
-            latency_s=latency,
-            notes=tuple(notes),
-            tool_calls=calls,
-        )
-
-
-def _token(text: str, bad: list[int]) -> str:
-    clean, count = replace_invalid(text)
-    bad[0] += count
-    return clean
-
-
-def _chat_logprobs(logprobs: ChatLogprobs | None) -> tuple[tuple[TokenLogprob, ...] | None, int]:
-    content = logprobs.content if logprobs else None
-    if content is None:
-        return None, 0
-    bad = [0]
-    lps = tuple(
-        TokenLogprob(
-            _token(t.token, bad),
-            t.logprob,
-            tuple((_token(x.token, bad), x.logprob) for x in t.top_logprobs or ()),
-        )
-        for t in content
-    )
-    return lps, bad[0]
-
-
-def _completion_logprobs(lp: CompletionLogprobs | None) -> tuple[tuple[TokenLogprob, ...] | None, int]:
-    if lp is None or lp.tokens is None:
-        return None, 0
-    bad = [0]
-    values = lp.token_logprobs or [None] * len(lp.tokens)
-    tops = lp.top_logprobs or [None] * len(lp.tokens)
-    lps = tuple(
-        TokenLogprob(
-            _token(tok, bad),
-            val if val is not None else 0.0,
-            tuple((_token(k, bad), v) for k, v in (top or {}).items()),
-        )
-        for tok, val, top in zip(lp.tokens, values, tops)
-    )
-    return lps, bad[0]
 
 
 def parse_spec(rest: str) -> tuple[str, str]:
