@@ -3,6 +3,7 @@
 Nothing runs at import time; heavy backends are imported only when chosen.
 """
 
+from ponder.contract import Delta, FunctionCall, ResponseFormat, Tool
 from ponder.errors import (
     ConfigError,
     DataError,
@@ -24,18 +25,22 @@ __all__ = [
     "Compute",
     "ConfigError",
     "DataError",
+    "Delta",
     "FatalModelError",
+    "FunctionCall",
     "GenerationRequest",
     "Message",
     "Model",
     "Plan",
     "ModelError",
     "PonderError",
+    "ResponseFormat",
     "Result",
     "STRATEGIES",
     "Session",
     "StoreError",
     "Task",
+    "Tool",
     "TransientModelError",
     "Usage",
     "build_strategy",
