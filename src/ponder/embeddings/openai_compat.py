@@ -19,8 +19,6 @@ vectors of a request's inputs mix (each but the last is cosine 0.57-0.83 to the 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import math
 import os
 import random
 import time
@@ -33,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ponder.contract import Embeddings
 from ponder.embeddings.vectors import unit_rows
 from ponder.errors import ConfigError, FatalModelError, MalformedReply, ModelUnavailable, TransientModelError
+from ponder.models.http_options import positive_seconds, spec_options
 from ponder.models.replies import Count, describe
 from ponder.models.retry import RetryPolicy, is_transient_status, parse_retry_after
 from ponder.redact import MASK, MIN_SECRET, redact_query, redact_spec, redact_url, url_secrets
@@ -99,12 +98,6 @@ class _Transient(Exception):
         self.malformed = malformed
 
 
-def _positive(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    )
-
-
 class OpenAIEmbedder:
     """An OpenAI-compatible embeddings endpoint (see the module's docstring)."""
 
@@ -125,7 +118,7 @@ class OpenAIEmbedder:
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base URL {redact_url(base_url)!r} must start with http:// or https://")
         for name, value in (("timeout_s", timeout_s), ("connect_timeout_s", connect_timeout_s)):
-            if not _positive(value):
+            if not positive_seconds(value):
                 raise ConfigError(f"{name} must be a positive number of seconds, got {value!r}")
         for name, count in (("max_batch", max_batch), ("max_concurrency", max_concurrency)):
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
@@ -225,29 +218,6 @@ class OpenAIEmbedder:
         raise FatalModelError(f"{self.url}: HTTP {resp.status_code}{hint}: {detail}")
 
 
-def _seconds(name: str, value: Any, shown: str) -> float:
-    seconds: Any
-    try:
-        seconds = float(value) if isinstance(value, str) else value
-    except ValueError:
-        seconds = None
-    if not _positive(seconds):
-        raise ConfigError(
-            f"option {name}={value} for embedder spec {shown!r}: expected a positive number of seconds"
-        )
-    return float(seconds)
-
-
-def _tries(value: Any, shown: str) -> int:
-    text = value.strip() if isinstance(value, str) else None
-    tries = int(text) if text is not None and text.isdigit() else value
-    if isinstance(tries, bool) or not isinstance(tries, int) or tries < 1:
-        raise ConfigError(
-            f"option retries={value} for embedder spec {shown!r}: expected a whole number of tries, at least 1"
-        )
-    return tries
-
-
 def from_spec(
     rest: str,
     *,
@@ -266,17 +236,13 @@ def from_spec(
             f"embedder spec {shown!r} must look like openai:MODEL@BASE_URL, "
             "e.g. openai:text-embedding-3-small@https://api.openai.com/v1"
         )
-    if timeout is not None:
-        options["timeout_s"] = _seconds("timeout", timeout, shown)
-    if connect_timeout is not None:
-        options["connect_timeout_s"] = _seconds("connect_timeout", connect_timeout, shown)
-    if retries is not None or backoff is not None:
-        policy = options.get("retry") or RetryPolicy()
-        if retries is not None:
-            policy = dataclasses.replace(policy, attempts=_tries(retries, shown))
-        if backoff is not None:
-            base = _seconds("backoff", backoff, shown)
-            policy = dataclasses.replace(policy, base_s=base, cap_s=max(policy.cap_s, base))
-        options["retry"] = policy
+    options = spec_options(
+        f"embedder spec {shown!r}",
+        options,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        retries=retries,
+        backoff=backoff,
+    )
     key = options.pop("api_key", None) or os.environ.get("PONDER_API_KEY") or os.environ.get("OPENAI_API_KEY")
     return OpenAIEmbedder(model, base_url, key, **options)

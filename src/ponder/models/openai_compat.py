@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import math
 import os
 import random
 import re
@@ -68,6 +67,7 @@ from ponder.models import (
     TOOLS,
     check_abilities,
 )
+from ponder.models.http_options import positive_seconds, spec_options
 from ponder.models.openai_reading import (
     chat_logprobs,
     completion_logprobs,
@@ -112,12 +112,6 @@ class _Transient(Exception):
         self.malformed = malformed
 
 
-def _positive_seconds(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    )
-
-
 def _split_url(base_url: str) -> tuple[str, str]:
     """(scheme://authority/path without a trailing slash, query string) of a base URL."""
     root, _, query = base_url.partition("#")[0].partition("?")
@@ -142,7 +136,7 @@ class OpenAICompatModel:
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"base URL {redact_url(base_url)!r} must start with http:// or https://")
         for name, value in (("timeout_s", timeout_s), ("connect_timeout_s", connect_timeout_s)):
-            if not _positive_seconds(value):
+            if not positive_seconds(value):
                 raise ConfigError(f"{name} must be a positive number of seconds, got {value!r}")
         root, query = _split_url(base_url)
         self.model = model
@@ -579,29 +573,6 @@ def parse_spec(rest: str) -> tuple[str, str]:
     return model, base_url
 
 
-def _seconds(name: str, value: Any, shown: str) -> float:
-    seconds: Any
-    try:
-        seconds = float(value) if isinstance(value, str) else value
-    except ValueError:
-        seconds = None
-    if not _positive_seconds(seconds):
-        raise ConfigError(
-            f"option {name}={value} for model spec {shown!r}: expected a positive number of seconds"
-        )
-    return float(seconds)
-
-
-def _tries(value: Any, shown: str) -> int:
-    text = value.strip() if isinstance(value, str) else None
-    tries = int(text) if text is not None and text.isdigit() else value
-    if isinstance(tries, bool) or not isinstance(tries, int) or tries < 1:
-        raise ConfigError(
-            f"option retries={value} for model spec {shown!r}: expected a whole number of tries, at least 1"
-        )
-    return tries
-
-
 def from_spec(
     rest: str,
     *,
@@ -616,17 +587,13 @@ def from_spec(
     (total tries) and `backoff` (base seconds) as given in the spec or by keyword, validated."""
     shown = redact_spec(spec or f"openai:{rest}")
     model, base_url = parse_spec(rest)
-    if timeout is not None:
-        options["timeout_s"] = _seconds("timeout", timeout, shown)
-    if connect_timeout is not None:
-        options["connect_timeout_s"] = _seconds("connect_timeout", connect_timeout, shown)
-    if retries is not None or backoff is not None:
-        policy = options.get("retry") or RetryPolicy()
-        if retries is not None:
-            policy = dataclasses.replace(policy, attempts=_tries(retries, shown))
-        if backoff is not None:
-            base = _seconds("backoff", backoff, shown)
-            policy = dataclasses.replace(policy, base_s=base, cap_s=max(policy.cap_s, base))
-        options["retry"] = policy
+    options = spec_options(
+        f"model spec {shown!r}",
+        options,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        retries=retries,
+        backoff=backoff,
+    )
     key = options.pop("api_key", None) or os.environ.get("PONDER_API_KEY") or os.environ.get("OPENAI_API_KEY")
     return OpenAICompatModel(model, base_url, key, **options)
