@@ -12,7 +12,8 @@ from pathlib import Path
 from types import NoneType, UnionType
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from ponder import details as codec
@@ -176,16 +177,14 @@ def test_every_details_type_round_trips_through_its_json(details):
     assert codec.from_json(json.loads(json.dumps(codec.to_json(details)))) == details
 
 
-def test_every_registered_details_type_is_drawn_by_the_property_test():
-    seen = set()
-
-    @settings(max_examples=400, database=None)
-    @given(any_details())
-    def draw(d):
-        seen.add(type(d))
-
-    draw()
-    assert seen == set(DETAILS.values())
+@pytest.mark.parametrize("cls", sorted(DETAILS.values(), key=lambda c: c.__name__))
+def test_every_registered_details_type_is_drawn_by_the_property_test(cls):
+    found = find(
+        any_details(),
+        lambda d: type(d) is cls,
+        settings=settings(max_examples=5000, database=None, phases=[Phase.generate]),
+    )
+    assert type(found) is cls
 
 
 def test_results_differ_when_their_details_budget_model_or_trace_differ():
