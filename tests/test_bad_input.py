@@ -66,6 +66,7 @@ FLAG_CASES = [
     ("--limit", VOTE, ["0"]),
     ("--port", VOTE, ["0", "70000"]),
     ("--seed", VOTE, ["-2"]),
+    ("--port", ["view"], ["0", "70000"]),
 ]
 # the solve command takes the strategy flags too
 FLAG_CASES += [(flag, ["solve", "2+3?", *M], values) for flag, command, values in FLAG_CASES[:14]]
@@ -190,6 +191,8 @@ def _cases(tmp: Path) -> list[tuple[str, list[str], str]]:
             str(tmp / "plain.txt" / "sub"),
         ),
         ("report of an unknown run", ["report", "99", "--out", str(tmp / "r")], "run 99 is not in the store"),
+        ("view of a missing store", ["view", "--store", str(tmp / "none.sqlite")], f"no store at {tmp}"),
+        ("view of a file that is not a store", ["view", "--store", str(tmp / "plain.txt")], "plain.txt"),
         ("unknown option", [*EVAL, "--bogus"], "--bogus"),
         ("missing argument", ["eval"], "Missing argument"),
         ("not an integer", [*EVAL, "-k", "abc"], "-k"),

@@ -1,7 +1,7 @@
 """The `ponder` command: flags → objects → one library call. Errors print one line and exit 2.
 
 One module per command or group: `solve`, `eval` (eval, compare), `faithfulness`, `report`,
-`runs` (runs, runs show, rescore), `models`, `arena`; `options` declares the options they share,
+`runs` (runs, runs show, rescore), `models`, `arena`, `view`; `options` declares the options they share,
 `strategy_flags` the strategy flags, `common` the consoles and the error guard.
 """
 
@@ -20,6 +20,7 @@ from ponder.cli.report import report
 from ponder.cli.runs import rescore, runs_app
 from ponder.cli.solve import solve
 from ponder.cli.strategy_flags import StrategyCommand
+from ponder.cli.view import view
 
 app = typer.Typer(
     cls=OneLineGroup,
@@ -43,3 +44,4 @@ app.command(cls=StrategyCommand)(compare)
 app.command()(faithfulness)
 app.command()(report)
 app.command()(rescore)
+app.command()(view)

@@ -11,8 +11,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ponder.cli.common import EvalProgress, err, guard, in_session, out
-from ponder.cli.options import CacheOpt, ConcurrencyOpt, DataDirOpt, LimitOpt, StoreOpt, TaskArg, checked
-from ponder.strategies.options import COUNT, PORT, POSITIVE, SEED
+from ponder.cli.options import (
+    CacheOpt,
+    ConcurrencyOpt,
+    DataDirOpt,
+    HostOpt,
+    LimitOpt,
+    PortOpt,
+    StoreOpt,
+    TaskArg,
+    checked,
+)
+from ponder.strategies.options import COUNT, POSITIVE, SEED
 
 Opt = typer.Option
 arena_app = typer.Typer(
@@ -264,8 +274,8 @@ def vote(
     store: StoreOpt = None,
     arena: ArenaOpt = None,
     data_dir: DataDirOpt = None,
-    host: Annotated[str, Opt("--host", help="Address to serve on (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, Opt("--port", help="Port to serve on.", callback=checked(PORT))] = 8765,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8765,
     seed: Annotated[
         int | None, Opt("--seed", help="Seed of the battles drawn (default: random).", callback=checked(SEED))
     ] = None,

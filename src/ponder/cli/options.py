@@ -17,7 +17,7 @@ import typer
 
 from ponder.errors import ConfigError
 from ponder.eval.limits import parse_max_errors
-from ponder.strategies.options import COUNT, POSITIVE, Bounds
+from ponder.strategies.options import COUNT, PORT, POSITIVE, Bounds
 from ponder.strategies.registry import STRATEGIES
 
 Opt = typer.Option
@@ -91,6 +91,8 @@ ConcurrencyOpt = Annotated[
 CacheOpt = Annotated[bool, Opt("--cache/--no-cache", help="Reuse stored completions of identical requests.")]
 OutOpt = Annotated[Path, Opt("--out", help="Folder for the report (HTML, CSV, JSON, plots).")]
 OpenOpt = Annotated[bool, Opt("--open/--no-open", help="Open the HTML report in a browser.")]
+HostOpt = Annotated[str, Opt("--host", help="Address to serve on (loopback by default).")]
+PortOpt = Annotated[int, Opt("--port", help="Port to serve on.", callback=checked(PORT))]
 
 # Options of some benchmarks' loaders.
 QuestionFieldOpt = Annotated[

@@ -1,0 +1,95 @@
+"""One result as the sample page shows it: its status, each model call of its trace in order
+(messages sent, the earlier ones apart from the last, and each completion with the answer's last
+occurrence marked), the other events, and its details."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from ponder.store.codec import result_from_row
+from ponder.types import Completion, Message, ModelCall, Result
+from ponder.view.details import DetailsView, as_text, details_view
+
+
+@dataclass(frozen=True)
+class Marked:
+    """A text split around the last occurrence of an answer: `mark` is empty when it does not occur."""
+
+    before: str
+    mark: str = ""
+    after: str = ""
+
+
+@dataclass(frozen=True)
+class CallView:
+    number: int
+    call: ModelCall
+    earlier: tuple[Message, ...]
+    last: Message | None
+    outputs: list[tuple[Completion, Marked]]
+
+
+@dataclass(frozen=True)
+class SampleView:
+    result: Result
+    status: str
+    calls: list[CallView]
+    events: list[tuple[int, str, list[tuple[str, str]]]]
+    details: DetailsView
+
+
+def status_of(result: Result) -> str:
+    """errored, noanswer, correct, wrong or ungraded (as `store.browse` counts them)."""
+    if result.error is not None:
+        return "errored"
+    if result.answer is None:
+        return "noanswer"
+    if result.correct is None:
+        return "ungraded"
+    return "correct" if result.correct else "wrong"
+
+
+def status_row(row: dict[str, Any]) -> str:
+    """The status of a row of `Browse.samples`."""
+    if row["error"] is not None:
+        return "errored"
+    if row["answer"] is None:
+        return "noanswer"
+    if row["correct"] is None:
+        return "ungraded"
+    return "correct" if row["correct"] else "wrong"
+
+
+def mark_last(text: str, answer: str | None) -> Marked:
+    """`text` split around the last occurrence of `answer` (not split when it is absent or empty)."""
+    at = text.rfind(answer) if answer else -1
+    if answer is None or at < 0:
+        return Marked(text)
+    return Marked(text[:at], answer, text[at + len(answer) :])
+
+
+def call_view(number: int, call: ModelCall, answer: str | None) -> CallView:
+    """A model call with its messages split into the earlier ones and the last, its outputs marked."""
+    messages = call.request.messages
+    return CallView(
+        number,
+        call,
+        messages[:-1],
+        messages[-1] if messages else None,
+        [(c, mark_last(c.text, answer)) for c in call.completions],
+    )
+
+
+def sample_view(row: dict[str, Any]) -> SampleView:
+    """The view of one stored results row."""
+    result = result_from_row(row)
+    calls, events = [], []
+    for i, event in enumerate(result.trace.events, start=1):
+        if isinstance(event, ModelCall):
+            calls.append(call_view(i, event, result.answer))
+        else:
+            fields = [(k, as_text(v)) for k, v in dataclasses.asdict(event).items()]
+            events.append((i, type(event).__name__, fields))
+    return SampleView(result, status_of(result), calls, events, details_view(result.details))
