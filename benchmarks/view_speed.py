@@ -1,13 +1,16 @@
-"""How fast `ponder view` renders its pages from a large store: a run of 10,000 results with
-several model calls each (plus a few small runs), each page requested through TestClient; the
-table reports the median of the timed requests. Target: under 200 ms per page.
+"""How fast `ponder view` renders its pages from a large store: two runs of 10,000 results on the
+same items with several model calls each (plus a few small runs) and an arena of 10,000 battles,
+each page requested through TestClient; the table reports the median of the timed requests, the
+arena page's first request (its leaderboard computed) and the two exports (downloads, not pages)
+timed once. Target: under 200 ms per page.
 
-    .venv/bin/python benchmarks/view_speed.py [--results 10000] [--calls 4] [--repeats 5]
+    .venv/bin/python benchmarks/view_speed.py [--results 10000] [--calls 4] [--repeats 5] [--battles 10000]
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import tempfile
 import time
@@ -18,6 +21,8 @@ from fastapi.testclient import TestClient
 from ponder.details import SelfConsistencyDetails
 from ponder.store import Store
 from ponder.types import (
+    WINNERS,
+    Battle,
     Completion,
     Compute,
     GenerationRequest,
@@ -33,12 +38,13 @@ from ponder.view.app import create_app
 TARGET_MS = 200.0
 
 
-def item(i: int, calls: int) -> Result:
-    """The i-th result: a question of a few sentences, `calls` chains of reasoning voting."""
+def item(i: int, calls: int, shift: int = 0) -> Result:
+    """The i-th result: a question of a few sentences, `calls` chains of reasoning voting (their
+    answers moved by `shift`, so two runs disagree on some items)."""
     question = f"Item {i}. " + "A farmer has some apples and sells a few of them at the market. " * 3
     if i == 9_876:
         question += "The farmer's dog is called Quokka."
-    answers = [str((i + k) % 7) for k in range(calls)]
+    answers = [str((i + k + shift * (i % 3 == 0)) % 7) for k in range(calls)]
     trace = tuple(
         ModelCall(
             GenerationRequest(
@@ -82,20 +88,36 @@ def item(i: int, calls: int) -> Result:
     )
 
 
-def build(path: Path, results: int, calls: int) -> int:
-    """Write the store: three small runs and the large one; the large run's id."""
+def build(path: Path, results: int, calls: int, battles_count: int) -> tuple[int, int]:
+    """Write the store: three small runs, two large ones on the same items, and an arena of
+    `battles_count` battles between 10 players; the large runs' ids."""
     with Store(path) as store:
         for k in range(3):
             store.add_finished_run(
                 "eval", f"openai:small-{k}", "cot", {"task": "svamp"}, [item(j, 1) for j in range(20)]
             )
-        return store.add_finished_run(
-            "eval",
-            "openai:big",
-            "self-consistency",
-            {"task": "gsm8k", "options": {"k": calls}},
-            [item(i, calls) for i in range(results)],
+        first, second = (
+            store.add_finished_run(
+                "eval",
+                f"openai:big-{shift}",
+                "self-consistency",
+                {"task": "gsm8k", "options": {"k": calls}},
+                [item(i, calls, shift) for i in range(results)],
+            )
+            for shift in (0, 1)
         )
+        players = [f"player-{k}" for k in range(10)]
+        draw = random.Random(0)
+        battles = []
+        for i in range(battles_count):
+            a, b = draw.sample(players, 2)
+            runs = {"model_a": first, "model_b": second}
+            data = {"runs": runs, "verdicts": ["A", "A"], "replies": ["[[A]]", "[[A]]"], "consistent": True}
+            battles.append(
+                Battle(f"gsm8k/{i % results:05d}", a, b, draw.choice(WINNERS), "openai:judge", 1, data)
+            )
+        store.import_battles("gsm8k:test", battles)
+        return first, second
 
 
 def median_ms(client: TestClient, url: str, repeats: int) -> float:
@@ -115,14 +137,15 @@ def main() -> None:
     parser.add_argument("--results", type=int, default=10_000)
     parser.add_argument("--calls", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--battles", type=int, default=10_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "ponder.sqlite"
         start = time.perf_counter()
-        run = build(path, args.results, args.calls)
+        run, other = build(path, args.results, args.calls, args.battles)
         size = path.stat().st_size / 1e6
         print(
-            f"store: {args.results} results x {args.calls} calls, {size:.0f} MB, built in {time.perf_counter() - start:.1f} s"
+            f"store: two runs of {args.results} results x {args.calls} calls, {args.battles} battles, {size:.0f} MB, built in {time.perf_counter() - start:.1f} s"
         )
         last = (args.results + 49) // 50
         pages = [
@@ -133,14 +156,38 @@ def main() -> None:
             ("run page, filtered (wrong), page 20", f"/runs/{run}?show=wrong&page=20"),
             ("run page, searched (one match)", f"/runs/{run}?q=quokka"),
             ("run page, searched (every item)", f"/runs/{run}?q=apples"),
-            ("sample page", f"/runs/{run}/samples/gsm8k/05000"),
+            ("sample page", f"/runs/{run}/samples/gsm8k/{args.results // 2:05d}"),
+            ("run page's live fragment", f"/runs/{run}/live?seen=10"),
+            ("runs list's live rows", "/live/runs"),
+            ("compare two runs, first page", f"/compare?run={run},{other}"),
+            (
+                "compare, items that differ, last page",
+                f"/compare?run={run},{other}&show=disagree&page={last // 3}",
+            ),
+            ("arenas list", "/arenas"),
+            ("arena page (leaderboard computed before)", "/arenas/gsm8k:test"),
+            ("arena page, last page of battles", f"/arenas/gsm8k:test?page={(args.battles + 49) // 50}"),
+            ("battle page", f"/battles/{args.battles // 2}"),
         ]
         with TestClient(create_app(path)) as client:
+            assert client.get("/arenas").status_code == 200
+            start = time.perf_counter()
+            assert client.get("/arenas/gsm8k:test").status_code == 200
+            first = (time.perf_counter() - start) * 1000
             rows = [(name, median_ms(client, url, args.repeats)) for name, url in pages]
-    width = max(len(name) for name, _ in rows)
+            rows.append(("arena page, first request (200-round bootstrap)", first))
+            downloads = []
+            for kind in ("jsonl", "csv"):
+                start = time.perf_counter()
+                size = len(client.get(f"/runs/{run}/samples.{kind}").content) / 1e6
+                downloads.append((f"export of the run, {kind} ({size:.0f} MB)", time.perf_counter() - start))
+    width = max(len(name) for name, _ in rows + downloads)
     print(f"{'page':<{width}}  median ms  (target < {TARGET_MS:.0f})")
     for name, ms in rows:
         print(f"{name:<{width}}  {ms:9.1f}  {'ok' if ms < TARGET_MS else 'SLOW'}")
+    print(f"{'download (timed once)':<{width}}  seconds")
+    for name, seconds in downloads:
+        print(f"{name:<{width}}  {seconds:9.2f}")
 
 
 if __name__ == "__main__":

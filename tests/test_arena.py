@@ -2,6 +2,7 @@
 scripted model, the MT-Bench items, and the CLI."""
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -257,6 +258,20 @@ async def test_play_answers_judges_stores_and_adds_a_player_for_its_own_battles_
     assert (grown.new, grown.kept) == (6, 6)
 
 
+async def test_play_stores_the_players_runs_with_each_battle(tmp_path, session_of, data_dir):
+    model = ScriptedModel(_gsm8k_script({"direct": ["18", "5"], "chain-of-draft": ["#### 18", "#### 3"]}))
+    store = tmp_path / "s.sqlite"
+    players = parse_players("direct,chain-of-draft", "scripted")
+    async with session_of(None, store=store, models={"scripted": model}) as session:
+        played = await play(session, "gsm8k", players, limit=2, data_dir=data_dir)
+    with Store(store) as s:
+        battles = s.battles("gsm8k:test")
+        assert len(battles) == 2 and len(set(played.runs.values())) == 2
+        for b in battles:
+            assert b.data["runs"] == {"model_a": played.runs[b.model_a], "model_b": played.runs[b.model_b]}
+            assert b.question_id in {r.task.id for r in s.results(b.data["runs"]["model_a"])}
+
+
 async def test_correctness_on_items_without_gold_fails_before_any_call(session_of, data_dir):
     model = ScriptedModel([])
     async with session_of(None, models={"scripted": model}) as session:
@@ -314,7 +329,8 @@ def test_cli_import_ratings_export(tmp_path):
 
 
 def _stored_answers(store_path, data_dir):
-    """Two players' answers to two GSM8K items, stored as eval runs without any model."""
+    """Two players' answers to two GSM8K items, stored as eval runs without any model; the tasks,
+    the answers and each player's run."""
     from ponder.eval.runner import RunSpec, open_run
     from ponder.types import Compute, Result
 
@@ -332,7 +348,7 @@ def _stored_answers(store_path, data_dir):
             runs[player] = run
         from ponder.arena.play import load_answers
 
-        return tasks, load_answers(store, runs)
+        return tasks, load_answers(store, runs), runs
 
 
 @pytest.mark.browser
@@ -342,12 +358,14 @@ async def test_a_person_votes_in_headless_chromium_and_the_vote_is_stored(tmp_pa
     import uvicorn
     from playwright.async_api import async_playwright
 
-    from ponder.arena.vote import Ballot, create_app
+    from ponder.arena.vote import Ballot
+    from ponder.view.app import create_app
+    from ponder.view.vote import Voting
     from servers import free_port, launch_chromium
 
     store_path = tmp_path / "s.sqlite"
-    tasks, answers = _stored_answers(store_path, data_dir)
-    web = create_app(store_path, "gsm8k:test", Ballot(tasks, answers, seed=1))
+    tasks, answers, runs = _stored_answers(store_path, data_dir)
+    web = create_app(store_path, vote=Voting("gsm8k:test", Ballot(tasks, answers, seed=1, runs=runs)))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
@@ -358,7 +376,7 @@ async def test_a_person_votes_in_headless_chromium_and_the_vote_is_stored(tmp_pa
             browser = await launch_chromium(p)
             try:
                 page = await browser.new_page()
-                await page.goto(f"http://127.0.0.1:{port}/")
+                await page.goto(f"http://127.0.0.1:{port}/vote")
                 question = await page.locator("#prompt").inner_text()
                 assert question.strip() in {t.question.strip() for t in tasks}
                 assert await page.locator(".player").count() == 0  # identities hidden before the vote
@@ -371,6 +389,11 @@ async def test_a_person_votes_in_headless_chromium_and_the_vote_is_stored(tmp_pa
                 assert a_name in answers and f"A was {a_name}" in reveal
                 task_id = next(t.id for t in tasks if t.question.strip() == question.strip())
                 assert answers[a_name][task_id].text.strip() == shown_a.strip()
+                await page.click("#battle")  # the stored battle's page, with both answers
+                assert (await page.locator("#winner").inner_text()).startswith("model_a")
+                assert (await page.locator("#answer-a .player").inner_text()).strip() == a_name
+                assert shown_a.strip() in await page.locator("#answer-a .reply").inner_text()
+                await page.go_back()
                 await page.click("#next")
                 await page.get_by_role("button", name="Both are bad").click()
                 await page.wait_for_selector("#reveal")
@@ -384,43 +407,63 @@ async def test_a_person_votes_in_headless_chromium_and_the_vote_is_stored(tmp_pa
     assert [v.winner for v in votes] == ["model_a", "tie (bothbad)"]
     assert votes[0].model_a == a_name and votes[0].question_id == task_id
     assert {votes[0].model_a, votes[0].model_b} == {"direct@x", "cot@x"}
+    assert votes[0].data["runs"] == {"model_a": runs[votes[0].model_a], "model_b": runs[votes[0].model_b]}
 
 
 async def test_the_vote_endpoint_refuses_bad_and_replayed_votes(tmp_path, data_dir):
     import httpx
 
-    from ponder.arena.vote import Ballot, create_app
+    from ponder.arena.vote import Ballot
+    from ponder.view.app import create_app
+    from ponder.view.vote import Voting
 
     store_path = tmp_path / "s.sqlite"
-    tasks, answers = _stored_answers(store_path, data_dir)
-    ballot = Ballot(tasks, answers, seed=2)
-    web = create_app(store_path, "gsm8k:test", ballot)
+    tasks, answers, runs = _stored_answers(store_path, data_dir)
+    ballot = Ballot(tasks, answers, seed=2, runs=runs)
+    web = create_app(store_path, vote=Voting("gsm8k:test", ballot))
+    form = {"content-type": "application/x-www-form-urlencoded"}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://test") as client:
-        page = await client.get("/")
+        page = await client.get("/vote")
         assert page.status_code == 200 and "A is better" in page.text
         [token] = list(ballot.shown)
-        bad = await client.post(
-            "/vote",
-            content=f"token={token}&winner=A",
-            headers={"content-type": "application/x-www-form-urlencoded"},
-        )
-        assert bad.status_code == 400 and "field 'winner'" in bad.text
-        ok = await client.post(
-            "/vote",
-            content=f"token={token}&winner=tie",
-            headers={"content-type": "application/x-www-form-urlencoded"},
-        )
+        bad = await client.post("/vote", content=f"token={token}&winner=%3Cscript%3E", headers=form)
+        assert bad.status_code == 400 and "field &#39;winner&#39;" in bad.text
+        assert "<script>" not in bad.text and "&lt;script&gt;" in bad.text
+        ok = await client.post("/vote", content=f"token={token}&winner=tie", headers=form)
         assert ok.status_code == 200 and "Your vote" in ok.text
-        again = await client.post(
-            "/vote",
-            content=f"token={token}&winner=tie",
-            headers={"content-type": "application/x-www-form-urlencoded"},
-        )
+        [battle_link] = re.findall(r'href="(/battles/\d+)"', ok.text)
+        assert 'href="/vote"' in ok.text
+        again = await client.post("/vote", content=f"token={token}&winner=tie", headers=form)
         assert again.status_code == 400 and "already used" in again.text
+        unknown = await client.post("/vote", content="token=nope&winner=tie", headers=form)
+        assert unknown.status_code == 400 and "unknown or already used" in unknown.text
+        shown = await client.get(battle_link)  # the view's read-only store sees the new battle
+        assert shown.status_code == 200 and "human" in shown.text and 'id="answer-b"' in shown.text
     with Store(store_path) as store:
-        assert [b.winner for b in store.battles("gsm8k:test", "human")] == ["tie"]
+        [vote] = store.battles("gsm8k:test", "human")
+        assert vote.winner == "tie" and set(vote.data["runs"].values()) == set(runs.values())
     with pytest.raises(ConfigError, match="nothing to vote on"):
         Ballot(tasks, {"only@x": answers["direct@x"]})
+
+
+async def test_the_view_serves_no_voting_page_unless_asked(tmp_path, data_dir):
+    import httpx
+
+    from ponder.view.app import create_app
+
+    store_path = tmp_path / "s.sqlite"
+    _stored_answers(store_path, data_dir)
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(store_path)), base_url="http://test"
+    ) as client:
+        assert (await client.get("/vote")).status_code == 404
+        assert (await client.post("/vote", content="token=x&winner=tie", headers=form)).status_code in (
+            404,
+            405,
+        )
+    with Store(store_path) as store:
+        assert store.battles() == []
 
 
 async def test_direct_holds_an_mt_bench_conversation_and_turn_two_is_judged_with_both_turns(

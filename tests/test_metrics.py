@@ -130,3 +130,19 @@ def test_bootstrap_of_correctness_matches_resampling_items():
     scores = rng.random(50)
     low, high = bootstrap_ci(scores, resamples=5000)
     assert low < scores.mean() < high and high - low < 0.25
+
+
+def test_mcnemar_exact_against_binomial_tails_worked_by_hand():
+    from ponder.eval.metrics import mcnemar_exact
+
+    assert mcnemar_exact(0, 5) == pytest.approx(2 / 32)  # 5-0: not significant at 0.05
+    assert mcnemar_exact(1, 9) == pytest.approx(2 * (1 + 10) / 1024)
+    assert mcnemar_exact(9, 1) == mcnemar_exact(1, 9)
+    assert mcnemar_exact(0, 6) == pytest.approx(2 / 64)  # the smallest all-one-way count below 0.05
+    assert mcnemar_exact(4, 4) == 1.0 and mcnemar_exact(0, 0) == 1.0
+    for a, b in ((37, 58), (3, 120), (400, 460)):
+        n = a + b
+        exact = Fraction(2 * sum(comb(n, i) for i in range(min(a, b) + 1)), 2**n)
+        assert mcnemar_exact(a, b) == pytest.approx(float(min(exact, Fraction(1))), rel=1e-9)
+    with pytest.raises(ValueError, match="non-negative"):
+        mcnemar_exact(-1, 2)

@@ -141,3 +141,15 @@ def test_leaderboard_rows():
     assert top.battles == 14 and top.win_rate == pytest.approx((6 + 1 + 3) / 14)
     with pytest.raises(ValueError, match="rating method"):
         leaderboard(outcomes, method="glicko")
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_the_counted_bt_bootstrap_draws_and_fits_what_the_plain_one_does(seed):
+    from ponder.arena.ratings import bt_bootstrap
+
+    outcomes = battles("a", "b", 20, 10, 4) + battles("b", "c", 12, 8) + battles("d", "a", 1, 0)
+    plain = bootstrap(outcomes, bradley_terry, rounds=200, seed=seed)
+    counted = bt_bootstrap(outcomes, rounds=200, seed=seed)
+    assert counted.keys() == plain.keys()
+    for name in plain:  # "d" is missing from some resamples: both leave it out of those rounds
+        assert counted[name] == pytest.approx(plain[name], abs=1e-6)

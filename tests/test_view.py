@@ -263,7 +263,10 @@ def test_stored_markup_renders_as_text_everywhere(client):
     for url in ("/", "/runs/2", "/runs/2/samples/svamp/a/2", "/runs/2?q=script"):
         res = client.get(url)
         assert res.status_code == 200
-        assert "<script" not in res.text, url
+        assert "<script>alert" not in res.text, url
+        assert [m for m in re.findall(r"<script[^>]*>", res.text)] == [
+            '<script src="/static/view.js" defer>'
+        ], url
     sample = client.get("/runs/2/samples/svamp/a/2").text
     assert "Why &lt;script&gt;alert(1)&lt;/script&gt;?" in sample
     assert "ends <mark>&lt;script&gt;alert(1)&lt;/script&gt;</mark> here" in sample

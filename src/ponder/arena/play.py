@@ -1,6 +1,7 @@
 """`ponder arena battle` as a library call: players answer the items (each answer an ordinary
 eval result, so it is stored, resumed and reused: adding a player costs only its own answers and
-its new battles), then every chosen pair is judged once per item and the battle stored at once.
+its new battles), then every chosen pair is judged once per item and the battle stored at once,
+with the runs holding the two players' answers (`data["runs"]`: model_a and model_b → run id).
 """
 
 from __future__ import annotations
@@ -76,14 +77,14 @@ def load_answers(store: Store, runs: dict[str, int]) -> dict[str, dict[str, Answ
     out: dict[str, dict[str, Answer]] = {}
     for player, run_id in runs.items():
         out[player] = {
-            r.task.id: Answer(player, r.reasoning, r.answer, r.correct, _turns_of(r))
+            r.task.id: Answer(player, r.reasoning, r.answer, r.correct, turns_of(r))
             for r in store.results(run_id)
             if r.error is None
         }
     return out
 
 
-def _turns_of(result: Result) -> tuple[str, ...]:
+def turns_of(result: Result) -> tuple[str, ...]:
     """The replies to each turn, where the player held the item's conversation."""
     details: Details = result.details
     if isinstance(details, AttemptsDetails):
@@ -145,7 +146,8 @@ async def play(
         if decision.winner is None:
             undecided += 1
         else:
-            store.add_battle(arena, Battle(t.id, a, b, decision.winner, decider.name, turn, decision.data))
+            data = {**decision.data, "runs": {"model_a": runs[a], "model_b": runs[b]}}
+            store.add_battle(arena, Battle(t.id, a, b, decision.winner, decider.name, turn, data))
             new += 1
         if on_battle:
             on_battle(i + 1, len(todo))

@@ -286,10 +286,12 @@ def vote(
 
     from ponder.arena.play import answer_all, load_answers
     from ponder.arena.players import parse_players
-    from ponder.arena.vote import Ballot, create_app
+    from ponder.arena.vote import Ballot
     from ponder.models import default_spec
-    from ponder.store import Store
+    from ponder.store import Store, default_store_path
     from ponder.tasks.registry import canonical_spec, load_tasks
+    from ponder.view.app import create_app
+    from ponder.view.vote import Voting
 
     def prepare():
         found = parse_players(players, model or default_spec())
@@ -300,14 +302,15 @@ def vote(
                 None,
                 store,
             )
-        with Store(store, readonly=True) as s:
+        path = store if store is not None else default_store_path()
+        with Store(path, readonly=True) as s:
             answers = load_answers(s, runs)
         name = arena or canonical_spec(task)
-        return name, create_app(store, name, Ballot(tasks, answers, seed))
+        return name, create_app(path, vote=Voting(name, Ballot(tasks, answers, seed, runs)))
 
     name, web = guard(prepare)
     out.print(
-        f"voting on {name}: http://{host}:{port}/  (Ctrl-C to stop; votes are stored as judge 'human')",
+        f"voting on {name}: http://{host}:{port}/vote  (Ctrl-C to stop; votes are stored as judge 'human')",
         markup=False,
         highlight=False,
     )

@@ -1,8 +1,12 @@
-"""`ponder runs` (the stored runs; `runs show ID`, one run's configuration) and `ponder rescore`."""
+"""`ponder runs` (the stored runs; `runs show ID`, one run's configuration; `runs export ID`, its
+samples as JSONL or CSV) and `ponder rescore`."""
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -85,6 +89,65 @@ def runs_show(
         highlight=False,
         soft_wrap=True,
     )
+
+
+@runs_app.command("export")
+def runs_export(
+    ctx: typer.Context,
+    run_id: Annotated[int, typer.Argument(help="Run id (see `ponder runs`).")],
+    fmt: Annotated[str, typer.Option("--format", help="jsonl (with details and trace) or csv.")] = "jsonl",
+    out_file: Annotated[Path | None, typer.Option("--out", help="File to write (default: stdout).")] = None,
+    show: Annotated[
+        str | None,
+        typer.Option(
+            "--show", help="Only the samples of one status: correct, wrong, noanswer, errored, ungraded."
+        ),
+    ] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Write a run's samples, one per result in the order written: JSONL (one JSON object a line,
+    with details and trace) or CSV (the flat columns, a header row). With --out, prints how many
+    samples were written."""
+    from ponder.errors import ConfigError
+    from ponder.store import Store
+    from ponder.store.browse import STATUSES, SampleQuery
+    from ponder.store.samples import FORMATS, sample_records
+
+    def export() -> int:
+        if fmt not in FORMATS:
+            raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        if show is not None and show not in STATUSES:
+            raise ConfigError(f"--show must be one of {', '.join(STATUSES)}, got {show!r}")
+        count = 0
+        with Store(store or ctx.obj, readonly=True) as s:
+            for_export = sample_records(s, run_id, SampleQuery(show), full=fmt == "jsonl")
+
+            def records() -> Iterator[dict[str, Any]]:
+                nonlocal count
+                for record in for_export:
+                    count += 1
+                    yield record
+
+            if out_file is None:
+                for chunk in FORMATS[fmt](records()):
+                    sys.stdout.write(chunk)
+                return count
+            try:
+                with open(out_file, "w", encoding="utf-8", newline="") as f:
+                    for chunk in FORMATS[fmt](records()):
+                        f.write(chunk)
+            except OSError as e:
+                raise ConfigError(f"cannot write {out_file}: {e.strerror or e}") from None
+        return count
+
+    count = guard(export)
+    if out_file is not None:
+        out.print(
+            f"run {run_id}: {count} samples written to {out_file}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def rescore(runs: RunIdsArg, store: StoreOpt = None) -> None:

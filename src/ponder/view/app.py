@@ -8,17 +8,25 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
-from ponder.view import runs
-from ponder.view.context import Context, NotFound
+from ponder.view import arena, compare, export, runs
+from ponder.view import vote as voting
+from ponder.view.context import Context, PageError
 from ponder.view.render import render
 
 
-def create_app(store_path: Path | str) -> FastAPI:
+def error_page(status: int, message: str) -> str:
+    """The page answering an error: "Not found" for 404, else "Cannot show this"."""
+    return render(
+        "error.html.j2", heading="Not found" if status == 404 else "Cannot show this", message=message
+    )
+
+
+def create_app(store_path: Path | str, vote: voting.Voting | None = None) -> FastAPI:
     """The app over the store at `store_path`, opened read-only now (a StoreError when it is
-    missing or not a ponder store)."""
+    missing or not a ponder store); with `vote`, also the voting page, which writes each vote."""
     ctx = Context.open(store_path)
 
     @asynccontextmanager
@@ -28,14 +36,25 @@ def create_app(store_path: Path | str) -> FastAPI:
 
     app = FastAPI(title="ponder view", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
 
-    @app.exception_handler(NotFound)
-    def not_found(request: Request, exc: NotFound) -> HTMLResponse:
-        return HTMLResponse(render("not_found.html.j2", message=exc.message), status_code=404)
+    @app.exception_handler(PageError)
+    def page_error(request: Request, exc: PageError) -> HTMLResponse:
+        return HTMLResponse(error_page(exc.status, exc.message), status_code=exc.status)
 
     @app.exception_handler(HTTPException)
     def http_error(request: Request, exc: HTTPException) -> HTMLResponse:
         message = f"no page at {request.url.path}" if exc.status_code == 404 else str(exc.detail)
-        return HTMLResponse(render("not_found.html.j2", message=message), status_code=exc.status_code)
+        return HTMLResponse(error_page(exc.status_code, message), status_code=exc.status_code)
+
+    script = (Path(__file__).parent / "static" / "view.js").read_text(encoding="utf-8")
+
+    @app.get("/static/view.js")
+    def view_js() -> Response:
+        return Response(script, media_type="text/javascript")
 
     app.include_router(runs.router(ctx))
+    app.include_router(export.router(ctx))
+    app.include_router(compare.router(ctx))
+    app.include_router(arena.router(ctx))
+    if vote is not None:
+        app.include_router(voting.router(ctx, vote))
     return app

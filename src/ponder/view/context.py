@@ -11,12 +11,24 @@ from ponder.store import Store
 from ponder.store.browse import Browse
 
 
-class NotFound(Exception):
-    """What a page asked for is not in the store: `message` says what."""
+class PageError(Exception):
+    """A page cannot be shown: `message` says why; answered with an error page of `status`."""
+
+    status = 400
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class BadRequest(PageError):
+    """The query asks for something that cannot be shown (400)."""
+
+
+class NotFound(PageError):
+    """What a page asked for is not in the store (404)."""
+
+    status = 404
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ interval, the no-answer and errored shares, tokens, calls and seconds per item."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ponder.eval.metrics import bootstrap_ci
@@ -27,8 +28,10 @@ class RunMetrics:
         return self.noanswer / self.n if self.n else 0.0
 
 
+@lru_cache(maxsize=4096)
 def accuracy_ci(correct: int, n: int) -> tuple[float, tuple[float, float]]:
-    """Accuracy of `correct` out of `n` and its 95% bootstrap interval ((0, 0) when n is 0)."""
+    """Accuracy of `correct` out of `n` and its 95% bootstrap interval ((0, 0) when n is 0);
+    remembered, as the interval is seeded and depends on the two counts only."""
     if n <= 0:
         return 0.0, (0.0, 0.0)
     return correct / n, bootstrap_ci([1.0] * correct + [0.0] * (n - correct))
