@@ -260,6 +260,23 @@ async def test_beam_search_keeps_the_best_beams_and_aggregates_step_scores(aggre
     model.assert_done()  # B (0.2) was never expanded; both round-1 winners finished: no round 2
 
 
+async def test_beam_search_records_its_tree_of_scored_steps():
+    model = ScriptedModel(_beam_script())
+    search = BeamSearch(prompt=ChainOfThought(extract_call=False), width=2, expand=2, max_steps=4)
+    details = (await search.run(TASK, model)).details
+    shape = [(n.parent, n.depth, n.step, round(n.score, 6), n.kept, n.finished) for n in details.tree]
+    assert shape == [
+        (None, 1, "Step A", 0.9, True, False),
+        (None, 1, "Step B", 0.2, False, False),
+        (None, 1, "Step C", 0.6, True, False),
+        (0, 2, "The answer is 18.", 0.8, True, True),
+        (0, 2, "A goes on", 0.3, False, False),
+        (2, 2, "The answer is 20.", 0.95, True, True),
+        (2, 2, "C goes on", 0.1, False, False),
+    ]
+    assert details.best == 5 and details.tree[details.best].score == details.score
+
+
 async def test_beam_search_keep_fraction_and_the_step_limit():
     model = ScriptedModel(
         [

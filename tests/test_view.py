@@ -339,3 +339,113 @@ def test_cli_serves_a_store_on_the_host_and_port_given(store_path, monkeypatch):
     assert served["host"] == "127.0.0.1" and served["port"] == 9123
     assert "http://127.0.0.1:9123/" in res.output
     assert TestClient(served["web"]).get("/runs/1").status_code == 200
+
+
+def test_a_beam_search_sample_shows_its_tree_with_the_answer_path(tmp_path):
+    from ponder.details import BeamNode
+
+    tree = (
+        BeamNode(None, 1, "Half of 36 is 18.", 0.9, True),
+        BeamNode(None, 1, f"Half of 36 is {EVIL}", 0.2),
+        BeamNode(0, 2, "The answer is 18.", 0.95, True, True),
+        BeamNode(0, 2, "", 0.9, False, True),
+    )
+    details = BeamSearchDetails(
+        rounds=(BeamRound(2, (0.9,)), BeamRound(2, (0.95,))), finished=True, score=0.95, tree=tree, best=2
+    )
+    path = tmp_path / "beam.sqlite"
+    with Store(path) as s:
+        run = s.start_run("eval", "m", "beam-search", {"task": "gsm8k"})
+        s.add_result(run, result("gsm8k/0", answer="18", details=details))
+    html = TestClient(create_app(path)).get(f"/runs/{run}/samples/gsm8k/0").text
+    forest = html[html.index('<ul class="tree" id="tree">') :]
+    top = re.findall(r'<li class="([^"]+)" id="node-(\d)">', forest)
+    assert top == [("kept path", "0"), ("kept path", "2"), ("pruned", "3"), ("pruned", "1")]
+    assert forest.index('id="node-2"') < forest.index("</ul>")  # node 2 nested under node 0
+    assert "(ends here)" in forest and f"Half of 36 is {EVIL}" not in forest
+    assert "Half of 36 is &lt;script&gt;" in forest and forest.count("★") == 2
+
+
+def test_probe_samples_show_each_truncation_and_the_edit_before_and_after(tmp_path):
+    from ponder.details import EarlyAnsweringDetails, MistakeDetails
+
+    early = EarlyAnsweringDetails(
+        metrics={"area_over_curve": 0.5}, steps=2, answers=(None, "17", "18"), agreement=(False, False, True)
+    )
+    mistake = MistakeDetails(
+        metrics={"answer_changed": 1.0},
+        changed=True,
+        step=1,
+        steps=3,
+        original_step="9 * 2 = 18",
+        corrupted_step=f"9 * 2 = 20 {EVIL}",
+        edit="model",
+        answer_original="18",
+        answer_probed="20",
+    )
+    path = tmp_path / "probes.sqlite"
+    with Store(path) as s:
+        run = s.start_run("faithfulness", "m", "early", {"task": "gsm8k"})
+        s.add_result(run, result("gsm8k/0", details=early))
+        s.add_result(run, result("gsm8k/1", details=mistake))
+    client = TestClient(create_app(path))
+    first = client.get(f"/runs/{run}/samples/gsm8k/0").text
+    rows = re.findall(
+        r'<tr><td class="num">(\d) of 2</td><td>([^<]*)</td><td class="\w+">(yes|no)</td></tr>', first
+    )
+    assert rows == [("0", "(none)", "no"), ("1", "17", "no"), ("2", "18", "yes")]
+    second = client.get(f"/runs/{run}/samples/gsm8k/1").text
+    edits = second[second.index('<table id="edits">') :]
+    assert "step 2 of 3 (model edit)" in edits and "<pre>9 * 2 = 18</pre>" in edits
+    assert "9 * 2 = 20 &lt;script&gt;" in edits and "<pre>18</pre></td><td><pre>20</pre>" in edits
+
+
+def test_tool_calls_logprobs_and_reply_formats_are_shown(tmp_path):
+    from ponder.contract import FunctionCall, ResponseFormat, Tool
+    from ponder.types import TokenLogprob
+
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    asked = FunctionCall("call_1", "add", {"a": 2, "b": 2}, '{"a": 2, "b": 2}')
+    first = ModelCall(
+        GenerationRequest(messages=(Message("user", "What is 2+2?"),), tools=(Tool.from_function(add),)),
+        (Completion("", "tool_calls", Usage(30, 9), tool_calls=(asked,)),),
+        0.3,
+    )
+    second = ModelCall(
+        GenerationRequest(
+            messages=(
+                Message("user", "What is 2+2?"),
+                Message("assistant", "", tool_calls=(asked,)),
+                Message("tool", f"4 {EVIL}", tool_call_id="call_1"),
+            ),
+            response_format=ResponseFormat.choice(["4", "5"]),
+            logprobs=True,
+            top_logprobs=1,
+        ),
+        (
+            Completion(
+                '"4"',
+                "stop",
+                Usage(40, 2),
+                logprobs=(TokenLogprob('"', -0.01, (('"', -0.01),)), TokenLogprob("4", -0.2, (("5", -1.8),))),
+            ),
+        ),
+        0.2,
+    )
+    tooled = Result(
+        Task("t/1", "What is 2+2?", "4"), "agent", "4", '"4"', True, Trace((first, second)), Compute()
+    )
+    path = tmp_path / "tools.sqlite"
+    with Store(path) as s:
+        run = s.start_run("eval", "m", "agent", {"task": "t"})
+        s.add_result(run, tooled)
+    html = TestClient(create_app(path)).get(f"/runs/{run}/samples/t/1").text
+    assert 'id="tools-1">tools offered (auto): add</p>' in html
+    assert html.count("→ calls <strong>add</strong>") == 2  # asked for, then carried in the history
+    assert '<pre class="arguments">{&#34;a&#34;: 2, &#34;b&#34;: 2}</pre>' in html
+    assert "tool · reply to call call_1" in html and "4 &lt;script&gt;" in html
+    assert "reply format:" in html and "log-probabilities of 2 tokens (mean -0.105)" in html
+    assert "<code>5</code> -1.80" in html and "<script>alert" not in html

@@ -133,11 +133,26 @@ class BeamRound:
     kept: tuple[float, ...] = ()
 
 
+@dataclass(frozen=True)
+class BeamNode:
+    """One scored candidate of a beam search: the node it extends (None: the question), its round
+    (from 1), the step it adds ("" when it ends its parent as it was), the aggregated score of its
+    steps, whether it was kept for the next round, and whether it finished."""
+
+    parent: int | None
+    depth: int
+    step: str
+    score: float
+    kept: bool = False
+    finished: bool = False
+
+
 @register("beam-search")
 @dataclass(frozen=True)
 class BeamSearchDetails(Details):
     """The rounds, whether the best beam finished, its score and step scores (None and empty when
-    no beam was kept)."""
+    no beam was kept), and the search tree: every scored candidate (`tree`, parents before their
+    children) and the node of the answer's beam (`best`)."""
 
     rounds: tuple[BeamRound, ...] = ()
     finished: bool = False
@@ -145,6 +160,8 @@ class BeamSearchDetails(Details):
     step_scores: tuple[float, ...] = ()
     verifier: str | None = None
     aggregation: str | None = None
+    tree: tuple[BeamNode, ...] = ()
+    best: int | None = None
 
 
 @register("attempts")

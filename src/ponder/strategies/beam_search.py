@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ponder.details import BeamRound, BeamSearchDetails
+from ponder.details import BeamNode, BeamRound, BeamSearchDetails
 from ponder.errors import ConfigError
 from ponder.models import PREFIX, Model
 from ponder.strategies.base import Budget, Recorder, TraceSink, gather_within_budget
@@ -34,12 +34,27 @@ class Beam:
     steps: list[str]
     scores: list[float] = field(default_factory=list)
     finished: bool = False
+    parent: int | None = None  # the tree node this beam extends
+    node: int | None = None  # its own node, once scored
+    ends: bool = False  # the parent, ended as it was (the model had nothing more to say)
 
     def score(self, how: str) -> float:
         return aggregate(self.scores, how) if self.scores else 0.0
 
     def prefix(self, delimiter: str) -> str:
         return delimiter.join(self.steps) + delimiter if self.steps else ""
+
+
+def grow(candidates: list[Beam], kept: list[Beam], depth: int, first: int, how: str) -> list[BeamNode]:
+    """The tree nodes of a round's scored candidates, numbered from `first` (each candidate is
+    given its node): the step each adds ("" for a parent ended as it was), its score, whether kept."""
+    chosen = {id(b) for b in kept}
+    nodes = []
+    for i, b in enumerate(candidates):
+        b.node = first + i
+        step = "" if b.ends else b.steps[-1]
+        nodes.append(BeamNode(b.parent, depth, step, b.score(how), id(b) in chosen, b.finished))
+    return nodes
 
 
 def select(candidates: list[Beam], how: str, width: int, keep_fraction: float | None) -> list[Beam]:
@@ -101,10 +116,10 @@ class BeamSearch(Configured):
                 seen.add(key)
                 if not step:  # nothing more to say: the parent is complete as it is
                     if beam.steps:
-                        out.append(Beam(beam.steps, list(beam.scores), True))
+                        out.append(Beam(beam.steps, list(beam.scores), True, beam.node, ends=True))
                     continue
                 done = extract(step, task.kind).explicit and c.finish_reason == "stop"
-                out.append(Beam(beam.steps + [step], list(beam.scores), done))
+                out.append(Beam(beam.steps + [step], list(beam.scores), done, beam.node))
         return out
 
     async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
@@ -112,6 +127,7 @@ class BeamSearch(Configured):
         rec.require(PREFIX, self.name)
         active, finished = [Beam([])], []
         rounds: list[BeamRound] = []
+        tree: list[BeamNode] = []
         for depth in range(self.max_steps):
             candidates = await self._expand(task, active, depth, rec)
             fresh = [b for b in candidates if len(b.scores) < len(b.steps)]
@@ -125,6 +141,7 @@ class BeamSearch(Configured):
             if not candidates:  # the budget stopped this round: keep the beams we have
                 break
             kept = select(candidates, self.aggregation, self.width, self.keep_fraction)
+            tree += grow(candidates, kept, depth + 1, len(tree), self.aggregation)
             rounds.append(
                 BeamRound(len(candidates), tuple(round(b.score(self.aggregation), 4) for b in kept))
             )
@@ -134,7 +151,9 @@ class BeamSearch(Configured):
                 break
         pool = finished or active
         if not pool:
-            return rec.result(task, self.name, None, "", BeamSearchDetails(tuple(rounds), False))
+            return rec.result(
+                task, self.name, None, "", BeamSearchDetails(tuple(rounds), False, tree=tuple(tree))
+            )
         best = max(pool, key=lambda b: b.score(self.aggregation))  # max keeps the first on ties
         text = self.delimiter.join(best.steps)
         found = await self.prompt.answer(task, text, not best.finished, rec)
@@ -150,5 +169,7 @@ class BeamSearch(Configured):
                 tuple(best.scores),
                 self.verifier.name,
                 self.aggregation,
+                tuple(tree),
+                best.node,
             ),
         )
