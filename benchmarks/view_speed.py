@@ -34,6 +34,7 @@ from ponder.types import (
     Usage,
 )
 from ponder.view.app import create_app
+from ponder.view.arena import ROUNDS
 
 TARGET_MS = 200.0
 
@@ -175,7 +176,7 @@ def main() -> None:
             assert client.get("/arenas/gsm8k:test").status_code == 200
             first = (time.perf_counter() - start) * 1000
             rows = [(name, median_ms(client, url, args.repeats)) for name, url in pages]
-            rows.append(("arena page, first request (200-round bootstrap)", first))
+            rows.append((f"arena page, first request ({ROUNDS}-round bootstrap)", first))
             downloads = []
             for kind in ("jsonl", "csv"):
                 start = time.perf_counter()

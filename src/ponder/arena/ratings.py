@@ -162,14 +162,14 @@ def bt_bootstrap(
     of = np.array(
         [kinds.setdefault((index[a], index[b], s), len(kinds)) for a, b, s in outcomes], dtype=np.intp
     )
-    rows = np.array([k[0] for k in kinds], dtype=np.intp)
-    cols = np.array([k[1] for k in kinds], dtype=np.intp)
-    scores = np.array([k[2] for k in kinds])
-    rng = np.random.default_rng(seed)
     n, size = len(outcomes), len(players)
+    rows = np.array([i for i, _, _ in kinds], dtype=np.intp)
+    cols = np.array([j for _, j, _ in kinds], dtype=np.intp)
+    scores = np.array([score for _, _, score in kinds])
+    rng = np.random.default_rng(seed)
     wins = np.zeros((rounds, size, size))
     for r in range(rounds):
-        counts = np.bincount(of[rng.integers(0, n, n)], minlength=len(kinds)).astype(float)
+        counts = np.bincount(of[rng.integers(0, n, n)], minlength=len(kinds))
         np.add.at(wins[r], (rows, cols), counts * scores)
         np.add.at(wins[r], (cols, rows), counts * (1.0 - scores))
     present = (wins + wins.transpose(0, 2, 1)).sum(axis=2) > 0

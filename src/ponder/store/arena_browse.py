@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from ponder.store.results import Store
-from ponder.types import Battle
 
 _BATTLE_COLUMNS = """id, arena, question_id, turn, model_a, model_b, winner, judge, created_at,
     json_extract(data, '$.consistent') AS consistent"""
@@ -43,17 +42,16 @@ class ArenaBrowse:
         )
         return [str(r["judge"]) for r in rows]
 
-    def battles(self, arena: str, judge: str | None = None) -> list[Battle]:
-        """The arena's battles (of one judge, or all) in the order recorded, without their data."""
+    def outcomes(self, arena: str, judge: str | None = None) -> list[tuple[str, str, float]]:
+        """The arena's battles (of one judge, or all) in the order recorded, as the ratings read
+        them: (model_a, model_b, score of model_a), a tie of either kind scoring 1/2."""
         where, params = _where(arena, judge)
         rows = self.store._read(
-            f"SELECT question_id, model_a, model_b, winner, judge, turn FROM battles WHERE {where} ORDER BY id",
+            f"""SELECT model_a, model_b, CASE winner WHEN 'model_a' THEN 1.0 WHEN 'model_b' THEN 0.0
+                ELSE 0.5 END AS score FROM battles WHERE {where} ORDER BY id""",
             params,
         )
-        return [
-            Battle(r["question_id"], r["model_a"], r["model_b"], r["winner"], r["judge"], r["turn"])
-            for r in rows
-        ]
+        return [(r[0], r[1], r[2]) for r in rows]
 
     def count(self, arena: str, judge: str | None = None) -> int:
         """How many battles the arena has (of one judge, or all)."""

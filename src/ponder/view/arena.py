@@ -15,7 +15,7 @@ from ponder.arena.play import turns_of
 from ponder.arena.ratings import Rated, leaderboard
 from ponder.store.arena_browse import ArenaBrowse
 from ponder.store.codec import result_from_row
-from ponder.types import Battle, Result
+from ponder.types import Result
 from ponder.view.context import Context, NotFound, page_number
 from ponder.view.render import link, render
 from ponder.view.sample import status_of
@@ -52,18 +52,19 @@ class Side:
     turns: tuple[str, ...]
 
 
-def standings(battles: list[Battle]) -> list[Standing]:
-    """The Bradley-Terry leaderboard of the battles, best first, with each player's tallies."""
+def standings(outcomes: list[tuple[str, str, float]]) -> list[Standing]:
+    """The Bradley-Terry leaderboard of the outcomes, best first, with each player's wins, ties
+    (of either kind) and losses."""
     tally: dict[str, list[int]] = {}
-    for b in battles:
-        a, other = tally.setdefault(b.model_a, [0, 0, 0]), tally.setdefault(b.model_b, [0, 0, 0])
-        if b.winner == "model_a":
-            a[0], other[2] = a[0] + 1, other[2] + 1
-        elif b.winner == "model_b":
-            a[2], other[0] = a[2] + 1, other[0] + 1
+    for a, b, score in outcomes:
+        first, second = tally.setdefault(a, [0, 0, 0]), tally.setdefault(b, [0, 0, 0])
+        if score == 1.0:
+            first[0], second[2] = first[0] + 1, second[2] + 1
+        elif score == 0.0:
+            first[2], second[0] = first[2] + 1, second[0] + 1
         else:
-            a[1], other[1] = a[1] + 1, other[1] + 1
-    rows = leaderboard([b.outcome for b in battles], method="bt", rounds=ROUNDS, seed=0)
+            first[1], second[1] = first[1] + 1, second[1] + 1
+    rows = leaderboard(outcomes, method="bt", rounds=ROUNDS, seed=0)
     return [Standing(r, *tally[r.player]) for r in rows]
 
 
@@ -118,7 +119,7 @@ def router(ctx: Context) -> APIRouter:
         version = browse.version(name, judge)
         kept = computed.get((name, judge))
         if kept is None or kept[0] != version:
-            kept = computed[(name, judge)] = (version, standings(browse.battles(name, judge)))
+            kept = computed[(name, judge)] = (version, standings(browse.outcomes(name, judge)))
         return kept[1]
 
     @pages.get("/arenas", response_class=HTMLResponse)
