@@ -209,3 +209,45 @@ def test_the_page_script_is_served(client):
     res = client.get("/static/view.js")
     assert res.status_code == 200 and res.headers["content-type"].startswith("text/javascript")
     assert "data-running" in res.text
+
+
+def test_the_report_page_renders_what_ponder_report_writes(client, store_path, tmp_path):
+    from ponder.report.write import write_report
+
+    res = client.get("/report?run=1&run=2")
+    assert res.status_code == 200
+    written = write_report(store_path, [1, 2], tmp_path / "report").html.read_text(encoding="utf-8")
+    strip = lambda html: re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)  # noqa: E731
+    assert strip(res.text) == strip(written)
+    assert "<script>alert" not in res.text
+    assert "<h1>gsm8k: 2 run(s)</h1>" in res.text
+    assert 'href="/report?run=1"' in client.get("/").text
+    assert 'href="/report?run=1,2"' in client.get("/compare?run=1&run=2").text
+    assert 'id="report"' in client.get("/runs/1").text
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "message"),
+    [
+        ("", 400, "name the runs to report"),
+        ("run=99", 404, "no run 99"),
+        ("run=x", 404, "run ids are numbers"),
+    ],
+)
+def test_a_report_of_unknown_runs_is_an_error_page(client, query, status, message):
+    res = client.get(f"/report?{query}")
+    assert res.status_code == status and message in res.text
+
+
+def test_a_remembered_report_is_made_again_when_a_result_is_added(client, store_path):
+    def items_shown(html: str) -> list[str]:
+        return re.findall(
+            r'<td class="name">[^<]*</td><td>(\d+)</td>', html[html.index('<table id="summary">') :]
+        )[:1]
+
+    first = client.get("/report?run=1").text
+    assert items_shown(first) == [str(N)]
+    assert client.get("/report?run=1").text == first
+    with Store(store_path) as s:
+        s.add_result(1, result(N, "4"))
+    assert items_shown(client.get("/report?run=1").text) == [str(N + 1)]

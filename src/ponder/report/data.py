@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -216,8 +217,14 @@ def summarise(s: RunSummary) -> RunSummary:
     return s
 
 
+@lru_cache(maxsize=1 << 16)
+def _same_answer(answer: str, gold: str, kind: str) -> bool:
+    """`same_answer`, remembered: maj@k and pass@k ask it of the same few answers again and again."""
+    return same_answer(answer, gold, kind)
+
+
 def _same(kind: str):
-    return lambda a, g: same_answer(a, g, kind)
+    return lambda a, g: _same_answer(a, g, kind)
 
 
 def load_runs(store: Store, run_ids: list[int]) -> list[RunSummary]:

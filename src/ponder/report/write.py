@@ -51,9 +51,16 @@ def write_report(store_path: Path | str | None, run_ids: list[int], out_dir: Pat
         raise ConfigError(f"cannot write the report to {out}: {e.strerror or e}{failed}") from None
 
 
-def _write(runs: list[RunSummary], where: str, out: Path) -> Written:
-    out.mkdir(parents=True, exist_ok=True)
-    figures = []
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    caption: str
+    png: bytes
+
+
+def figures_of(runs: list[RunSummary]) -> list[Figure]:
+    """The report's plots of `runs`: the core ones that apply, then each registered section's."""
+    found = []
     for name, caption, png in (
         (
             "accuracy_vs_tokens",
@@ -77,16 +84,39 @@ def _write(runs: list[RunSummary], where: str, out: Path) -> Written:
             plots.symbolic_sets(runs),
         ),
     ):
-        if png is None:
-            continue
-        path = out / f"{name}.png"
-        path.write_bytes(png)
-        figures.append((name, caption, png, path))
+        if png is not None:
+            found.append(Figure(name, caption, png))
     for section in sections():
-        for figure in section.figures(runs):
-            path = out / f"{figure.name}.png"
-            path.write_bytes(figure.png)
-            figures.append((figure.name, figure.caption, figure.png, path))
+        found += [Figure(f.name, f.caption, f.png) for f in section.figures(runs)]
+    return found
+
+
+def report_html(runs: list[RunSummary], where: str, figures: list[Figure] | None = None) -> str:
+    """The report page of `runs` (plots embedded), read from the store at `where`."""
+    grids.register()
+    shown = figures_of(runs) if figures is None else figures
+    tasks = sorted({r.task for r in runs})
+    return _TEMPLATES.get_template("report.html.j2").render(
+        title=f"{', '.join(tasks)}: {len(runs)} run(s)",
+        store=where,
+        runs=runs,
+        figures=[
+            {"id": f.name, "caption": f.caption, "data": base64.b64encode(f.png).decode()} for f in shown
+        ],
+        any_buckets=any(r.length_buckets for r in runs),
+        symbolic=[r for r in runs if r.symbolic],
+        sections=[Markup(html) for section in sections() if (html := section.html(runs))],
+    )
+
+
+def _write(runs: list[RunSummary], where: str, out: Path) -> Written:
+    out.mkdir(parents=True, exist_ok=True)
+    figures = figures_of(runs)
+    paths = []
+    for figure in figures:
+        path = out / f"{figure.name}.png"
+        path.write_bytes(figure.png)
+        paths.append(path)
     rows = [r.row() for r in runs]
     csv_path = out / "summary.csv"
     with open(csv_path, "w", newline="", encoding="utf-8") as f:
@@ -104,16 +134,6 @@ def _write(runs: list[RunSummary], where: str, out: Path) -> Written:
         ),
         encoding="utf-8",
     )
-    tasks = sorted({r.task for r in runs})
-    html = _TEMPLATES.get_template("report.html.j2").render(
-        title=f"{', '.join(tasks)}: {len(runs)} run(s)",
-        store=where,
-        runs=runs,
-        figures=[{"id": n, "caption": c, "data": base64.b64encode(png).decode()} for n, c, png, _ in figures],
-        any_buckets=any(r.length_buckets for r in runs),
-        symbolic=[r for r in runs if r.symbolic],
-        sections=[Markup(html) for section in sections() if (html := section.html(runs))],
-    )
     html_path = out / "report.html"
-    html_path.write_text(html, encoding="utf-8")
-    return Written(html_path, csv_path, json_path, tuple(p for *_, p in figures), tuple(runs))
+    html_path.write_text(report_html(runs, where, figures), encoding="utf-8")
+    return Written(html_path, csv_path, json_path, tuple(paths), tuple(runs))

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
-from ponder.view import arena, compare, export, runs
+from ponder.view import arena, compare, export, report, runs
 from ponder.view import vote as voting
 from ponder.view.context import Context, PageError
 from ponder.view.render import render
@@ -55,6 +55,7 @@ def create_app(store_path: Path | str, vote: voting.Voting | None = None) -> Fas
     app.include_router(export.router(ctx))
     app.include_router(compare.router(ctx))
     app.include_router(arena.router(ctx))
+    app.include_router(report.router(ctx))
     if vote is not None:
         app.include_router(voting.router(ctx, vote))
     return app
