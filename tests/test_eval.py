@@ -99,6 +99,7 @@ async def test_evaluate_runs_plans_on_the_same_items_and_marks_runs(tmp_path, se
     with Store(store) as s:
         runs = s.runs()
         assert [r["status"] for r in runs] == ["done", "done"]
+        assert [r["planned"] for r in runs] == [2, 2]  # the items asked for: the view's "done of planned"
         assert all(r["config"].startswith('{"options"') for r in runs)
         assert {r["task_id"] for r in s.result_rows(runs[1]["id"])} == {"gsm8k/test/0", "gsm8k/test/1"}
 

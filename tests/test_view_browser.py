@@ -54,7 +54,7 @@ def result(i: int, answer: str | None, strategy: str) -> Result:
 
 def fill(path: Path) -> None:
     """Run 1 (direct) right on even items; run 2 (cot) right on all but two; run 3 (svamp);
-    run 4 (cot, another model) still running with two results."""
+    run 4 (cot, another model) still running with two of its six items."""
     with Store(path) as s:
         direct = s.start_run("eval", "local:tiny", "direct", {"task": "gsm8k:test", "options": {}})
         cot = s.start_run("eval", "local:tiny", "cot", {"task": "gsm8k:test", "options": {}})
@@ -67,6 +67,7 @@ def fill(path: Path) -> None:
         s.add_result(other, result(0, "2", "direct"))
         s.finish_run(other)
         live = s.start_run("eval", "local:other", "cot", {"task": "gsm8k:test", "options": {}})
+        s.plan_run(live, 6)
         for i in range(2):
             s.add_result(live, result(i, str(2 * i + 2), "cot"))
 
@@ -145,14 +146,15 @@ async def test_runs_filter_sample_call_compare_and_live_counts_in_chromium(tmp_p
                 listing = await browser.new_page()
                 await listing.goto(base + "/?sort=id")
                 live_row = listing.locator("#runs-rows tr").last
-                await expect(live_row.locator("td").nth(7)).to_have_text("2")
+                await expect(live_row.locator("td").nth(7)).to_have_text("2 / 6")
                 with Store(path) as s:
                     for i in range(2, 5):
                         s.add_result(4, result(i, "0", "cot"))
                 await expect(page.locator("#items-done")).to_have_text("5", timeout=10_000)
                 await expect(page.locator("#accuracy")).to_have_text("40.0%")
+                await expect(page.locator("#progress")).to_have_text("5 of 6 items")
                 await expect(page.locator("#new-samples")).to_contain_text("3 new samples")
-                await expect(live_row.locator("td").nth(7)).to_have_text("5", timeout=10_000)
+                await expect(live_row.locator("td").nth(7)).to_have_text("5 / 6", timeout=10_000)
                 await page.screenshot(path=shots / "live.png", full_page=True)
                 with Store(path) as s:
                     s.finish_run(4)

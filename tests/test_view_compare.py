@@ -56,7 +56,7 @@ def store_path(tmp_path: Path) -> Path:
         other = s.start_run("eval", "m0", "cot", {"task": "svamp", "options": {}})
         s.add_result(other, result(0, "4"))
         s.finish_run(other)
-        s.start_run("eval", "m0", "direct", {"task": "gsm8k", "options": {}})
+        s.plan_run(s.start_run("eval", "m0", "direct", {"task": "gsm8k", "options": {}}), 4)
     return path
 
 
@@ -188,6 +188,8 @@ def test_a_running_runs_fragments_change_as_results_are_written(store_path, clie
         s.add_result(5, result(1, "7"))
     during = client.get("/runs/5/live?seen=0").text
     assert "2 new samples since this page was loaded" in during
+    assert '<span id="progress">2 of 4 items</span>' in during
+    assert '<td class="num">2 / 4</td>' in client.get("/live/runs").text
     assert "new sample" not in client.get("/runs/5/live?seen=2").text
     assert "new sample" not in client.get("/runs/5/live?seen=x").text
     assert '<td id="items-done">2</td>' in during and '<td class="num" id="accuracy">50.0%</td>' in during

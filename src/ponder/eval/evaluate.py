@@ -92,6 +92,7 @@ async def evaluate(
             store,
             RunSpec(model.model_id, spec_task, plan.strategy, options, kind, strategy.config(), content),
         )
+        store.plan_run(run_id, len(tasks))
         label = plan.label or plan.strategy
         report: Callable[[Progress], None] | None = None
         if on_progress is not None:

@@ -42,7 +42,7 @@ RUN_FILTERS = ("task", "strategy", "model", "status")
 
 _RUNS_SQL = f"""
     SELECT r.id, r.kind, {RUN_TASK_SQL} AS task, COALESCE(r.strategy, '') AS strategy, r.model,
-           r.status, r.created_at, r.finished_at, COALESCE(s.n, 0) AS n,
+           r.status, r.created_at, r.finished_at, r.planned, COALESCE(s.n, 0) AS n,
            COALESCE(s.correct, 0) AS correct, COALESCE(s.tokens, 0) AS tokens,
            COALESCE(s.seconds, 0.0) AS seconds
     FROM runs r LEFT JOIN (

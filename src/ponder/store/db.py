@@ -148,6 +148,12 @@ def m006_embeddings(db: sqlite3.Connection) -> None:
     )
 
 
+def m007_run_planned(db: sqlite3.Connection) -> None:
+    """`runs.planned`: how many items the run's latest start asked for (the benchmark, or its first
+    `--limit` items), so a run in progress shows how far it is. NULL for runs made before it."""
+    db.execute("ALTER TABLE runs ADD COLUMN planned INTEGER")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_runs_results_calls,
     m002_cache_and_verifier_compute,
@@ -155,6 +161,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m004_result_errors,
     m005_run_identity,
     m006_embeddings,
+    m007_run_planned,
 ]
 
 

@@ -191,9 +191,9 @@ class Store:
         with self._transaction() as db:
             run_id = int(
                 db.execute(
-                    """INSERT INTO runs (created_at, finished_at, kind, model, strategy, config, status)
-                   VALUES (?, ?, ?, ?, ?, ?, 'done')""",
-                    (now, now, kind, model, strategy, _config_json(config)),
+                    """INSERT INTO runs (created_at, finished_at, kind, model, strategy, config, status, planned)
+                   VALUES (?, ?, ?, ?, ?, ?, 'done', ?)""",
+                    (now, now, kind, model, strategy, _config_json(config), len(results)),
                 ).lastrowid
                 or 0
             )
@@ -203,6 +203,10 @@ class Store:
                 [_row(run_id, r, now) for r in results],
             )
         return run_id
+
+    def plan_run(self, run_id: int, items: int) -> None:
+        """Record how many items the run's latest start asked for (`runs.planned`)."""
+        self._write("UPDATE runs SET planned = ? WHERE id = ?", (items, run_id))
 
     def finish_run(self, run_id: int, status: str = "done") -> None:
         self._write("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, time.time(), run_id))
