@@ -47,8 +47,10 @@ def accuracy_vs_tokens(runs: list[RunSummary]) -> bytes:
             lw=1,
             label="Pareto frontier",
         )
-    ax.set_xscale("log")
-    ax.set_xlabel("tokens per item (prompt evaluated + completion, log scale)")
+    logged = any(r.tokens > 0 for r in runs)  # runs that used no tokens (all cached) have none to log
+    if logged:
+        ax.set_xscale("log")
+    ax.set_xlabel("tokens per item (prompt evaluated + completion" + (", log scale)" if logged else ")"))
     ax.set_ylabel("accuracy (%)")
     ax.set_title("Accuracy versus compute")
     ax.grid(alpha=0.3)
