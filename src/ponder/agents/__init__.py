@@ -1,8 +1,9 @@
 """Conversations between agents (AutoGen-style): `Agent` (alias `ConversableAgent`) and
-`initiate_chat`, with a shared budget and each agent's cost."""
+`initiate_chat`, `GroupChat` with a `GroupChatManager`, with a shared budget and each agent's cost."""
 
 from ponder.agents.agent import Agent, ChatMessage, EndChat
 from ponder.agents.chat import AgentCost, ChatResult, ends_with_terminate, initiate_chat
+from ponder.agents.group import GroupChat, GroupChatManager
 from ponder.agents.meter import BudgetSpent, ChatBudget, Meter
 
 ConversableAgent = Agent
@@ -16,6 +17,8 @@ __all__ = [
     "ChatResult",
     "ConversableAgent",
     "EndChat",
+    "GroupChat",
+    "GroupChatManager",
     "Meter",
     "ends_with_terminate",
     "initiate_chat",
