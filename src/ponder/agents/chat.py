@@ -119,20 +119,25 @@ async def initiate_chat(
         if max_turns is not None and len(history) >= 2 * max_turns:
             stopped_by = "max turns"
             break
-        try:
-            reply = await turn(speaker, history, meter, is_termination)
-        except BudgetSpent as e:
-            stopped_by = f"budget: {e.reason}"
-            break
-        except EndChat:
-            stopped_by = "human exit"
-            break
-        if reply is None:
-            stopped_by = "termination message" if is_termination(history[-1]) else "no reply"
-            break
-        history.append(ChatMessage(speaker.name, reply))
+        stopped_by = await speak(speaker, history, meter, is_termination)
         speaker, other = other, speaker
     return ChatResult(tuple(history), stopped_by, tuple(cost_of(a) for a in agents), tuple(timeline.events))
+
+
+async def speak(
+    agent: Agent, history: list[ChatMessage], meter: Meter, is_termination: Callable[[ChatMessage], bool]
+) -> str:
+    """Add the agent's reply to `history`; why the chat stops instead ("" when it goes on)."""
+    try:
+        reply = await turn(agent, history, meter, is_termination)
+    except BudgetSpent as e:
+        return f"budget: {e.reason}"
+    except EndChat:
+        return "human exit"
+    if reply is None:
+        return "termination message" if is_termination(history[-1]) else "no reply"
+    history.append(ChatMessage(agent.name, reply))
+    return ""
 
 
 async def turn(

@@ -23,8 +23,8 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ponder.agents.agent import Agent, ChatMessage, EndChat
-from ponder.agents.chat import AgentCost, ChatResult, Timeline, cost_of, ends_with_terminate, turn
+from ponder.agents.agent import Agent, ChatMessage
+from ponder.agents.chat import AgentCost, ChatResult, Timeline, cost_of, ends_with_terminate, speak
 from ponder.agents.meter import BudgetSpent, ChatBudget, Meter
 from ponder.contract import ResponseFormat
 from ponder.errors import ConfigError, ReplyFormatError
@@ -124,18 +124,11 @@ class GroupChatManager:
                 break
             try:
                 speaker = chat.agent(await self.select(history, meter))
-                reply = await turn(speaker, history, meter, is_termination)
             except BudgetSpent as e:
                 stopped_by = f"budget: {e.reason}"
                 break
-            except EndChat:
-                stopped_by = "human exit"
-                break
-            if reply is None:
-                stopped_by = "termination message" if is_termination(history[-1]) else "no reply"
-                break
-            history.append(ChatMessage(speaker.name, reply))
-            if no_progress(history, chat.repeats):
+            stopped_by = await speak(speaker, history, meter, is_termination)
+            if not stopped_by and no_progress(history, chat.repeats):
                 stopped_by = "no progress"
         costs = [cost_of(a) for a in chat.agents] + [self.cost()]
         return ChatResult(tuple(history), stopped_by, tuple(costs), tuple(timeline.events))
