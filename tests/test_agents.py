@@ -13,7 +13,7 @@ from ponder.agents import Agent, ChatBudget, ChatMessage, initiate_chat
 from ponder.errors import ConfigError
 from ponder.models.scripted import ScriptedModel, Step
 from ponder.sandbox import Limits, Sandbox
-from ponder.types import CodeExecution, ModelCall, ToolCall
+from ponder.types import CodeExecution, ToolCall, Utterance
 
 
 def replies(*texts: str) -> list[Step]:
@@ -36,7 +36,10 @@ async def test_two_agents_take_turns_until_max_turns_and_each_pays_for_its_own_c
     bob_requests = b.model.requests
     assert [m.role for m in bob_requests[1].messages] == ["system", "user", "assistant", "user"]
     assert bob_requests[1].messages[-1].content == "a1"
-    assert [type(e) for e in result.events] == [ModelCall, ModelCall, ModelCall]
+    assert [type(e).__name__ for e in result.events] == [
+        "Utterance", "ModelCall", "Utterance", "ModelCall", "Utterance", "ModelCall", "Utterance"
+    ]  # fmt: skip
+    assert result.events[0] == Utterance("alice", "hello") and result.events[-1] == Utterance("bob", "b2")
 
 
 async def test_a_termination_message_ends_the_chat_unless_a_person_replies():

@@ -51,6 +51,7 @@ from ponder.types import (
     TokenLogprob,
     ToolCall,
     Usage,
+    Utterance,
 )
 
 LEGACY = Path(__file__).parent / "data" / "legacy_results.json"
@@ -132,6 +133,7 @@ events = st.one_of(
     st.builds(ToolCall, text, json_objects, json_values, st.none() | text, st.floats(0, 100)),
     st.builds(CodeExecution, text, text, text, text, st.none() | ints, st.floats(0, 100)),
     st.builds(Observation, text, text),
+    st.builds(Utterance, text, text),
     st.builds(MemoryWrite, text, text, text, st.none() | floats),
 )
 results = st.builds(

@@ -164,6 +164,30 @@ class BeamSearchDetails(Details):
     best: int | None = None
 
 
+@dataclass(frozen=True)
+class AgentCost:
+    """What one agent spent in a conversation: its model calls, tokens, tool calls, code
+    executions and the seconds they took."""
+
+    agent: str
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tool_calls: int = 0
+    executions: int = 0
+    seconds: float = 0.0
+
+
+@register("chat")
+@dataclass(frozen=True)
+class ChatDetails(Details):
+    """A conversation between agents: why it stopped, how many messages it had, each agent's cost."""
+
+    stopped_by: str = ""
+    messages: int = 0
+    costs: tuple[AgentCost, ...] = ()
+
+
 @register("attempts")
 @dataclass(frozen=True)
 class AttemptsDetails(Details):

@@ -1,7 +1,7 @@
 """The trace of a task: what was done to answer it, event by event, under a token budget.
 
 A trace is a list of typed, frozen events (`ponder.types`): `ModelCall` (a request, its
-completions, seconds, purpose, model id), `ToolCall`, `CodeExecution`, `Observation` and
+completions, seconds, purpose, model id), `ToolCall`, `CodeExecution`, `Observation`, `Utterance` and
 `MemoryWrite`. Strategies, probes and judges record into it the same way, through a `Recorder`
 created per task. Whoever runs the task hands the Recorder a `TraceSink`; each event goes to the
 sink as it happens (the store's sink writes model calls to the calls table, which is the cache),
@@ -40,6 +40,7 @@ from ponder.types import (
     Task,
     ToolCall,
     Trace,
+    Utterance,
 )
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "ToolCall",
     "Trace",
     "TraceSink",
+    "Utterance",
 ]
 
 

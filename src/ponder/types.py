@@ -418,8 +418,16 @@ class MemoryWrite:
     importance: float | None = None
 
 
-Event = ModelCall | ToolCall | CodeExecution | Observation | MemoryWrite
-EVENT_TYPES: tuple[type[Any], ...] = (ModelCall, ToolCall, CodeExecution, Observation, MemoryWrite)
+@dataclass(frozen=True)
+class Utterance:
+    """A message one agent said to the others in a conversation."""
+
+    speaker: str
+    content: str
+
+
+Event = ModelCall | ToolCall | CodeExecution | Observation | MemoryWrite | Utterance
+EVENT_TYPES: tuple[type[Any], ...] = (ModelCall, ToolCall, CodeExecution, Observation, MemoryWrite, Utterance)
 
 
 @dataclass(frozen=True)

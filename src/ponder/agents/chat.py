@@ -10,7 +10,8 @@ recipient and the sender take turns until one of:
 - `human exit`: a person typed "exit".
 
 The result holds every message, why the chat stopped, and each agent's cost (its model calls,
-tokens, tool calls, executions and the seconds they took).
+tokens, tool calls, executions and the seconds they took), and every event in order: each message
+as an `Utterance` among the model calls, tool calls and executions that made it.
 """
 
 from __future__ import annotations
@@ -20,27 +21,15 @@ from dataclasses import dataclass
 
 from ponder.agents.agent import Agent, ChatMessage, EndChat
 from ponder.agents.meter import BudgetSpent, ChatBudget, Meter
+from ponder.details import AgentCost, ChatDetails
 from ponder.trace import TraceSink
-from ponder.types import CodeExecution, Compute, Event, ModelCall, ToolCall
+from ponder.types import CodeExecution, Compute, Event, ModelCall, ToolCall, Utterance
 
 TERMINATE = "TERMINATE"
 
 
 def ends_with_terminate(message: ChatMessage) -> bool:
     return message.content.rstrip().rstrip(".!").endswith(TERMINATE)
-
-
-@dataclass(frozen=True)
-class AgentCost:
-    """What one agent spent in a conversation."""
-
-    agent: str
-    calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    tool_calls: int
-    executions: int
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -54,6 +43,9 @@ class ChatResult:
     def summary(self) -> str:
         """The last message's text."""
         return self.messages[-1].content if self.messages else ""
+
+    def details(self) -> ChatDetails:
+        return ChatDetails(self.stopped_by, len(self.messages), self.costs)
 
     def cost_table(self) -> str:
         """Each agent's cost, one line each."""
@@ -95,6 +87,11 @@ class Timeline:
         if self.sink is not None:
             self.sink.emit(event)
 
+    def say(self, history: list[ChatMessage], message: ChatMessage) -> None:
+        """Add a message to the conversation, and to the timeline as an Utterance."""
+        history.append(message)
+        self.emit(Utterance(message.speaker, message.content))
+
 
 async def initiate_chat(
     sender: Agent,
@@ -112,20 +109,25 @@ async def initiate_chat(
     agents: Sequence[Agent] = (sender, recipient)
     for agent in agents:
         agent.start(timeline)
-    history = [ChatMessage(sender.name, message)]
+    history: list[ChatMessage] = []
+    timeline.say(history, ChatMessage(sender.name, message))
     speaker, other = recipient, sender
     stopped_by = ""
     while not stopped_by:
         if max_turns is not None and len(history) >= 2 * max_turns:
             stopped_by = "max turns"
             break
-        stopped_by = await speak(speaker, history, meter, is_termination)
+        stopped_by = await speak(speaker, history, meter, is_termination, timeline)
         speaker, other = other, speaker
     return ChatResult(tuple(history), stopped_by, tuple(cost_of(a) for a in agents), tuple(timeline.events))
 
 
 async def speak(
-    agent: Agent, history: list[ChatMessage], meter: Meter, is_termination: Callable[[ChatMessage], bool]
+    agent: Agent,
+    history: list[ChatMessage],
+    meter: Meter,
+    is_termination: Callable[[ChatMessage], bool],
+    timeline: Timeline,
 ) -> str:
     """Add the agent's reply to `history`; why the chat stops instead ("" when it goes on)."""
     try:
@@ -136,7 +138,7 @@ async def speak(
         return "human exit"
     if reply is None:
         return "termination message" if is_termination(history[-1]) else "no reply"
-    history.append(ChatMessage(agent.name, reply))
+    timeline.say(history, ChatMessage(agent.name, reply))
     return ""
 
 

@@ -113,7 +113,8 @@ class GroupChatManager:
         for agent in chat.agents:
             agent.start(timeline)
         self.recorder = Recorder(self.model, sink=timeline) if self.model is not None else None
-        history = [ChatMessage(sender.name, message)]
+        history: list[ChatMessage] = []
+        timeline.say(history, ChatMessage(sender.name, message))
         stopped_by = ""
         while not stopped_by:
             if len(history) >= chat.max_round:
@@ -127,7 +128,7 @@ class GroupChatManager:
             except BudgetSpent as e:
                 stopped_by = f"budget: {e.reason}"
                 break
-            stopped_by = await speak(speaker, history, meter, is_termination)
+            stopped_by = await speak(speaker, history, meter, is_termination, timeline)
             if not stopped_by and no_progress(history, chat.repeats):
                 stopped_by = "no progress"
         costs = [cost_of(a) for a in chat.agents] + [self.cost()]

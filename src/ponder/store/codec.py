@@ -30,6 +30,7 @@ from ponder.types import (
     Task,
     ToolCall,
     Trace,
+    Utterance,
 )
 
 EVENTS: dict[str, type[Any]] = {
@@ -38,6 +39,7 @@ EVENTS: dict[str, type[Any]] = {
     "code_execution": CodeExecution,
     "observation": Observation,
     "memory_write": MemoryWrite,
+    "utterance": Utterance,
 }
 _KINDS = {cls: kind for kind, cls in EVENTS.items()}
 COMPUTE_COLUMNS = tuple(f.name for f in dataclasses.fields(Compute))

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ponder.details import (
+    AgentCost,
     BeamNode,
     BeamSearchDetails,
+    ChatDetails,
     EarlyAnsweringDetails,
     MistakeDetails,
     ParaphraseDetails,
@@ -67,6 +69,7 @@ class DetailsView:
     tree: list[TreeNode] = field(default_factory=list)
     truncations: list[tuple[int, int, str, bool]] = field(default_factory=list)
     edits: list[tuple[str, str, str]] = field(default_factory=list)
+    costs: list[AgentCost] = field(default_factory=list)
     fields: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -105,6 +108,9 @@ def details_view(details: Details) -> DetailsView:
         return DetailsView("beam", name, rounds=rounds, steps=steps, tree=tree, fields=rest)
     if isinstance(details, ProbeDetails):
         return probe_view(details, name, body)
+    if isinstance(details, ChatDetails):
+        rest = [(k, as_text(v)) for k, v in body.items() if k != "costs"]
+        return DetailsView("chat", name, costs=list(details.costs), fields=rest)
     fields = [(k, as_text(v)) for k, v in body.items()]
     return DetailsView("fields" if fields else "none", name, fields=fields)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ponder.store.codec import result_from_row
-from ponder.types import Completion, Message, ModelCall, Result
+from ponder.types import CodeExecution, Completion, Message, ModelCall, Result, ToolCall, Utterance
 from ponder.view.details import DetailsView, as_text, details_view
 
 
@@ -32,12 +32,26 @@ class CallView:
 
 
 @dataclass(frozen=True)
+class Turn:
+    """One step of a conversation as shown: a message (`speaker`, its colour, `text`), or the
+    model call, tool call or code execution (`event`, trace position `number`) that led to it."""
+
+    kind: str
+    number: int
+    speaker: str = ""
+    colour: int = 0
+    text: str = ""
+    event: Any = None
+
+
+@dataclass(frozen=True)
 class SampleView:
     result: Result
     status: str
     calls: list[CallView]
     events: list[tuple[int, str, list[tuple[str, str]]]]
     details: DetailsView
+    conversation: list[Turn]
 
 
 def status_of(result: Result) -> str:
@@ -89,7 +103,34 @@ def sample_view(row: dict[str, Any]) -> SampleView:
     for i, event in enumerate(result.trace.events, start=1):
         if isinstance(event, ModelCall):
             calls.append(call_view(i, event, result.answer))
-        else:
+        elif not isinstance(event, Utterance):
             fields = [(k, as_text(v)) for k, v in dataclasses.asdict(event).items()]
             events.append((i, type(event).__name__, fields))
-    return SampleView(result, status_of(result), calls, events, details_view(result.details))
+    conversation = conversation_of(result)
+    return SampleView(result, status_of(result), calls, events, details_view(result.details), conversation)
+
+
+COLOURS = 6
+
+
+def conversation_of(result: Result) -> list[Turn]:
+    """The trace as a conversation, when it holds messages between agents (else empty): each
+    message with its speaker's colour (by first appearance), and each model call, tool call and
+    execution in its place."""
+    events = result.trace.events
+    if not any(isinstance(e, Utterance) for e in events):
+        return []
+    colours: dict[str, int] = {}
+    turns = []
+    for i, event in enumerate(events, start=1):
+        if isinstance(event, Utterance):
+            colour = colours.setdefault(event.speaker, len(colours) % COLOURS)
+            turns.append(Turn("message", i, event.speaker, colour, event.content))
+        elif isinstance(event, ModelCall):
+            text = event.completions[0].text if event.completions else ""
+            turns.append(Turn("call", i, text=text, event=event))
+        elif isinstance(event, ToolCall):
+            turns.append(Turn("tool", i, event=event))
+        elif isinstance(event, CodeExecution):
+            turns.append(Turn("code", i, event=event))
+    return turns
