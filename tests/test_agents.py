@@ -77,6 +77,13 @@ async def test_a_predicate_and_no_reply_stop_the_chat():
     assert result.stopped_by == "termination message"
     silent = await initiate_chat(Agent("x", reply_function=lambda h, me: "hi"), Agent("y"), "hello")
     assert silent.stopped_by == "no reply" and len(silent.messages) == 1
+    nudged = await initiate_chat(
+        Agent("proxy", default_reply="Write the code block."),
+        Agent("bob", model=ScriptedModel(replies("thinking...", "```python\nprint(1)"))),
+        "solve",
+        max_turns=2,
+    )
+    assert [m.content for m in nudged.messages][1:3] == ["thinking...", "Write the code block."]
 
 
 def add(a: int, b: int) -> int:
@@ -159,3 +166,17 @@ def test_an_unknown_human_mode_and_a_bad_budget_are_refused():
     with pytest.raises(ConfigError, match="tokens must be positive"):
         ChatBudget(tokens=0)
     assert ChatMessage("a", "b").speaker == "a"
+
+
+async def test_a_call_written_as_text_is_taken_as_the_call():
+    model = ScriptedModel(replies('{"name": "add", "arguments": {"a": 1, "b": 2}}', "It is 3. TERMINATE"))
+    helper = Agent("bob", model=model, tools=[add])
+    result = await initiate_chat(Agent("alice"), helper, "1+2?")
+    assert result.summary == "It is 3. TERMINATE"
+    sent = model.requests[1].messages
+    assert sent[-2].role == "assistant" and sent[-2].tool_calls[0].name == "add"
+    assert sent[-1].role == "tool" and sent[-1].content == "3"
+    plain = Agent("x", tools=[add])
+    assert plain.written_calls('{"name": "sub", "arguments": {}}') == ()
+    assert plain.written_calls('The call is {"name": "add", "arguments": {}}') == ()
+    assert plain.written_calls('{"name": "add", "arguments": {"a": "x", "b": 1}}')[0].error is not None

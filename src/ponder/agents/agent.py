@@ -9,7 +9,9 @@ message, and how it replies, tried in this order:
 4. the model, when the agent has one: its own messages are the assistant's turns, the others' the
    user's (named); with tools, the calls the model asks for are made (a tool's exception, and a call
    that cannot be made as written, go back to the model as the tool's reply), and the model is
-   asked again, up to `max_tool_rounds` times.
+   asked again, up to `max_tool_rounds` times; a reply that is nothing but a JSON call to one of
+   the agent's tools is taken as that call (`written_calls`);
+5. `default_reply`, when set (a code-executing proxy's "the code block was missing or unfinished").
 
 Every model call, tool call and execution is recorded by the agent's own Recorder, so each
 agent's cost is its own; the conversation's Meter checks the shared budget before each call.
@@ -19,13 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ponder.agents.meter import BudgetSpent, Meter
-from ponder.contract import FunctionCall, Tool
+from ponder.contract import FunctionCall, Tool, read_call
 from ponder.errors import ConfigError
 from ponder.models import Model
 from ponder.sandbox import Sandbox, code_blocks
@@ -67,6 +70,7 @@ class Agent:
     human_input_mode: HumanMode = "never"
     reply_function: Callable[[list[ChatMessage], Agent], str | None] | None = None
     description: str = ""
+    default_reply: str | None = None
     max_tokens: int = 512
     temperature: float = 0.0
     max_tool_rounds: int = 5
@@ -116,7 +120,7 @@ class Agent:
                 return await self.execute(blocks)
         if self.model is not None:
             return await self.ask_model(history, meter)
-        return None
+        return self.default_reply
 
     async def execute(self, blocks: Sequence[Any]) -> str:
         """Run the code blocks in order, stopping at the first that fails; their reports."""
@@ -166,12 +170,30 @@ class Agent:
             meter.charge(sum(c.usage.completion_tokens for c in completions))
             reply = completions[0]
             text = reply.text
-            if not reply.tool_calls:
+            calls = reply.tool_calls or self.written_calls(text)
+            if not calls:
                 return text
-            messages.append(Message("assistant", text, tool_calls=reply.tool_calls))
-            for call in reply.tool_calls:
+            messages.append(Message("assistant", "" if not reply.tool_calls else text, tool_calls=calls))
+            for call in calls:
                 messages.append(Message("tool", await self.call_tool(call), tool_call_id=call.id))
         return text
+
+    def written_calls(self, text: str) -> tuple[FunctionCall, ...]:
+        """The call a reply wrote as text instead of as a tool call, when the whole reply is one JSON
+        object `{"name": TOOL, "arguments": {...}}` naming one of this agent's tools (small models
+        often answer so when the backend's chat format does not catch it); else none."""
+        if not self.specs:
+            return ()
+        try:
+            value = json.loads(text.strip())
+        except ValueError:
+            return ()
+        if not isinstance(value, dict) or set(value) != {"name", "arguments"}:
+            return ()
+        name, arguments = value["name"], value["arguments"]
+        if name not in self.functions or not isinstance(arguments, dict):
+            return ()
+        return (read_call(name, json.dumps(arguments), self.specs),)
 
     async def call_tool(self, call: FunctionCall) -> str:
         """Make one call the model asked for; its result, or the error, as the tool's reply."""

@@ -1,7 +1,7 @@
 """The `ponder` command: flags → objects → one library call. Errors print one line and exit 2.
 
 One module per command or group: `solve`, `eval` (eval, compare), `faithfulness`, `report`,
-`runs` (runs, runs show, rescore), `models`, `arena`, `view`; `options` declares the options they share,
+`runs` (runs, runs show, rescore), `models`, `arena`, `agents`, `view`; `options` declares the options they share,
 `strategy_flags` the strategy flags, `common` the consoles and the error guard.
 """
 
@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from ponder.cli.agents import agents_app
 from ponder.cli.arena import arena_app
 from ponder.cli.common import OneLineGroup, state
 from ponder.cli.eval import compare, eval_command
@@ -38,6 +39,7 @@ def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on
 app.add_typer(models_app, name="models")
 app.add_typer(runs_app, name="runs")
 app.add_typer(arena_app, name="arena")
+app.add_typer(agents_app, name="agents")
 app.command(cls=StrategyCommand)(solve)
 app.command("eval", cls=StrategyCommand)(eval_command)
 app.command(cls=StrategyCommand)(compare)

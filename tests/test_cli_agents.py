@@ -1,0 +1,115 @@
+"""`ponder agents chat`: a conversation from a YAML file, run on scripted models, stored, printed
+with each agent's cost; bad files fail naming the file and the field, exit 2."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from ponder.cli import app
+from ponder.models.scripted import ScriptedModel, Step
+from ponder.store import Store
+
+runner = CliRunner()
+
+TWO = """
+agents:
+  - name: user_proxy
+    code_execution: true
+    default_reply: Write the code block.
+  - name: assistant
+    system_message: Solve it with a python code block, then say TERMINATE.
+    model: writer
+    max_tokens: 128
+chat:
+  max_turns: 4
+budget:
+  tokens: 1000
+"""
+
+
+@pytest.mark.sandbox
+def test_a_two_agent_chat_runs_code_is_stored_and_prints_the_costs(tmp_path, cli_models):
+    spec = tmp_path / "agents.yaml"
+    spec.write_text(TWO, encoding="utf-8")
+    writer = ScriptedModel(
+        [
+            Step(["```python\nprint(6 * 7)\n```"], expect={"max_tokens": 128}),
+            Step(["The answer is 42. TERMINATE"]),
+        ]
+    )
+    cli_models({"writer": writer})
+    store = tmp_path / "s.sqlite"
+    res = runner.invoke(
+        app, ["agents", "chat", "--agents", str(spec), "-m", "What is 6*7?", "--store", str(store)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "stopped: termination message; stored as run 1" in res.output
+    assert "exit code: 0" in res.output and "42" in res.output
+    assert "user_proxy  0  0  0  0  1" in res.output  # one execution, no model call
+    with Store(store, readonly=True) as s:
+        (run,) = s.runs()
+        (result,) = s.results(run["id"])
+    assert (
+        run["kind"] == "chat"
+        and run["model"] == "writer"
+        and result.reasoning == "The answer is 42. TERMINATE"
+    )
+    writer.assert_done()
+
+
+def test_a_group_chat_from_yaml(tmp_path, cli_models):
+    spec = tmp_path / "group.yaml"
+    spec.write_text(
+        """
+agents:
+  - {name: planner, model: m, max_tokens: 16}
+  - {name: solver, model: m, max_tokens: 16}
+chat: {group: true, max_round: 3, speaker_selection: round_robin}
+""",
+        encoding="utf-8",
+    )
+    cli_models(ScriptedModel([Step(["plan: add"]), Step(["sum is 5"])]))
+    res = runner.invoke(
+        app, ["agents", "chat", "--agents", str(spec), "-m", "2+3?", "--store", str(tmp_path / "s.db")]
+    )
+    assert res.exit_code == 0, res.output
+    assert "stopped: max round" in res.output and "manager" in res.output
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("agents: []", "agents: List should have at least 2 items"),
+        (
+            "agents:\n  - {name: a}\n  - {name: b, colour: red}",
+            "agents.1.colour: Extra inputs are not permitted",
+        ),
+        ("agents:\n  - {name: a}\n  - {name: a}", "two agents have the same name"),
+        ("agents:\n  - {name: a}\n  - {name: b}\n  - {name: c}", "set chat.group for more"),
+        ("agents:\n  - {name: 'a b'}\n  - {name: b}", "agents.0.name: String should match pattern"),
+        ("agents:\n  - {name: a, human_input_mode: sometimes}\n  - {name: b}", "agents.0.human_input_mode"),
+        ("agents: [", "not YAML"),
+        ("budget: {tokens: 0}\nagents:\n  - {name: a}\n  - {name: b}", "budget.tokens"),
+        ("agents:\n  - {name: a, tools: ['nowhere:thing']}\n  - {name: b}", "tool 'nowhere:thing'"),
+    ],
+)
+def test_bad_agent_files_name_the_field_and_exit_2(tmp_path, text, message, cli_models):
+    cli_models(ScriptedModel([]))
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(text, encoding="utf-8")
+    res = runner.invoke(
+        app, ["agents", "chat", "--agents", str(spec), "-m", "hi", "--store", str(tmp_path / "s.db")]
+    )
+    assert res.exit_code == 2, res.output
+    assert message in res.output and f"{spec}: " in res.output
+    assert "Traceback" not in res.output
+
+
+def test_a_missing_or_binary_agents_file_is_one_line(tmp_path):
+    missing = runner.invoke(app, ["agents", "chat", "--agents", str(tmp_path / "none.yaml"), "-m", "hi"])
+    assert missing.exit_code == 2 and "none.yaml: no such file" in missing.output
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00agents")
+    res = runner.invoke(app, ["agents", "chat", "--agents", str(binary), "-m", "hi"])
+    assert res.exit_code == 2 and "not UTF-8" in res.output
