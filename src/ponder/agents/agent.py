@@ -73,6 +73,7 @@ class Agent:
     default_reply: str | None = None
     max_tokens: int = 512
     temperature: float = 0.0
+    seed: int | None = None
     max_tool_rounds: int = 5
     ask: Callable[[str], str] = read_line
     functions: dict[str, Callable[..., Any]] = field(init=False)
@@ -160,6 +161,7 @@ class Agent:
                 messages=tuple(messages),
                 max_tokens=max_tokens,
                 temperature=self.temperature,
+                seed=self.seed,
                 tools=self.specs,
             )
             left = meter.seconds_left()

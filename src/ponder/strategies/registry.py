@@ -238,3 +238,12 @@ def _process_verifier(opts: dict[str, Any]) -> ProcessVerifier:
     if kind == "mc":
         return MonteCarloVerifier(rollouts=opts.get("rollouts", 4), model=opts.get("verifier_model"))
     raise ConfigError(f"unknown process verifier {kind!r}: expected judge or mc")
+
+
+@register("agent-math", COMMON | {"temperature", "data_dir"})
+def _agent_math(opts: dict[str, Any], budget: Budget) -> Strategy:
+    # an assistant and a code-running user proxy in conversation (ponder.agents), imported on use
+    cls = importlib.import_module("ponder.agents.math").AgentMath
+    kw = {k: opts[k] for k in ("max_tokens", "temperature", "seed") if opts.get(k) is not None}
+    strategy: Strategy = cls(budget=budget, **kw)
+    return strategy

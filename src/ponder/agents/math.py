@@ -1,0 +1,76 @@
+"""`agent-math`: the MathChat setting of Wu et al. 2023 (AutoGen) as a strategy: an assistant with
+the model and a user proxy that runs the assistant's code blocks in the sandbox converse until the
+assistant states the answer and TERMINATE, `max_turns` round trips, or the task's token budget;
+the answer is read from the assistant's last message as any chain's is.
+
+The whole conversation is the task's trace (messages, model calls, code runs), so a run of it
+sits in the store and in `ponder view` like any other, and its cost is what both agents spent.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ponder.agents.agent import Agent
+from ponder.agents.chat import initiate_chat
+from ponder.agents.meter import ChatBudget
+from ponder.models import Model
+from ponder.sandbox import Limits, Sandbox
+from ponder.strategies import Templates
+from ponder.strategies.config import Configured
+from ponder.tasks.answers import extract, same_answer
+from ponder.trace import Budget, TraceSink
+from ponder.types import Compute, Result, Task, Trace
+
+PROMPTS = Templates(Path(__file__).parent / "prompts")
+NUDGE = "The code block was missing or unfinished. Write one complete ```python block that prints the answer."
+
+
+@dataclass
+class AgentMath(Configured):
+    max_turns: int = 4
+    max_tokens: int = 384
+    temperature: float = 0.0
+    seed: int | None = 0
+    wall_s: float = 10.0
+    budget: Budget = field(default_factory=Budget)
+    name: str = "agent-math"
+
+    def templates(self) -> dict[str, str]:
+        return PROMPTS.hashes("math_system.j2", "math_open.j2")
+
+    async def run(self, task: Task, model: Model, sink: TraceSink | None = None) -> Result:
+        start = time.perf_counter()
+        max_tokens = min(self.max_tokens, self.budget.per_call or self.max_tokens)
+        with Sandbox(Limits(wall_s=self.wall_s, cpu_s=int(self.wall_s))) as box:
+            proxy = Agent("user_proxy", code_execution=box, default_reply=NUDGE)
+            assistant = Agent(
+                "assistant",
+                PROMPTS.render("math_system.j2"),
+                model=model,
+                max_tokens=max_tokens,
+                temperature=self.temperature,
+                seed=self.seed,
+            )
+            chat = await initiate_chat(
+                proxy,
+                assistant,
+                PROMPTS.render("math_open.j2", question=task.question),
+                max_turns=self.max_turns,
+                budget=ChatBudget(tokens=self.budget.per_task),
+                sink=sink,
+            )
+        said = [m.content for m in chat.messages if m.speaker == "assistant"]
+        answer = extract(said[-1], task.kind).value if said else None
+        return Result(
+            task=task,
+            strategy=self.name,
+            answer=answer,
+            reasoning="\n\n".join(f"{m.speaker}: {m.content}" for m in chat.messages[1:]),
+            correct=None if task.answer is None else same_answer(answer, task.answer, task.kind),
+            trace=Trace(chat.events),
+            compute=Compute.of(chat.events, time.perf_counter() - start),
+            details=chat.details(),
+        )
