@@ -50,3 +50,17 @@ async def test_the_task_budget_ends_the_conversation_without_overshooting(tmp_pa
         (result,) = s.results(outcome.run_id)
     assert result.details.stopped_by == "budget: tokens" and result.compute.completion_tokens <= 30
     assert result.answer is None and result.correct is False
+
+
+def test_a_stated_answer_ends_the_conversation_without_terminate():
+    from ponder.agents.agent import ChatMessage
+    from ponder.agents.math import AgentMath
+    from ponder.types import Task
+
+    task = Task("t", "?", "18")
+    ends = AgentMath().ends
+    assert ends(ChatMessage("assistant", "The answer is 18."), task)
+    assert ends(ChatMessage("assistant", "Done. TERMINATE"), task)
+    assert not ends(ChatMessage("assistant", "The answer is 18.\n```python\nprint(18)\n```"), task)
+    assert not ends(ChatMessage("user_proxy", "exit code: 0\nstdout:\nThe answer is 18."), task)
+    assert not AgentMath(stop_on_answer=False).ends(ChatMessage("assistant", "The answer is 18."), task)
