@@ -56,3 +56,32 @@ async def test_the_assistant_calls_a_tool(model):
     assert tool_calls and tool_calls[0].name == "multiply" and tool_calls[0].result == 391
     assert {c.agent: c.tool_calls for c in result.costs}["helper"] == len(tool_calls)
     assert result.stopped_by in ("termination message", "max turns")
+
+
+class WithoutTools:
+    """The embedded model as a backend without native tool calls (it still holds replies to a schema)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.model_id = model.model_id
+        self.abilities = model.abilities - {"tools"}
+
+    async def generate(self, request):
+        return await self.model.generate(request)
+
+
+async def test_a_backend_without_tool_calls_calls_the_tool_through_the_held_format(model):
+    asker = Agent("asker", reply_function=lambda history, me: "Thanks. TERMINATE")
+    helper = Agent(
+        "helper",
+        "Use the multiply tool for arithmetic.",
+        model=WithoutTools(model),
+        tools=[multiply],
+        max_tokens=96,
+    )
+    result = await initiate_chat(asker, helper, "What is 17 times 23? Use the tool.", max_turns=2)
+    requests = [e.request for e in result.events if isinstance(e, ModelCall)]
+    assert requests and all(r.tools == () and r.response_format is not None for r in requests)
+    tool_calls = [e for e in result.events if e.__class__.__name__ == "ToolCall"]
+    assert tool_calls and tool_calls[0].name == "multiply" and tool_calls[0].result == 391
+    assert not result.messages[1].content.lstrip().startswith("{")  # the words, not the held JSON

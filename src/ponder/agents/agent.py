@@ -10,7 +10,8 @@ message, and how it replies, tried in this order:
    user's (named); with tools, the calls the model asks for are made (a tool's exception, and a call
    that cannot be made as written, go back to the model as the tool's reply), and the model is
    asked again, up to `max_tool_rounds` times; a reply that is nothing but a JSON call to one of
-   the agent's tools is taken as that call (`written_calls`);
+   the agent's tools is taken as that call (`written_calls`); a backend without native tool calls
+   gets the tools in its system message and its replies held to "call or reply" (`tool_fallback`);
 5. `default_reply`, when set (a code-executing proxy's "the code block was missing or unfinished").
 
 Every model call, tool call and execution is recorded by the agent's own Recorder, so each
@@ -21,16 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ponder.agents.meter import BudgetSpent, Meter
-from ponder.contract import FunctionCall, Tool, read_call
+from ponder.agents.tool_fallback import call_or_reply, read_reply, tools_prompt, written_call
+from ponder.contract import FunctionCall, Tool
 from ponder.errors import ConfigError
-from ponder.models import Model
+from ponder.models import JSON_SCHEMA, TOOLS, Model
 from ponder.sandbox import Sandbox, code_blocks
 from ponder.trace import Recorder, TraceSink
 from ponder.types import CodeExecution, GenerationRequest, Message, ToolCall
@@ -152,8 +153,17 @@ class Agent:
         return out
 
     async def ask_model(self, history: list[ChatMessage], meter: Meter) -> str:
+        """The model's reply, after the tool calls it asks for: native calls where the backend has
+        them, else the tools described in the system message and each reply held to "call a tool
+        or reply" where the backend holds replies to a schema, or read for a written call where it
+        does not (`tool_fallback`)."""
         assert self.recorder is not None and self.model is not None
+        native = TOOLS in self.model.abilities
+        held = bool(self.specs) and not native and JSON_SCHEMA in self.model.abilities
         messages = self.view(history)
+        if self.specs and not native:
+            prompt = f"{self.system_message}\n\n{tools_prompt(self.specs, held)}"
+            messages[0] = Message("system", prompt)
         text = ""
         for _ in range(self.max_tool_rounds + 1):
             max_tokens = meter.admit(self.max_tokens)
@@ -162,7 +172,8 @@ class Agent:
                 max_tokens=max_tokens,
                 temperature=self.temperature,
                 seed=self.seed,
-                tools=self.specs,
+                tools=self.specs if native else (),
+                response_format=call_or_reply(self.specs) if held else None,
             )
             left = meter.seconds_left()
             try:
@@ -172,30 +183,27 @@ class Agent:
             meter.charge(sum(c.usage.completion_tokens for c in completions))
             reply = completions[0]
             text = reply.text
-            calls = reply.tool_calls or self.written_calls(text)
-            if not calls:
-                return text
-            messages.append(Message("assistant", "" if not reply.tool_calls else text, tool_calls=calls))
-            for call in calls:
-                messages.append(Message("tool", await self.call_tool(call), tool_call_id=call.id))
+            if native:
+                calls = reply.tool_calls or self.written_calls(text)
+                if not calls:
+                    return text
+                messages.append(Message("assistant", "" if not reply.tool_calls else text, tool_calls=calls))
+                for call in calls:
+                    messages.append(Message("tool", await self.call_tool(call), tool_call_id=call.id))
+                continue
+            words, written = read_reply(text, self.specs) if self.specs else (text, None)
+            if written is None:
+                return words
+            messages.append(Message("assistant", text))
+            messages.append(Message("user", f"Result of {written.name}: {await self.call_tool(written)}"))
         return text
 
     def written_calls(self, text: str) -> tuple[FunctionCall, ...]:
         """The call a reply wrote as text instead of as a tool call, when the whole reply is one JSON
         object `{"name": TOOL, "arguments": {...}}` naming one of this agent's tools (small models
         often answer so when the backend's chat format does not catch it); else none."""
-        if not self.specs:
-            return ()
-        try:
-            value = json.loads(text.strip())
-        except ValueError:
-            return ()
-        if not isinstance(value, dict) or set(value) != {"name", "arguments"}:
-            return ()
-        name, arguments = value["name"], value["arguments"]
-        if name not in self.functions or not isinstance(arguments, dict):
-            return ()
-        return (read_call(name, json.dumps(arguments), self.specs),)
+        call = written_call(text, self.specs) if self.specs else None
+        return () if call is None else (call,)
 
     async def call_tool(self, call: FunctionCall) -> str:
         """Make one call the model asked for; its result, or the error, as the tool's reply."""
