@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from ponder.cli import app
 from ponder.models.scripted import ScriptedModel, Step
 from ponder.store import Store
+from ponder.types import ModelCall
 
 runner = CliRunner()
 
@@ -113,3 +114,42 @@ def test_a_missing_or_binary_agents_file_is_one_line(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00agents")
     res = runner.invoke(app, ["agents", "chat", "--agents", str(binary), "-m", "hi"])
     assert res.exit_code == 2 and "not UTF-8" in res.output
+
+
+@pytest.mark.sandbox
+def test_agents_run_compares_the_application_with_its_baselines_in_one_report(tmp_path, cli_models, data_dir):
+    model = ScriptedModel(
+        [
+            Step(["16 - 3 - 4 = 9 eggs, 9 * 2 = 18."]),  # cot: the chain
+            Step(["18"]),  # cot: the answer read from it
+            Step(["```python\nprint((16 - 3 - 4) * 2)\n```"]),  # agent-math's assistant
+            Step(["The output is 18. The answer is 18. TERMINATE"]),
+        ]
+    )
+    cli_models(model)
+    store, out = tmp_path / "s.sqlite", tmp_path / "report"
+    res = runner.invoke(
+        app,
+        ["agents", "run", "math", "--strategies", "cot,agent-math", "--limit", "1", "--max-tokens", "64",
+         "--store", str(store), "--out", str(out), "--data-dir", str(data_dir)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    model.assert_done()
+    assert "run 1 cot: 1/1 correct" in res.output and "run 2 agent-math: 1/1 correct" in res.output
+    assert (out / "report.html").is_file()
+    with Store(store, readonly=True) as s:
+        assert [r["strategy"] for r in s.runs()] == ["cot", "agent-math"]
+        assert all('"task": "gsm8k:test"' in r["config"] for r in s.runs())
+        (agent,) = s.results(2)
+    calls = [e for e in agent.trace if isinstance(e, ModelCall)]
+    assert len(calls) == 2 and all(c.request.max_tokens <= 64 for c in calls)
+
+
+def test_agents_run_names_an_unknown_application_and_a_bad_strategy_list(tmp_path):
+    res = runner.invoke(app, ["agents", "run", "poker", "--store", str(tmp_path / "s.sqlite")])
+    assert res.exit_code == 2 and "unknown application 'poker'" in res.output
+    assert "math, rag, coding, groupchat, chess" in res.output
+    res = runner.invoke(
+        app, ["agents", "run", "math", "--strategies", "cot,nope", "--store", str(tmp_path / "s.sqlite")]
+    )
+    assert res.exit_code == 2 and "unknown strategy 'nope'" in res.output

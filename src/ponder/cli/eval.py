@@ -191,19 +191,22 @@ def compare(
 ) -> None:
     """Run several strategies on the same items, then write the report. Flags apply to every
     strategy that takes them; bracketed options apply to one."""
+    run = RunFlags.of(ctx)
+    plans = guard(lambda: plans_of(strategies, strategy_options(ctx)))
+    outcomes = run_plans(task, plans, run)
+    show_report([o.run_id for o in outcomes], run.store, out_dir, open_report)
+    exit_if_errored(outcomes, run)
+
+
+def plans_of(strategies: str, flags: dict[str, Any]) -> list[Any]:
+    """The plans of a `--strategies` list: each strategy's bracketed options over the flags that
+    are set and that it takes."""
     from ponder.eval.evaluate import Plan
     from ponder.strategies.registry import ALLOWED
 
-    run = RunFlags.of(ctx)
-    shared = {k: v for k, v in strategy_options(ctx).items() if v is not None}
-
-    def plans() -> list[Plan]:
-        out_plans = []
-        for label, name, own in parse_strategy_list(strategies):
-            allowed = ALLOWED.get(name, set())
-            out_plans.append(Plan(name, {**{k: v for k, v in shared.items() if k in allowed}, **own}, label))
-        return out_plans
-
-    outcomes = run_plans(task, guard(plans), run)
-    show_report([o.run_id for o in outcomes], run.store, out_dir, open_report)
-    exit_if_errored(outcomes, run)
+    shared = {k: v for k, v in flags.items() if v is not None}
+    plans = []
+    for label, name, own in parse_strategy_list(strategies):
+        allowed = ALLOWED.get(name, set())
+        plans.append(Plan(name, {**{k: v for k, v in shared.items() if k in allowed}, **own}, label))
+    return plans
