@@ -202,3 +202,5 @@ def test_code_blocks_are_read_from_fences_in_order():
         CodeBlock("python", "print('tilde')\n"),
     ]
     assert code_blocks("no code here") == []
+    quoted = "The program printed:\n```\n18\n```\n```\nThe answer is 18.\n```\n```\n./run.sh\n```\n"
+    assert code_blocks(quoted) == [CodeBlock("sh", "./run.sh\n")]

@@ -1,6 +1,8 @@
 """The code blocks of a message (Markdown fences) that the sandbox can run, in order. A fence
 tagged python/py/sh/bash/shell runs as that language; an untagged fence runs as Python when it
-parses as Python that does something (see `_is_python`), else as sh; any other tag (json, text, …) is not code to run."""
+parses as Python that does something (see `_is_python`), as sh when it starts with a shell command
+(`SHELL_WORDS`), and not at all otherwise (a model quoting a program's output, "18", in a bare
+fence); any other tag (json, text, …) is not code to run."""
 
 from __future__ import annotations
 
@@ -35,8 +37,23 @@ def code_blocks(text: str) -> list[CodeBlock]:
             except ConfigError:
                 continue
         else:
-            found.append(CodeBlock("python" if _is_python(code) else "sh", code))
+            if _is_python(code):
+                found.append(CodeBlock("python", code))
+            elif _is_shell(code):
+                found.append(CodeBlock("sh", code))
     return found
+
+
+SHELL_WORDS = frozenset(
+    "awk bash bc cat cd chmod cp curl cut date echo env export find grep head ls mkdir mv pip pip3 "
+    "printf pwd python python3 rm sed seq sh sort tail touch tr uname wc which".split()
+)
+
+
+def _is_shell(code: str) -> bool:
+    """Starts with a shell command: a word of `SHELL_WORDS` or a path to run (`./run.sh`)."""
+    first = code.strip().split(None, 1)[0]
+    return first in SHELL_WORDS or first.startswith(("./", "/"))
 
 
 STATEMENTS = (
