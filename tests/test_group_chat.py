@@ -25,6 +25,14 @@ async def test_round_robin_goes_around_in_order_until_max_round():
     assert result.stopped_by == "max round" and result.messages[-1].content == "plan"
 
 
+async def test_a_termination_message_on_the_last_round_is_named_as_such():
+    agents = [talker("planner", "plan"), talker("solver", "solve"), talker("critic", "fine. TERMINATE")]
+    chat = GroupChat(agents, max_round=3, speaker_selection="round_robin")
+    result = await GroupChatManager(chat).run("a problem", agents[0])
+    assert [m.speaker for m in result.messages] == ["planner", "solver", "critic"]
+    assert result.stopped_by == "termination message"
+
+
 async def test_auto_selection_is_held_to_the_allowed_names_and_counted():
     manager_model = ScriptedModel(
         [

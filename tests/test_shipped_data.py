@@ -19,7 +19,18 @@ import pytest
 
 from ponder.arena.judges import JUDGE_PROMPTS, load_judge_prompts
 from ponder.errors import DataError
-from ponder.tasks import aqua, arc, bigbench, exemplars, gsm8k, math500, mt_bench, svamp
+from ponder.tasks import (
+    aqua,
+    arc,
+    bigbench,
+    code_problems,
+    exemplars,
+    gsm8k,
+    math500,
+    mt_bench,
+    rag_questions,
+    svamp,
+)
 from ponder.tasks.data import HOW_TO, data_file, shipped, shipped_dir
 from ponder.tasks.exemplars import load_exemplars
 from ponder.tasks.registry import load_tasks
@@ -41,6 +52,8 @@ COUNTS = {
     "arc-agi-2": 167,
     "arc-agi-2:train": 1076,
     "mt-bench": 80,
+    "ponder-rag": 20,
+    "ponder-code": 12,
 }
 SHOTS = {"gsm8k": 8, "date_understanding": 3, "sports_understanding": 3, "aqua_dev": 4}
 # Every file a loader names, relative to a data folder.
@@ -56,6 +69,9 @@ READ = sorted(
         *arc.FILES.values(),
         *exemplars.SETS.values(),
         JUDGE_PROMPTS,
+        rag_questions.FILE,
+        *(f"{rag_questions.DOCS}/{p.name}" for p in (shipped_dir() / rag_questions.DOCS).glob("*.md")),
+        code_problems.FILE,
     }
 )
 
@@ -273,6 +289,9 @@ def test_the_wheel_carries_the_data_and_its_licences_and_runs_them_installed(tmp
         "cot_exemplars/LICENSE-lm-eval-MIT.md",
         "arc_agi/LICENSE-ARC-AGI-1",
         "arc_agi/LICENSE-ARC-AGI-2",
+        "rag_corpus/LICENSE",
+        "rag_corpus/docs/LICENSE",
+        "code_problems/LICENSE",
     ):
         assert f"ponder/data/{licence}" in names, licence
     assert not any("gsm_symbolic" in n for n in names if n.startswith("ponder/data/"))

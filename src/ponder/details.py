@@ -188,6 +188,45 @@ class ChatDetails(Details):
     costs: tuple[AgentCost, ...] = ()
 
 
+@register("rag-chat")
+@dataclass(frozen=True)
+class RagDetails(ChatDetails):
+    """A retrieval-augmented conversation: the passages retrieved (ids, in the order given), the
+    passages the answer cites, the document the gold answer comes from, and whether a citation
+    names it (None without a gold source)."""
+
+    retrieved: tuple[str, ...] = ()
+    cited: tuple[str, ...] = ()
+    source: str | None = None
+    cited_source: bool | None = None
+
+
+@register("coding-chat")
+@dataclass(frozen=True)
+class CodingDetails(ChatDetails):
+    """A coding conversation: how many of the problem's unit tests the final code passed, how many
+    times the reviewer sent it back, and the test run's report."""
+
+    tests_passed: int = 0
+    tests_total: int = 0
+    reviews: int = 0
+    test_report: str = ""
+
+
+@register("chess-game")
+@dataclass(frozen=True)
+class ChessDetails(ChatDetails):
+    """A game of chess between two agents: the result ("1-0", "0-1", "1/2-1/2" or "*" when
+    unfinished), why it ended, the moves in SAN, the game as PGN, and each player's illegal or
+    unreadable moves that were rejected and asked again."""
+
+    result: str = "*"
+    termination: str = ""
+    moves: tuple[str, ...] = ()
+    pgn: str = ""
+    illegal: tuple[tuple[str, int], ...] = ()
+
+
 @register("attempts")
 @dataclass(frozen=True)
 class AttemptsDetails(Details):

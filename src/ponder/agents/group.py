@@ -117,11 +117,11 @@ class GroupChatManager:
         timeline.say(history, ChatMessage(sender.name, message))
         stopped_by = ""
         while not stopped_by:
-            if len(history) >= chat.max_round:
-                stopped_by = "max round"
-                break
             if is_termination(history[-1]):
                 stopped_by = "termination message"
+                break
+            if len(history) >= chat.max_round:
+                stopped_by = "max round"
                 break
             try:
                 speaker = chat.agent(await self.select(history, meter))

@@ -17,13 +17,14 @@ from pathlib import Path
 from ponder.agents.agent import Agent, ChatMessage
 from ponder.agents.chat import TERMINATE, initiate_chat
 from ponder.agents.meter import ChatBudget
+from ponder.agents.scored import scored_chat
 from ponder.models import Model
 from ponder.sandbox import Limits, Sandbox, code_blocks
 from ponder.strategies import Templates
 from ponder.strategies.config import Configured
-from ponder.tasks.answers import extract, same_answer
+from ponder.tasks.answers import extract
 from ponder.trace import Budget, TraceSink
-from ponder.types import Compute, Result, Task, Trace
+from ponder.types import Result, Task
 
 PROMPTS = Templates(Path(__file__).parent / "prompts")
 NUDGE = "The code block was missing or unfinished. Write one complete ```python block that prints the answer."
@@ -80,13 +81,4 @@ class AgentMath(Configured):
             )
         said = [m.content for m in chat.messages if m.speaker == "assistant"]
         answer = extract(said[-1], task.kind).value if said else None
-        return Result(
-            task=task,
-            strategy=self.name,
-            answer=answer,
-            reasoning="\n\n".join(f"{m.speaker}: {m.content}" for m in chat.messages[1:]),
-            correct=None if task.answer is None else same_answer(answer, task.answer, task.kind),
-            trace=Trace(chat.events),
-            compute=Compute.of(chat.events, time.perf_counter() - start),
-            details=chat.details(),
-        )
+        return scored_chat(task, self.name, chat, answer, time.perf_counter() - start)

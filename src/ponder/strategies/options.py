@@ -129,6 +129,18 @@ OPTIONS: dict[str, StrategyOption] = {
         StrategyOption(
             "threshold", float, "adaptive-consistency: stop when P(leader wins) reaches this.", PROBABILITY
         ),
+        StrategyOption(
+            "max_turns",
+            int,
+            "agent strategies: most round trips (agent-math, agent-rag, agent-coding).",
+            COUNT,
+        ),
+        StrategyOption("max_round", int, "agent-team: most messages of the group chat.", COUNT),
+        StrategyOption(
+            "reviewer", bool, "agent-coding: a reviewer agent checks the writer's code (default true)."
+        ),
+        StrategyOption("passages", int, "agent-rag: passages retrieved per search (default 3).", COUNT),
+        StrategyOption("embedder", str, "agent-rag: embedder spec (default local; scripted in tests)."),
         StrategyOption("data_dir", Path, "Folder of benchmark and exemplar files (--data-dir).", flag=False),
         StrategyOption(
             "verifier_model",

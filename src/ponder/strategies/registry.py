@@ -240,10 +240,42 @@ def _process_verifier(opts: dict[str, Any]) -> ProcessVerifier:
     raise ConfigError(f"unknown process verifier {kind!r}: expected judge or mc")
 
 
-@register("agent-math", COMMON | {"temperature", "data_dir"})
+@register("agent-math", COMMON | {"temperature", "data_dir", "max_turns"})
 def _agent_math(opts: dict[str, Any], budget: Budget) -> Strategy:
     # an assistant and a code-running user proxy in conversation (ponder.agents), imported on use
     cls = importlib.import_module("ponder.agents.math").AgentMath
-    kw = {k: opts[k] for k in ("max_tokens", "temperature", "seed") if opts.get(k) is not None}
+    kw = {k: opts[k] for k in ("max_tokens", "temperature", "seed", "max_turns") if opts.get(k) is not None}
     strategy: Strategy = cls(budget=budget, **kw)
     return strategy
+
+
+def _agent_strategy(path: str, names: tuple[str, ...]) -> Builder:
+    """A builder for the agent strategy class at `path` ("module:Class", imported on use), passing
+    the options in `names` that are set."""
+
+    def build(opts: dict[str, Any], budget: Budget) -> Strategy:
+        module, _, cls = path.partition(":")
+        kw = {k: opts[k] for k in names if opts.get(k) is not None}
+        strategy: Strategy = getattr(importlib.import_module(module), cls)(budget=budget, **kw)
+        return strategy
+
+    return build
+
+
+# Retrieval-augmented chat over ponder's own corpus: an assistant that searches and cites.
+register("agent-rag", COMMON | {"temperature", "max_turns", "passages", "embedder", "data_dir"})(
+    _agent_strategy(
+        "ponder.agents.rag:AgentRag",
+        ("max_tokens", "temperature", "seed", "max_turns", "passages", "embedder", "data_dir"),
+    )
+)
+# Multi-agent coding: a writer, a reviewer (safeguard), the problem's unit tests run in the sandbox.
+register("agent-coding", COMMON | {"temperature", "max_turns", "reviewer", "data_dir"})(
+    _agent_strategy(
+        "ponder.agents.coding:AgentCoding", ("max_tokens", "temperature", "seed", "max_turns", "reviewer")
+    )
+)
+# Dynamic group chat: planner, solver and critic with a manager choosing the next speaker.
+register("agent-team", COMMON | {"temperature", "max_round", "data_dir"})(
+    _agent_strategy("ponder.agents.team:AgentTeam", ("max_tokens", "temperature", "seed", "max_round"))
+)

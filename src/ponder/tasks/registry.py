@@ -90,6 +90,20 @@ BENCHMARKS = {
             "MT-Bench's 80 open-ended questions (first turn), no gold answer: for the arena",
             defaults=(("max_tokens", 512),),
         ),
+        Benchmark(
+            "ponder-rag",
+            "ponder.tasks.rag_questions",
+            None,
+            None,
+            "questions about ponder's own small document corpus (retrieval-augmented chat), short answers",
+        ),
+        Benchmark(
+            "ponder-code",
+            "ponder.tasks.code_problems",
+            None,
+            None,
+            "small HumanEval-style Python problems written for ponder, scored by their unit tests",
+        ),
         Benchmark("jsonl", "ponder.tasks.custom", None, None, "your JSONL file: jsonl:PATH"),
     )
 }
