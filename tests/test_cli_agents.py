@@ -153,3 +153,55 @@ def test_agents_run_names_an_unknown_application_and_a_bad_strategy_list(tmp_pat
         app, ["agents", "run", "math", "--strategies", "cot,nope", "--store", str(tmp_path / "s.sqlite")]
     )
     assert res.exit_code == 2 and "unknown strategy 'nope'" in res.output
+
+
+def test_agents_run_chess_plays_stored_games_and_prints_their_end(tmp_path, cli_models):
+    model = ScriptedModel([Step(["e5"], expect={"max_tokens": 8}), Step(["1. e4"]), Step(["d4"])])
+    cli_models(model)
+    store = tmp_path / "s.sqlite"
+    res = runner.invoke(
+        app,
+        ["agents", "run", "chess", "--max-plies", "3", "--max-tokens", "8", "--store", str(store)],
+    )
+    assert res.exit_code == 0, res.output
+    model.assert_done()
+    assert "run 1: * by move limit after 3 moves; rejected moves: white 1, black 0" in res.output
+    assert res.output.count("e4") >= 1 and "d4" in res.output
+    with Store(store, readonly=True) as s:
+        (game,) = s.results(1)
+    assert game.details.moves[0] == "e4" and game.details.illegal == (("white", 1), ("black", 0))
+    res = runner.invoke(app, ["agents", "run", "chess", "--opponent", "stockfish", "--store", str(store)])
+    assert res.exit_code == 2 and "unknown opponent 'stockfish'" in res.output
+
+
+def test_agents_run_rag_asks_one_question_over_a_folder_and_prints_the_citations(tmp_path, cli_models):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "fares.md").write_text("A day pass costs 11 crowns in all zones.\n", encoding="utf-8")
+    (docs / "trees.md").write_text("Oaks grow slowly on the northern hills.\n", encoding="utf-8")
+    model = ScriptedModel(
+        [
+            Step(
+                ["A day pass costs 11 crowns [fares.md#1]. The answer is 11."],
+                expect=lambda r: "[fares.md#1]" in r.messages[-1].content,
+            )
+        ]
+    )
+    cli_models(model)
+    store = tmp_path / "s.sqlite"
+    res = runner.invoke(
+        app,
+        ["agents", "run", "rag", "-q", "How much is a day pass?", "--docs", str(docs), "--embedder", "scripted",
+         "--passages", "1", "--store", str(store)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "stopped: termination message; cited: fares.md#1; stored as run 1" in res.output
+    with Store(store, readonly=True) as s:
+        (chat,) = s.results(1)
+    assert chat.details.retrieved == ("fares.md#1",) and chat.details.cited == ("fares.md#1",)
+    res = runner.invoke(
+        app, ["agents", "run", "rag", "-q", "?", "--docs", str(tmp_path / "none"), "--store", str(store)]
+    )
+    assert res.exit_code == 2 and "none" in res.output
+    res = runner.invoke(app, ["agents", "run", "coding", "-q", "?", "--store", str(store)])
+    assert res.exit_code == 2 and "--question and --docs are for rag only" in res.output

@@ -12,13 +12,20 @@ from typing import Any
 from ponder.agents.chat import ChatResult
 from ponder.store import Store
 from ponder.trace import TraceSink
-from ponder.types import Compute, Result, Task, Trace
+from ponder.types import Compute, Details, Result, Task, Trace
 
 RUN_KIND = "chat"
 
 
-def chat_result(task: Task, label: str, chat: ChatResult, seconds: float, model: str | None = None) -> Result:
-    """The stored form of a finished conversation."""
+def chat_result(
+    task: Task,
+    label: str,
+    chat: ChatResult,
+    seconds: float,
+    model: str | None = None,
+    details: Details | None = None,
+) -> Result:
+    """The stored form of a finished conversation (`details`: the chat's own when not given)."""
     return Result(
         task=task,
         strategy=label,
@@ -27,7 +34,7 @@ def chat_result(task: Task, label: str, chat: ChatResult, seconds: float, model:
         correct=None,
         trace=Trace(chat.events),
         compute=Compute.of(chat.events, seconds),
-        details=chat.details(),
+        details=chat.details() if details is None else details,
         model=model,
     )
 
@@ -39,9 +46,11 @@ async def stored_chat(
     config: dict[str, Any],
     opening: str,
     run: Callable[[TraceSink], Awaitable[ChatResult]],
+    details: Callable[[ChatResult], Details] | None = None,
 ) -> tuple[int, ChatResult]:
     """Run a conversation (`run`, given the sink for its model calls) as a run of the store; its id
-    and result. A conversation that raises leaves the run marked failed, its calls kept."""
+    and result. The result's details are `details(chat)` when given, else the chat's own
+    (`ChatResult.details`). A conversation that raises leaves the run marked failed, its calls kept."""
     run_id = store.start_run(RUN_KIND, model, label, {"task": RUN_KIND, **config})
     task = Task(f"chat/{run_id}", opening, None, "open")
     start = time.perf_counter()
@@ -50,6 +59,7 @@ async def stored_chat(
     except BaseException:
         store.finish_run(run_id, "failed")
         raise
-    store.add_result(run_id, chat_result(task, label, chat, time.perf_counter() - start, model))
+    kept = details(chat) if details is not None else None
+    store.add_result(run_id, chat_result(task, label, chat, time.perf_counter() - start, model, kept))
     store.finish_run(run_id, "done")
     return run_id, chat

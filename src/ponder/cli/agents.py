@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,9 +21,12 @@ from ponder.cli.options import (
     RetryErrorsOpt,
     StoreOpt,
     TimeoutOpt,
+    checked,
 )
 from ponder.cli.strategy_flags import StrategyCommand
+from ponder.errors import ConfigError
 from ponder.eval.limits import DEFAULT_MAX_ERRORS
+from ponder.strategies.options import COUNT
 
 Opt = typer.Option
 agents_app = typer.Typer(
@@ -85,20 +88,113 @@ def run(
     connect_timeout: ConnectTimeoutOpt = None,
     max_errors: MaxErrorsOpt = DEFAULT_MAX_ERRORS,
     retry_errors: RetryErrorsOpt = True,
+    question: Annotated[
+        str | None,
+        Opt("--question", "-q", help="rag: ask this one question instead of running the benchmark."),
+    ] = None,
+    docs: Annotated[
+        Path | None,
+        Opt("--docs", help="rag with --question: a folder of .md/.txt documents (default: ponder's corpus)."),
+    ] = None,
+    games: Annotated[int, Opt("--games", help="chess: games to play.", callback=checked(COUNT))] = 1,
+    opponent: Annotated[
+        str, Opt("--opponent", help="chess: black is 'random' (a seeded random mover) or 'model'.")
+    ] = "random",
+    max_plies: Annotated[
+        int, Opt("--max-plies", help="chess: a game ends after this many moves.", callback=checked(COUNT))
+    ] = 40,
+    attempts: Annotated[
+        int,
+        Opt(
+            "--attempts",
+            help="chess: rejected moves in a row before a player forfeits.",
+            callback=checked(COUNT),
+        ),
+    ] = 3,
 ) -> None:
-    """Run one of the AutoGen paper's applications on the same items as the strategies it is
-    compared with, and write the report (`ponder agents run math --limit 10`)."""
+    """Run one of the AutoGen paper's applications: math, rag, coding and groupchat on the same items
+    as the strategies they are compared with, then the report (`ponder agents run math --limit 10`);
+    chess as games stored as runs (`ponder agents run chess --games 2`); rag with `--question` as one
+    conversation over `--docs`."""
+    from ponder.cli.strategy_flags import strategy_options
+
+    options = strategy_options(ctx)
+    if name == "chess":
+        return play(games, opponent, max_plies, attempts, options, model, store)
+    if name == "rag" and question is not None:
+        return ask(question, docs, options, model, store)
+    if docs is not None or (question is not None and name != "rag"):
+        guard(lambda: _refuse("--question and --docs are for rag only, and --docs needs --question"))
     from ponder.agents.apps import application
     from ponder.cli.eval import RunFlags, exit_if_errored, plans_of, run_plans
     from ponder.cli.report import show_report
-    from ponder.cli.strategy_flags import strategy_options
 
     app = guard(lambda: application(name))
     flags = RunFlags.of(ctx)
-    plans = guard(lambda: plans_of(strategies or app.strategies, strategy_options(ctx)))
+    plans = guard(lambda: plans_of(strategies or app.strategies, options))
     outcomes = run_plans(task or app.task, plans, flags)
     show_report([o.run_id for o in outcomes], flags.store, out_dir, open_report)
     exit_if_errored(outcomes, flags)
+
+
+def _refuse(message: str) -> None:
+    raise ConfigError(message)
+
+
+def play(
+    games: int,
+    opponent: str,
+    max_plies: int,
+    attempts: int,
+    flags: dict[str, Any],
+    model: str | None,
+    store: Path | None,
+) -> None:
+    """Play the games, then print each game's end, moves, rejected moves and cost."""
+    from ponder.agents.apps import play_games
+
+    how = {k: flags[k] for k in ("max_tokens", "temperature", "seed") if flags.get(k) is not None}
+    played = guard(
+        lambda: in_session(
+            lambda s: play_games(s, games, opponent=opponent, max_plies=max_plies, attempts=attempts, **how),
+            model,
+            store,
+        )
+    )
+    for run_id, chat, game in played:
+        rejected = ", ".join(f"{name} {n}" for name, n in game.illegal)
+        out.print(
+            f"run {run_id}: {game.result} by {game.termination} after {len(game.moves)} moves; "
+            f"rejected moves: {rejected}",
+            markup=False,
+            highlight=False,
+        )
+        out.print(" ".join(game.moves) or "(no moves)", markup=False, highlight=False)
+        out.print(chat.cost_table(), markup=False, highlight=False)
+        out.print()
+
+
+def ask(
+    question: str, docs: Path | None, flags: dict[str, Any], model: str | None, store: Path | None
+) -> None:
+    """Ask one question over the documents, then print the conversation, the citations and the cost."""
+    from ponder.agents.apps import ask_documents
+
+    how = {
+        k: flags[k] for k in ("embedder", "passages", "max_turns", "max_tokens") if flags.get(k) is not None
+    }
+    run_id, chat, details = guard(
+        lambda: in_session(lambda s: ask_documents(s, question, docs, **how), model, store)
+    )
+    for m in chat.messages:
+        out.print(f"[bold]{m.speaker}[/bold]", highlight=False)
+        out.print(m.content, markup=False, highlight=False)
+        out.print()
+    cited = ", ".join(details.cited) or "none"
+    out.print(
+        f"stopped: {chat.stopped_by}; cited: {cited}; stored as run {run_id}", markup=False, highlight=False
+    )
+    out.print(chat.cost_table(), markup=False, highlight=False)
 
 
 agents_app.command(cls=StrategyCommand)(run)

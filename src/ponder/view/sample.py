@@ -10,6 +10,7 @@ from typing import Any
 
 from ponder.store.codec import result_from_row
 from ponder.types import CodeExecution, Completion, Message, ModelCall, Result, ToolCall, Utterance
+from ponder.view.chess import BOARD, ChessView, board_image, chess_view
 from ponder.view.details import DetailsView, as_text, details_view
 
 
@@ -34,7 +35,8 @@ class CallView:
 @dataclass(frozen=True)
 class Turn:
     """One step of a conversation as shown: a message (`speaker`, its colour, `text`), or the
-    model call, tool call or code execution (`event`, trace position `number`) that led to it."""
+    model call, tool call or code execution (`event`, trace position `number`) that led to it;
+    `image`, a data URI of the position a chess board's message shows ("" for none)."""
 
     kind: str
     number: int
@@ -42,6 +44,7 @@ class Turn:
     colour: int = 0
     text: str = ""
     event: Any = None
+    image: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class SampleView:
     events: list[tuple[int, str, list[tuple[str, str]]]]
     details: DetailsView
     conversation: list[Turn]
+    chess: ChessView | None = None
 
 
 def status_of(result: Result) -> str:
@@ -107,7 +111,15 @@ def sample_view(row: dict[str, Any]) -> SampleView:
             fields = [(k, as_text(v)) for k, v in dataclasses.asdict(event).items()]
             events.append((i, type(event).__name__, fields))
     conversation = conversation_of(result)
-    return SampleView(result, status_of(result), calls, events, details_view(result.details), conversation)
+    return SampleView(
+        result,
+        status_of(result),
+        calls,
+        events,
+        details_view(result.details),
+        conversation,
+        chess_view(result.details),
+    )
 
 
 COLOURS = 6
@@ -116,16 +128,18 @@ COLOURS = 6
 def conversation_of(result: Result) -> list[Turn]:
     """The trace as a conversation, when it holds messages between agents (else empty): each
     message with its speaker's colour (by first appearance), and each model call, tool call and
-    execution in its place."""
+    execution in its place; in a chess game, each board message with the position it shows."""
     events = result.trace.events
     if not any(isinstance(e, Utterance) for e in events):
         return []
+    chess = chess_view(result.details) is not None
     colours: dict[str, int] = {}
     turns = []
     for i, event in enumerate(events, start=1):
         if isinstance(event, Utterance):
             colour = colours.setdefault(event.speaker, len(colours) % COLOURS)
-            turns.append(Turn("message", i, event.speaker, colour, event.content))
+            image = board_image(event.content) if chess and event.speaker == BOARD else ""
+            turns.append(Turn("message", i, event.speaker, colour, event.content, image=image))
         elif isinstance(event, ModelCall):
             text = event.completions[0].text if event.completions else ""
             turns.append(Turn("call", i, text=text, event=event))
