@@ -43,6 +43,9 @@ FLAG_CASES = [
     ("--step-tokens", EVAL, ["0"]),
     ("--rollouts", EVAL, ["0"]),
     ("--batch", EVAL, ["0"]),
+    ("--max-turns", EVAL, ["0"]),
+    ("--max-round", EVAL, ["0"]),
+    ("--passages", EVAL, ["-1"]),
     ("--threshold", EVAL, ["0", "1", "2", "nan"]),
     ("--limit", EVAL, ["0", "-5"]),
     ("-n", EVAL, ["-5"]),
@@ -67,9 +70,13 @@ FLAG_CASES = [
     ("--port", VOTE, ["0", "70000"]),
     ("--seed", VOTE, ["-2"]),
     ("--port", ["view"], ["0", "70000"]),
+    ("--games", ["agents", "run", "chess", *M], ["0"]),
+    ("--max-plies", ["agents", "run", "chess", *M], ["0"]),
+    ("--attempts", ["agents", "run", "chess", *M], ["-1"]),
+    ("--limit", ["agents", "run", "math", *M], ["0"]),
 ]
 # the solve command takes the strategy flags too
-FLAG_CASES += [(flag, ["solve", "2+3?", *M], values) for flag, command, values in FLAG_CASES[:14]]
+FLAG_CASES += [(flag, ["solve", "2+3?", *M], values) for flag, command, values in FLAG_CASES[:17]]
 
 BRACKETS = [
     ("self-consistency[k=-3]", "self-consistency[k=-3]: k must be at least 1, got -3"),

@@ -77,6 +77,8 @@ def of_type(tp: Any) -> st.SearchStrategy[Any]:
         return json_values
     if origin in (UnionType, typing.Union):
         return st.one_of([st.none() if a is NoneType else of_type(a) for a in args])
+    if origin is tuple and (len(args) != 2 or args[1] is not Ellipsis):
+        return st.tuples(*(of_type(a) for a in args))  # fixed length: (name, count)
     if origin is tuple:
         return st.lists(of_type(args[0]), max_size=4).map(tuple)
     if origin is dict:
