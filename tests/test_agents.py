@@ -180,3 +180,14 @@ async def test_a_call_written_as_text_is_taken_as_the_call():
     assert plain.written_calls('{"name": "sub", "arguments": {}}') == ()
     assert plain.written_calls('The call is {"name": "add", "arguments": {}}') == ()
     assert plain.written_calls('{"name": "add", "arguments": {"a": "x", "b": 1}}')[0].error is not None
+
+
+async def test_a_reply_function_may_be_async():
+    import asyncio
+
+    async def later(history, me):
+        await asyncio.sleep(0)
+        return f"heard {history[-1].content}. TERMINATE"
+
+    result = await initiate_chat(Agent("alice"), Agent("bob", reply_function=later), "hello")
+    assert result.summary == "heard hello. TERMINATE" and result.stopped_by == "termination message"

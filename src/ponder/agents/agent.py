@@ -3,7 +3,8 @@ message, and how it replies, tried in this order:
 
 1. a person, when `human_input_mode` is "always" (typed at the terminal, or any `ask` function;
    empty: the agent replies automatically; "exit": the conversation ends);
-2. `reply_function(messages, agent)`, when given and it returns text;
+2. `reply_function(messages, agent)`, when given and it returns text (or an awaitable of it, so
+   a reply that waits on a program or a search does not hold up other conversations);
 3. the sandbox, when the agent executes code and the last message holds code blocks: each block
    runs, and the reply is their exit codes and output;
 4. the model, when the agent has one: its own messages are the assistant's turns, the others' the
@@ -23,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -69,7 +70,7 @@ class Agent:
     tools: Sequence[Callable[..., Any]] = ()
     code_execution: Sandbox | None = None
     human_input_mode: HumanMode = "never"
-    reply_function: Callable[[list[ChatMessage], Agent], str | None] | None = None
+    reply_function: Callable[[list[ChatMessage], Agent], str | None | Awaitable[str | None]] | None = None
     description: str = ""
     default_reply: str | None = None
     max_tokens: int = 512
@@ -113,7 +114,8 @@ class Agent:
             if typed is not None:
                 return typed
         if self.reply_function is not None:
-            text = self.reply_function(history, self)
+            given = self.reply_function(history, self)
+            text = await given if inspect.isawaitable(given) else given
             if text is not None:
                 return text
         if self.code_execution is not None:

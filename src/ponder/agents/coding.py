@@ -116,12 +116,12 @@ class AgentCoding(Configured):
         """The agent that runs the writer's latest code against the examples (each run is one of
         its executions) and reports the results."""
 
-        def run_examples(history: list[ChatMessage], me: Agent) -> str:
+        async def run_examples(history: list[ChatMessage], me: Agent) -> str:
             latest = next((m.content for m in reversed(history) if m.speaker == WRITER), "")
             code = final_code([latest], entry_point)
             if code is None:
                 return NO_CODE
-            ran = run_tests(code, examples, self.limits())
+            ran = await asyncio.to_thread(run_tests, code, examples, self.limits())
             if ran.execution is not None and me.recorder is not None:
                 me.recorder.record(ran.execution)
             return f"The examples, run against the writer's latest code: {ran.report}"
