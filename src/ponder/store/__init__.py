@@ -1,10 +1,20 @@
 """The SQLite store: runs, results and every model call, written as they finish, each write one
-transaction; and the embeddings cache (`StoredVectors`). `Store(path, readonly=True)` reads a
-store and writes nothing. `sample_records` and `samples_frame` give a run's samples as flat rows."""
+transaction; the embeddings cache (`StoredVectors`); and the town's memory streams
+(`StoredMemories`). `Store(path, readonly=True)` reads a store and writes nothing. `sample_records`
+and `samples_frame` give a run's samples as flat rows."""
 
 from ponder.store.db import default_store_path
 from ponder.store.embeddings import StoredVectors
+from ponder.store.memories import StoredMemories, StoredMemory
 from ponder.store.results import Store
 from ponder.store.samples import sample_records, samples_frame
 
-__all__ = ["Store", "StoredVectors", "default_store_path", "sample_records", "samples_frame"]
+__all__ = [
+    "Store",
+    "StoredMemories",
+    "StoredMemory",
+    "StoredVectors",
+    "default_store_path",
+    "sample_records",
+    "samples_frame",
+]

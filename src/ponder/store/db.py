@@ -154,6 +154,39 @@ def m007_run_planned(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN planned INTEGER")
 
 
+def m008_memories(db: sqlite3.Connection) -> None:
+    """`memories`: the town's memory streams, one row per memory of one agent in one run, numbered
+    from 1 per agent (`number`, the memory's id in its stream); times are ISO strings of simulation
+    time, `evidence` a JSON list of the numbers of the memories it rests on, the embedding `dim`
+    little-endian float32 values. `memory_state`: per run and agent, the number of the last memory
+    made before the latest reflection (0: none yet)."""
+    _script(
+        db,
+        """
+        CREATE TABLE memories (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            agent TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created TEXT NOT NULL,
+            last_accessed TEXT NOT NULL,
+            importance INTEGER NOT NULL,
+            evidence TEXT NOT NULL DEFAULT '[]',
+            dim INTEGER NOT NULL,
+            embedding BLOB NOT NULL,
+            PRIMARY KEY (run_id, agent, number)
+        );
+        CREATE TABLE memory_state (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            agent TEXT NOT NULL,
+            reflected_through INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (run_id, agent)
+        )
+    """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_runs_results_calls,
     m002_cache_and_verifier_compute,
@@ -162,6 +195,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m005_run_identity,
     m006_embeddings,
     m007_run_planned,
+    m008_memories,
 ]
 
 

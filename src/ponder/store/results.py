@@ -1,5 +1,5 @@
-"""The store's runs, results, calls and battles; with `embeddings.py` (cached vectors), the only
-modules that write SQL.
+"""The store's runs, results, calls and battles; with `embeddings.py` (cached vectors) and
+`memories.py` (the town's memory streams), the only modules that write SQL.
 
 Every write is one transaction (`Store._transaction`): BEGIN IMMEDIATE, so the write lock is taken
 first (waiting up to the busy timeout for another process's) and two processes never deadlock
