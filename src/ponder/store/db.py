@@ -187,6 +187,21 @@ def m008_memories(db: sqlite3.Connection) -> None:
     )
 
 
+def m009_town_steps(db: sqlite3.Connection) -> None:
+    """`town_steps`: a town run's state after each step of its clock, for replay and resuming: the
+    step's number and simulation time (ISO), and its state as JSON (each agent's tile, action,
+    place and speech; each object's state)."""
+    db.execute(
+        """CREATE TABLE town_steps (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            step INTEGER NOT NULL,
+            time TEXT NOT NULL,
+            state TEXT NOT NULL,
+            PRIMARY KEY (run_id, step)
+        )"""
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_runs_results_calls,
     m002_cache_and_verifier_compute,
@@ -196,6 +211,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m006_embeddings,
     m007_run_planned,
     m008_memories,
+    m009_town_steps,
 ]
 
 
