@@ -20,7 +20,7 @@ from typing import Any
 from ponder.errors import DataError
 from ponder.town.contracts import Persona
 from ponder.town.world import SEP, STREET, WALL, Tile, World, build_world, row_major
-from ponder.town.yaml_lines import Map, Seq, line_of, read_yaml
+from ponder.town.yaml_lines import Map, Seq, line_of, read_text, read_yaml
 
 MAP_FILE, AREAS_FILE, AGENTS_FILE, SCENARIO_FILE = "map.txt", "areas.yaml", "agents.yaml", "scenario.yaml"
 PERSONA_FIELDS = ("name", "age", "traits", "facts", "lifestyle", "home", "start", "relationships")
@@ -81,13 +81,7 @@ def load_town(folder: Path | str, scenario: str = SCENARIO_FILE) -> Town:
 
 def read_map(path: Path) -> list[str]:
     """The map's rows: every row as wide as the first, at least one row."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    rows = text.splitlines()
+    rows = read_text(path).splitlines()
     while rows and not rows[-1]:
         rows.pop()
     if not rows or not rows[0]:

@@ -58,16 +58,20 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
 
 
-def read_yaml(path: Path) -> Any:
-    """The YAML document in `path`, its mappings as `Map` and lists as `Seq`; DataError naming the
-    file (and line) when it is missing, not UTF-8 or not YAML."""
+def read_text(path: Path) -> str:
+    """The file's text; DataError naming it when it is missing or not UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except UnicodeDecodeError as e:
         raise DataError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    loader = _LineLoader(text)
+
+
+def read_yaml(path: Path) -> Any:
+    """The YAML document in `path`, its mappings as `Map` and lists as `Seq`; DataError naming the
+    file (and line) when it is missing, not UTF-8 or not YAML."""
+    loader = _LineLoader(read_text(path))
     loader.name = str(path)
     try:
         return loader.get_single_data()
