@@ -1,0 +1,131 @@
+"""The town's loop on a one-room town with one agent and the scripted model: the persona's facts
+and the scenario's seed become memories, each step perceives (new things only), plans the day,
+walks to the place the action names and sets the object's state there; each step is stored, and
+a run stopped after a step resumes from it with the same state and memories; the token budget
+stops a run at the end of a step."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from ponder.embeddings import get_embedder
+from ponder.models.scripted import ScriptedModel, Step
+from ponder.store import Store, StoredSteps
+from ponder.town.load import load_town
+from ponder.town.simulate import Simulation, TownBudget, start_town_run
+
+MAP = "#########\n#aaaaaab#\n#aaaaaaa#\n#########\n"
+AREAS = """town: Tiny
+areas:
+  - name: Ana house
+    code: a
+    areas:
+      - name: kitchen
+        code: b
+        objects:
+          - {name: stove, at: [7, 1]}
+"""
+AGENTS = """agents:
+  - name: Ana
+    age: 30
+    traits: calm
+    facts: [Ana bakes bread.]
+    lifestyle: Ana wakes at 7:00.
+    home: Ana house
+    start: [1, 1]
+    relationships: {}
+"""
+SCENARIO = """name: Baking day
+start: "2025-02-14 07:00"
+facts:
+  - id: bread
+    agent: Ana
+    text: Ana will sell bread today.
+    question: Is anyone selling bread?
+"""
+PLAN = json.dumps(
+    {
+        "wake": "07:00",
+        "sleep": "07:45",
+        "chunks": [{"action": "bake bread", "where": "stove", "minutes": 10}] * 5,
+    }
+)
+
+
+@pytest.fixture
+def town(tmp_path):
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    for name, text in (
+        ("map.txt", MAP),
+        ("areas.yaml", AREAS),
+        ("agents.yaml", AGENTS),
+        ("scenario.yaml", SCENARIO),
+    ):
+        (folder / name).write_text(text, encoding="utf-8")
+    return load_town(folder)
+
+
+def purposes(store: Store, run_id: int) -> list[str]:
+    return [c["purpose"] for c in store.calls(run_id)]
+
+
+async def test_a_step_perceives_plans_walks_and_is_stored_and_a_stopped_run_resumes(tmp_path, town):
+    model = ScriptedModel([Step(["3"]), Step([PLAN]), Step(["4"])])  # the stove is out of sight at first
+    path = tmp_path / "s.sqlite"
+    with Store(path) as store:
+        run_id = start_town_run(store, "tiny", model, {})
+        sim = Simulation(town, model, get_embedder("scripted"), store, run_id)
+        first = await sim.run(10 / 60)
+    model.assert_done()
+    assert (first.steps, first.stopped_by, first.time) == (1, "done", datetime(2025, 2, 14, 7, 10))
+    with Store(path, readonly=True) as store:
+        assert purposes(store, run_id) == ["memory-importance", "town-plan-day", "memory-importance"]
+        (step,) = StoredSteps(store).steps(run_id)
+    ana = step.state["agents"]["Ana"]
+    assert ana["tile"] == [7, 1] and ana["target"] == "Ana house:kitchen:stove"
+    assert ana["action"] == "bake bread" and step.state["objects"]["Ana house:kitchen:stove"] == "bake bread"
+    assert len(ana["plan"]["chunks"]) == 5
+
+    again = ScriptedModel([Step(["5"])])  # at the stove, Ana sees its new state
+    with Store(path) as store:
+        sim = Simulation(town, again, get_embedder("scripted"), store, run_id)
+        assert sim.step == 1 and sim.residents["Ana"].tile == (7, 1)
+        assert [m.text for m in sim.residents["Ana"].memories.records][:2] == [
+            "Ana bakes bread.", "Ana will sell bread today."
+        ]  # fmt: skip
+        second = await sim.run(20 / 60)
+        assert [s.step for s in StoredSteps(store).steps(run_id)] == [1, 2]
+    again.assert_done()
+    assert second.steps == 2 and second.time == datetime(2025, 2, 14, 7, 20)
+    notes = [m.text for m in sim.residents["Ana"].memories.records if m.kind == "observation"]
+    assert notes[-1] == "Ana house:kitchen:stove is bake bread"
+
+
+async def test_the_token_budget_stops_the_run_at_the_end_of_a_step(tmp_path, town):
+    model = ScriptedModel([Step(["3"]), Step([PLAN]), Step(["4"])])
+    with Store(tmp_path / "s.sqlite") as store:
+        run_id = start_town_run(store, "tiny", model, {})
+        sim = Simulation(town, model, get_embedder("scripted"), store, run_id)
+        done = await sim.run(5, budget=TownBudget(tokens=10))
+        assert done.stopped_by == "budget: tokens" and done.steps == 1
+        assert len(StoredSteps(store).steps(run_id)) == 1
+
+
+def test_a_plans_place_is_the_known_address_that_names_it_best():
+    from ponder.town.resident import place_for
+
+    known = [
+        "Ana house",
+        "Ana house:kitchen",
+        "Ana house:kitchen:stove",
+        "Lantern Cafe",
+        "Lantern Cafe:counter",
+    ]
+    assert place_for("the stove", known, "Ana house") == "Ana house:kitchen:stove"
+    assert place_for("Lantern Cafe", known, "Ana house") == "Lantern Cafe"
+    assert place_for("cafe counter", known, "Ana house") == "Lantern Cafe:counter"
+    assert place_for("the moon", known, "Ana house") == "Ana house"
