@@ -1,7 +1,7 @@
 """The `ponder` command: flags → objects → one library call. Errors print one line and exit 2.
 
 One module per command or group: `solve`, `eval` (eval, compare), `faithfulness`, `report`,
-`runs` (runs, runs show, rescore), `models`, `arena`, `agents`, `view`; `options` declares the options they share,
+`runs` (runs, runs show, rescore), `models`, `arena`, `agents`, `town`, `view`; `options` declares the options they share,
 `strategy_flags` the strategy flags, `common` the consoles and the error guard.
 """
 
@@ -21,6 +21,7 @@ from ponder.cli.report import report
 from ponder.cli.runs import rescore, runs_app
 from ponder.cli.solve import solve
 from ponder.cli.strategy_flags import StrategyCommand
+from ponder.cli.town import town_app
 from ponder.cli.view import view
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(runs_app, name="runs")
 app.add_typer(arena_app, name="arena")
 app.add_typer(agents_app, name="agents")
+app.add_typer(town_app, name="town")
 app.command(cls=StrategyCommand)(solve)
 app.command("eval", cls=StrategyCommand)(eval_command)
 app.command(cls=StrategyCommand)(compare)

@@ -208,6 +208,11 @@ class MemoryStream:
             out.append(Scored(touched, s.recency, s.importance, s.relevance, s.score))
         return out
 
+    def detach(self) -> None:
+        """Stop writing to the store: later memories and retrievals change only this copy (an
+        interview asks an agent without changing its run)."""
+        self._stored = None
+
     def latest(self, n: int) -> list[MemoryRecord]:
         """The `n` most recently made memories, newest last."""
         return self._records[-n:] if n > 0 else []

@@ -1,0 +1,152 @@
+"""`ponder town …`: Generative Agents in a small town: run it, interview its agents, speak to them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ponder.cli.common import err, guard, in_session, out
+from ponder.cli.options import ModelOpt, StoreOpt, checked
+from ponder.strategies.options import COUNT, POSITIVE
+
+Opt = typer.Option
+town_app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Generative Agents (memory, reflection, planning, dialogue) living in a small town.",
+)
+TownOpt = Annotated[
+    Path | None,
+    Opt(
+        "--town",
+        help="Folder of the town (map.txt, areas.yaml, agents.yaml, scenario.yaml); default: Millbrook.",
+    ),
+]
+EmbedderOpt = Annotated[
+    str | None, Opt("--embedder", help="Embedder spec for the memory streams (default: local).")
+]
+
+
+@town_app.command()
+def run(
+    hours: Annotated[
+        float,
+        Opt(
+            "--hours", help="Run until this many simulated hours from the start.", callback=checked(POSITIVE)
+        ),
+    ] = 2.0,
+    resume: Annotated[
+        int | None,
+        Opt("--resume", help="Go on with this town run from its last step.", callback=checked(COUNT)),
+    ] = None,
+    town: TownOpt = None,
+    model: ModelOpt = None,
+    store: StoreOpt = None,
+    embedder: EmbedderOpt = None,
+    step_minutes: Annotated[
+        int, Opt("--step-minutes", help="Simulated minutes a step.", callback=checked(COUNT))
+    ] = 10,
+    tokens: Annotated[
+        int | None, Opt("--tokens", help="Stop after this many tokens in this run.", callback=checked(COUNT))
+    ] = None,
+    tokens_per_hour: Annotated[
+        int | None,
+        Opt(
+            "--tokens-per-hour",
+            help="Stop when a simulated hour costs this many tokens.",
+            callback=checked(COUNT),
+        ),
+    ] = None,
+) -> None:
+    """Run the town, storing every step and memory; rerun with --resume RUN to go on."""
+    from ponder.town.runs import run_town
+    from ponder.town.simulate import TownBudget
+
+    total = max(1, round(hours * 60 / step_minutes))
+    bars = Progress(
+        TextColumn("town"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[now]}"),
+        TimeElapsedColumn(),
+        console=err,
+    )
+    task = bars.add_task("town", total=total, now="")
+    with bars:
+        result = guard(
+            lambda: in_session(
+                lambda s: run_town(
+                    s,
+                    hours,
+                    folder=town,
+                    resume=resume,
+                    embedder=embedder,
+                    step_minutes=step_minutes,
+                    budget=TownBudget(tokens_per_hour, tokens),
+                    on_step=lambda step, now: bars.update(
+                        task, completed=min(step, total), now=f"{now:%a %H:%M}"
+                    ),
+                ),
+                model,
+                store,
+            )
+        )
+    out.print(
+        f"run {result.run_id}: {result.steps} steps, at {result.time:%Y-%m-%d %H:%M}, {result.tokens:,} tokens "
+        f"this time; stopped: {result.stopped_by}",
+        markup=False,
+        highlight=False,
+    )
+
+
+@town_app.command()
+def interview(
+    run_id: Annotated[int, typer.Argument(help="The town run.")],
+    agent: Annotated[str, typer.Argument(help="The agent's name.")],
+    question: Annotated[str, typer.Argument(help="What to ask.")],
+    town: TownOpt = None,
+    model: ModelOpt = None,
+    store: StoreOpt = None,
+    embedder: EmbedderOpt = None,
+) -> None:
+    """Ask an agent a question as of its run's last step (the run is not changed)."""
+    from ponder.town.runs import ask_agent
+
+    now, answer = guard(
+        lambda: in_session(
+            lambda s: ask_agent(s, run_id, agent, question, folder=town, embedder=embedder), model, store
+        )
+    )
+    out.print(f"[{now:%a %H:%M}] {agent}: {answer}", markup=False, highlight=False)
+
+
+@town_app.command()
+def tell(
+    run_id: Annotated[int, typer.Argument(help="The town run.")],
+    agent: Annotated[str, typer.Argument(help="The agent's name.")],
+    text: Annotated[str, typer.Argument(help="What the agent observes, or (with --inner-voice) thinks.")],
+    inner_voice: Annotated[
+        bool, Opt("--inner-voice", help="A thought of its own, which it takes as its wish.")
+    ] = False,
+    town: TownOpt = None,
+    model: ModelOpt = None,
+    store: StoreOpt = None,
+    embedder: EmbedderOpt = None,
+) -> None:
+    """Put an observation or an inner-voice thought into an agent's memory; it acts on it when
+    the run goes on (--resume)."""
+    from ponder.town.runs import tell_agent
+
+    now = guard(
+        lambda: in_session(
+            lambda s: tell_agent(
+                s, run_id, agent, text, inner_voice=inner_voice, folder=town, embedder=embedder
+            ),
+            model,
+            store,
+        )
+    )
+    out.print(f"{agent} remembers it from {now:%a %H:%M}", markup=False, highlight=False)

@@ -1,0 +1,126 @@
+"""A town run from a session: started or resumed, run for some simulated hours; and the questions
+and words a person puts to one of its agents between runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from ponder.embeddings import get_embedder
+from ponder.embeddings.cached import CachedEmbedder
+from ponder.errors import ConfigError
+from ponder.eval.session import Session
+from ponder.models import Embedder
+from ponder.store import StoredSteps, StoredVectors
+from ponder.town.interview import interview, tell
+from ponder.town.load import Town, default_town, load_town
+from ponder.town.memory import MemoryStream
+from ponder.town.simulate import RUN_KIND, Simulation, TownBudget, TownRun, start_town_run
+
+
+def town_of(folder: Path | None) -> Town:
+    """The town in `folder`, or the default one."""
+    return default_town() if folder is None else load_town(folder)
+
+
+def embedder_for(session: Session, spec: str | None) -> Embedder:
+    """The embedder of `spec` behind the store's embeddings cache."""
+    return CachedEmbedder(get_embedder(spec), StoredVectors(session.store))
+
+
+def town_run_id(session: Session, run_id: int) -> int:
+    """`run_id` when it is a town run of the session's store; ConfigError naming it otherwise."""
+    found = [r for r in session.store.runs() if r["id"] == run_id]
+    if not found or found[0]["kind"] != RUN_KIND:
+        raise ConfigError(f"run {run_id} is not a town run of store {session.store.path}")
+    return run_id
+
+
+async def run_town(
+    session: Session,
+    hours: float,
+    *,
+    folder: Path | None = None,
+    resume: int | None = None,
+    embedder: str | None = None,
+    step_minutes: int = 10,
+    budget: TownBudget | None = None,
+    on_step: Callable[[int, datetime], None] | None = None,
+) -> TownRun:
+    """Run the town (a new run, or `resume`'s) until `hours` of simulation time from its start."""
+    if hours <= 0:
+        raise ConfigError(f"hours must be positive, got {hours}")
+    town = town_of(folder)
+    model = session.cached(session.model)
+    if resume is None:
+        config = {
+            "town": str(folder or "default"),
+            "step_minutes": step_minutes,
+            "embedder": embedder or "local",
+        }
+        run_id = start_town_run(session.store, town.world.name, model, config)
+    else:
+        run_id = town_run_id(session, resume)
+        session.store.reopen_run(run_id)
+    sim = Simulation(
+        town, model, embedder_for(session, embedder), session.store, run_id, step_minutes=step_minutes
+    )
+    result = await sim.run(hours, budget, on_step)
+    session.store.finish_run(run_id, "done" if result.stopped_by == "done" else "stopped")
+    return result
+
+
+async def ask_agent(
+    session: Session,
+    run_id: int,
+    agent: str,
+    question: str,
+    *,
+    folder: Path | None = None,
+    embedder: str | None = None,
+) -> tuple[datetime, str]:
+    """The agent's answer to `question` as of the run's last step (the run is not changed); the
+    simulation time and the answer."""
+    stream, now, town = _stream(session, run_id, agent, folder, embedder)
+    stream.detach()
+    answer = await interview(session.cached(session.model), town.personas[agent], stream, question, now)
+    return now, answer
+
+
+async def tell_agent(
+    session: Session,
+    run_id: int,
+    agent: str,
+    text: str,
+    *,
+    inner_voice: bool = False,
+    folder: Path | None = None,
+    embedder: str | None = None,
+) -> datetime:
+    """Give the agent an observation, or a thought in its inner voice, in its run's memory (it acts
+    on it when the run goes on); the simulation time it is given at."""
+    stream, now, _ = _stream(session, run_id, agent, folder, embedder)
+    await tell(stream, text, now, inner_voice=inner_voice)
+    return now
+
+
+def _stream(
+    session: Session, run_id: int, agent: str, folder: Path | None, embedder: str | None
+) -> tuple[MemoryStream, datetime, Town]:
+    town = town_of(folder)
+    run_id = town_run_id(session, run_id)
+    if agent not in town.personas:
+        raise ConfigError(f"no agent {agent!r} in the town: expected one of {', '.join(town.personas)}")
+    last = StoredSteps(session.store).last_step(run_id)
+    now = last.time if last is not None else town.start_time
+    model = session.cached(session.model)
+    stream = MemoryStream(
+        agent,
+        embedder_for(session, embedder),
+        model,
+        store=session.store,
+        run_id=run_id,
+        about=town.personas[agent].summary(),
+    )
+    return stream, now, town

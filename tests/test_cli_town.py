@@ -1,0 +1,75 @@
+"""`ponder town run|interview|tell` on a one-agent town and the scripted model and embedder: a
+run is stored and resumed, an interview answers from the last step without changing the run, an
+inner-voice thought goes into the agent's memory; bad input is one line, exit 2."""
+
+from __future__ import annotations
+
+from tests.test_town_simulate import PLAN, town  # noqa: F401  (the one-agent town fixture)
+from typer.testing import CliRunner
+
+from ponder.cli import app
+from ponder.models.scripted import ScriptedModel, Step
+from ponder.store import Store, StoredMemories, StoredSteps
+
+runner = CliRunner()
+
+
+def test_run_resume_interview_and_tell(tmp_path, cli_models, town):  # noqa: F811
+    folder = str(tmp_path / "tiny")
+    store = tmp_path / "s.sqlite"
+    common = ["--town", folder, "--store", str(store), "--embedder", "scripted"]
+    cli_models(ScriptedModel([Step(["3"]), Step([PLAN]), Step(["4"])]))
+    res = runner.invoke(app, ["town", "run", "--hours", str(10 / 60), *common])
+    assert res.exit_code == 0, res.output
+    assert "run 1: 1 steps, at 2025-02-14 07:10" in res.output and "stopped: done" in res.output
+
+    cli_models(ScriptedModel([Step(["5"])]))
+    res = runner.invoke(app, ["town", "run", "--hours", str(20 / 60), "--resume", "1", *common])
+    assert res.exit_code == 0, res.output
+    assert "run 1: 2 steps, at 2025-02-14 07:20" in res.output
+
+    with Store(store, readonly=True) as s:
+        before = [(m.number, m.last_accessed) for m in StoredMemories(s).memories(1, "Ana")]
+    cli_models(
+        ScriptedModel(
+            [
+                Step(
+                    ["I bake bread and sell it today."],
+                    expect=lambda r: "Is anyone selling bread?" in r.messages[0].content,
+                )
+            ]
+        )
+    )
+    res = runner.invoke(app, ["town", "interview", "1", "Ana", "Is anyone selling bread?", *common])
+    assert res.exit_code == 0, res.output
+    assert "[Fri 07:20] Ana: I bake bread and sell it today." in res.output
+    with Store(store, readonly=True) as s:
+        assert [(m.number, m.last_accessed) for m in StoredMemories(s).memories(1, "Ana")] == before
+
+    cli_models(ScriptedModel([]))
+    res = runner.invoke(app, ["town", "tell", "1", "Ana", "I should invite Ben", "--inner-voice", *common])
+    assert res.exit_code == 0, res.output
+    with Store(store, readonly=True) as s:
+        last = StoredMemories(s).memories(1, "Ana")[-1]
+        assert (last.text, last.importance) == ("Ana thinks: I should invite Ben", 8)
+        assert len(StoredSteps(s).steps(1)) == 2
+
+
+def test_bad_town_input_is_one_line_and_exit_2(tmp_path, cli_models, town):  # noqa: F811
+    cli_models(ScriptedModel([]))
+    common = [
+        "--town",
+        str(tmp_path / "tiny"),
+        "--store",
+        str(tmp_path / "s.sqlite"),
+        "--embedder",
+        "scripted",
+    ]
+    res = runner.invoke(app, ["town", "interview", "7", "Ana", "hi?", *common])
+    assert res.exit_code == 2 and "run 7 is not a town run" in res.output
+    res = runner.invoke(
+        app, ["town", "run", "--town", str(tmp_path / "nowhere"), "--store", str(tmp_path / "s.sqlite")]
+    )
+    assert res.exit_code == 2 and "nowhere" in res.output and "Traceback" not in res.output
+    res = runner.invoke(app, ["town", "run", "--hours", "0", *common])
+    assert res.exit_code == 2 and "--hours" in res.output
