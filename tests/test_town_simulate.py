@@ -129,3 +129,13 @@ def test_a_plans_place_is_the_known_address_that_names_it_best():
     assert place_for("Lantern Cafe", known, "Ana house") == "Lantern Cafe"
     assert place_for("cafe counter", known, "Ana house") == "Lantern Cafe:counter"
     assert place_for("the moon", known, "Ana house") == "Ana house"
+
+
+def test_an_agent_knows_the_towns_places_and_its_own_home_but_not_the_others_rooms():
+    from ponder.town.load import default_town
+    from ponder.town.simulate import known_at_start
+
+    town = default_town()
+    known = known_at_start(town, town.personas["Rosa Delgado"].home)
+    assert "Lantern Cafe" in known and "Delgado house:kitchen:stove" in known
+    assert "Okafor house" in known and not any(k.startswith("Okafor house:") for k in known)

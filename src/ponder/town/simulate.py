@@ -3,8 +3,9 @@ perceives within its radius (the `attention` nearest new things become observati
 stream), plans its day when the day is new (then decomposes the current chunk into hours and the
 current hour into 5-15 minute actions, when it reaches them), reflects when its importance since
 the last reflection passes the threshold, and walks along an A* path towards the place its
-current action names (an agent knows its home and what is in it from the start, and the rest of
-the town as it sees it). Then each pair of agents within sight may talk (one decides; the
+current action names (an agent knows from the start the town's buildings and places, and its own
+home with every room and object in it; the rooms and objects of the others it learns by seeing
+them). Then each pair of agents within sight may talk (one decides; the
 conversation is stored in both streams, and each then decides whether to re-plan the rest of its
 day). The world's object states follow the actions done at them.
 
@@ -97,7 +98,7 @@ class Simulation:
                     sink=store.call_sink(run_id, f"town/{name}"),
                     about=persona.summary(),
                 ),
-                SpatialMemory(name).learn([persona.home, *town.world.addresses(persona.home)]),
+                SpatialMemory(name).learn(known_at_start(town, persona.home)),
                 town.start[name],
             )
             for name, persona in town.personas.items()
@@ -281,6 +282,12 @@ class Simulation:
             r.tile = steps[-1]
         if not r.path and item is not None and self.world.is_object(where):
             self.world.set_state(where, item.action)
+
+
+def known_at_start(town: Town, home: str) -> list[str]:
+    """What an agent knows of the town when a run starts: the town's top-level places, and its own
+    home with everything in it."""
+    return [a.address for a in town.world.root.areas] + [home, *town.world.addresses(home)]
 
 
 def start_town_run(store: Store, town_name: str, model: Model, config: dict[str, Any]) -> int:
