@@ -139,3 +139,20 @@ def test_an_agent_knows_the_towns_places_and_its_own_home_but_not_the_others_roo
     known = known_at_start(town, town.personas["Rosa Delgado"].home)
     assert "Lantern Cafe" in known and "Delgado house:kitchen:stove" in known
     assert "Okafor house" in known and not any(k.startswith("Okafor house:") for k in known)
+
+
+@pytest.mark.live
+async def test_a_step_of_the_tiny_town_on_the_embedded_model(tmp_path, town):
+    from ponder.models import get_model
+
+    model = get_model("local")
+    with Store(tmp_path / "s.sqlite") as store:
+        run_id = start_town_run(store, "tiny", model, {})
+        sim = Simulation(town, model, get_embedder("local"), store, run_id)
+        done = await sim.run(10 / 60)
+        (step,) = StoredSteps(store).steps(run_id)
+        kinds = [m.kind for m in sim.residents["Ana"].memories.records]
+        assert "town-plan-day" in purposes(store, run_id)
+    assert done.steps == 1 and done.tokens > 0
+    assert kinds[:2] == ["observation", "observation"] and "plan" in kinds  # facts, seed, the day's plan
+    assert 5 <= len(step.state["agents"]["Ana"]["plan"]["chunks"]) <= 8
