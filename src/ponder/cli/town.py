@@ -150,3 +150,36 @@ def tell(
         )
     )
     out.print(f"{agent} remembers it from {now:%a %H:%M}", markup=False, highlight=False)
+
+
+@town_app.command()
+def measure(
+    run_id: Annotated[int, typer.Argument(help="The town run.")],
+    acquaintance: Annotated[
+        bool,
+        Opt("--acquaintance/--no-acquaintance", help="Also ask every agent whether it knows each other one."),
+    ] = True,
+    town: TownOpt = None,
+    model: ModelOpt = None,
+    store: StoreOpt = None,
+    embedder: EmbedderOpt = None,
+) -> None:
+    """Interview the agents as of the run's last step (the run is not changed) and print the
+    diffusion of each seeded fact, the relationship density and who came to each event reached."""
+    from ponder.town.runs import measure_town
+
+    m = guard(
+        lambda: in_session(
+            lambda s: measure_town(s, run_id, folder=town, embedder=embedder, acquaintance=acquaintance),
+            model,
+            store,
+        )
+    )
+    say = lambda text: out.print(text, markup=False, highlight=False)  # noqa: E731
+    say(f"as of {m.time:%a %Y-%m-%d %H:%M}; the interviews are stored as run {m.run_id}")
+    for fact, share in m.diffusion.items():
+        say(f"{fact}: known by {share:.0%} of the agents")
+    if m.density is not None:
+        say(f"relationship density: {m.density:.0%} of ordered pairs")
+    for fact, (knew, came) in m.attendance.items():
+        say(f"{fact}: {len(came)} of the {len(knew)} who knew of it were there ({', '.join(came) or 'none'})")

@@ -4,6 +4,7 @@ and words a person puts to one of its agents between runs."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -15,8 +16,13 @@ from ponder.models import Embedder
 from ponder.store import StoredSteps, StoredVectors
 from ponder.town.interview import interview, tell
 from ponder.town.load import Town, default_town, load_town
+from ponder.town.measure import Judged, attendance, density, diffusion, interviews
 from ponder.town.memory import MemoryStream
 from ponder.town.simulate import RUN_KIND, Simulation, TownBudget, TownRun, start_town_run
+from ponder.trace import Recorder
+from ponder.types import Compute, Result, Task, Trace
+
+MEASURE_KIND = "town-measure"
 
 
 def town_of(folder: Path | None) -> Town:
@@ -69,6 +75,71 @@ async def run_town(
     result = await sim.run(hours, budget, on_step)
     session.store.finish_run(run_id, "done" if result.stopped_by == "done" else "stopped")
     return result
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The measurements of a town run as of its last step, kept as run `run_id` (kind
+    "town-measure", one result per judged interview)."""
+
+    run_id: int
+    time: datetime
+    diffusion: dict[str, float]
+    density: float | None
+    attendance: dict[str, tuple[list[str], list[str]]]
+    judged: list[Judged]
+
+
+async def measure_town(
+    session: Session,
+    run_id: int,
+    *,
+    folder: Path | None = None,
+    embedder: str | None = None,
+    acquaintance: bool = True,
+) -> Measured:
+    """Interview every agent about the seeded facts (and, with `acquaintance`, about each other)
+    as of the run's last step, judge the answers, and compute diffusion, density and, for each
+    event whose time the run has reached, who of those who knew of it were there."""
+    town = town_of(folder)
+    run_id = town_run_id(session, run_id)
+    steps = StoredSteps(session.store).steps(run_id)
+    now = steps[-1].time if steps else town.start_time
+    model = session.cached(session.model)
+    streams = {}
+    for name, persona in town.personas.items():
+        stream = MemoryStream(
+            name,
+            embedder_for(session, embedder),
+            model,
+            store=session.store,
+            run_id=run_id,
+            about=persona.summary(),
+        )
+        stream.detach()
+        streams[name] = stream
+    measure_id = session.store.start_run(
+        MEASURE_KIND, model.model_id, "interview", {"task": f"town-run:{run_id}", "at": now.isoformat()}
+    )
+    recorder = Recorder(model, sink=session.store.call_sink(measure_id, "town-measure"))
+    judged = await interviews(
+        model, town.personas, streams, town.scenario.facts, now, recorder, acquaintance=acquaintance
+    )
+    for j in judged:
+        task = Task(f"{j.about}/{j.agent}", j.question, None, "open")
+        session.store.add_result(
+            measure_id,
+            Result(task, "interview", j.answer, j.answer, j.knows, Trace(()), Compute(seconds=0.0)),
+        )
+    session.store.finish_run(measure_id, "done")
+    agents = list(town.personas)
+    shares = diffusion(judged, town.scenario.facts, agents)
+    came = {}
+    for fact in town.scenario.facts:
+        if fact.place is not None and fact.at is not None and now >= fact.at:
+            knew = sorted({fact.agent} | {j.agent for j in judged if j.about == fact.id and j.knows})
+            came[fact.id] = (knew, attendance(steps, town.world, fact.place, fact.at, knew))
+    return Measured(measure_id, now, shares, density(judged, agents) if acquaintance else None, came, judged)
 
 
 async def ask_agent(
