@@ -1,5 +1,5 @@
 """The web app of `ponder view`: every page reads a store opened read-only (the pages' routers
-are in `runs`, …); anything not found is a 404 page."""
+are in `runs`, …, the town replay in `town`); anything not found is a 404 page."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
-from ponder.view import arena, compare, export, report, runs
+from ponder.view import arena, compare, export, report, runs, town
 from ponder.view import vote as voting
 from ponder.view.context import Context, PageError
 from ponder.view.render import render
@@ -46,16 +46,22 @@ def create_app(store_path: Path | str, vote: voting.Voting | None = None) -> Fas
         return HTMLResponse(error_page(exc.status_code, message), status_code=exc.status_code)
 
     script = (Path(__file__).parent / "static" / "view.js").read_text(encoding="utf-8")
+    town_script = (Path(__file__).parent / "static" / "town.js").read_text(encoding="utf-8")
 
     @app.get("/static/view.js")
     def view_js() -> Response:
         return Response(script, media_type="text/javascript")
+
+    @app.get("/static/town.js")
+    def town_js() -> Response:
+        return Response(town_script, media_type="text/javascript")
 
     app.include_router(runs.router(ctx))
     app.include_router(export.router(ctx))
     app.include_router(compare.router(ctx))
     app.include_router(arena.router(ctx))
     app.include_router(report.router(ctx))
+    app.include_router(town.router(ctx))
     if vote is not None:
         app.include_router(voting.router(ctx, vote))
     return app
