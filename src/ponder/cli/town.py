@@ -183,3 +183,35 @@ def measure(
         say(f"relationship density: {m.density:.0%} of ordered pairs")
     for fact, (knew, came) in m.attendance.items():
         say(f"{fact}: {len(came)} of the {len(knew)} who knew of it were there ({', '.join(came) or 'none'})")
+
+
+@town_app.command()
+def ablate(
+    run_id: Annotated[int, typer.Argument(help="The town run.")],
+    judge_model: Annotated[
+        str | None, Opt("--judge-model", help="The judge's model spec (default: the run's model, -m).")
+    ] = None,
+    town: TownOpt = None,
+    model: ModelOpt = None,
+    store: StoreOpt = None,
+    embedder: EmbedderOpt = None,
+) -> None:
+    """Interview every agent under the four ablation conditions as of the run's last step, judge
+    the answers pairwise (both orders), store the battles as arena `town-ablation/RUN`, and print
+    the conditions' Bradley-Terry ratings with 95% intervals."""
+    from ponder.arena.battles import outcomes
+    from ponder.arena.ratings import leaderboard
+    from ponder.cli.town_ablate import ablate_and_judge
+
+    arena, battles = guard(
+        lambda: in_session(
+            lambda s: ablate_and_judge(s, run_id, judge_model, folder=town, embedder=embedder), model, store
+        )
+    )
+    out.print(f"{len(battles)} battles in arena {arena}", markup=False, highlight=False)
+    for r in leaderboard(outcomes(battles)):
+        out.print(
+            f"{r.player}: {r.rating:.0f} ({r.lower:.0f}-{r.upper:.0f}), {r.battles} battles, win rate {r.win_rate:.0%}",
+            markup=False,
+            highlight=False,
+        )

@@ -14,6 +14,7 @@ from ponder.errors import ConfigError
 from ponder.eval.session import Session
 from ponder.models import Embedder
 from ponder.store import StoredSteps, StoredVectors
+from ponder.town.ablation import AblatedAnswer, ablation_answers
 from ponder.town.interview import interview, tell
 from ponder.town.load import Town, default_town, load_town
 from ponder.town.measure import Judged, attendance, density, diffusion, interviews
@@ -23,6 +24,7 @@ from ponder.trace import Recorder
 from ponder.types import Compute, Result, Task, Trace
 
 MEASURE_KIND = "town-measure"
+ABLATION_KIND = "town-ablation"
 
 
 def town_of(folder: Path | None) -> Town:
@@ -140,6 +142,38 @@ async def measure_town(
             knew = sorted({fact.agent} | {j.agent for j in judged if j.about == fact.id and j.knows})
             came[fact.id] = (knew, attendance(steps, town.world, fact.place, fact.at, knew))
     return Measured(measure_id, now, shares, density(judged, agents) if acquaintance else None, came, judged)
+
+
+async def ablate_town(
+    session: Session, run_id: int, *, folder: Path | None = None, embedder: str | None = None
+) -> tuple[datetime, list[AblatedAnswer]]:
+    """Every agent's answers to the ablation's questions under every condition, as of the run's
+    last step (the run is not changed); the calls go to the calls table under a run of kind
+    "town-ablation"."""
+    town = town_of(folder)
+    run_id = town_run_id(session, run_id)
+    last = StoredSteps(session.store).last_step(run_id)
+    now = last.time if last is not None else town.start_time
+    model = session.cached(session.model)
+    streams = {}
+    for name, persona in town.personas.items():
+        stream = MemoryStream(
+            name,
+            embedder_for(session, embedder),
+            model,
+            store=session.store,
+            run_id=run_id,
+            about=persona.summary(),
+        )
+        stream.detach()
+        streams[name] = stream
+    ablation_id = session.store.start_run(
+        ABLATION_KIND, model.model_id, "interview", {"task": f"town-run:{run_id}", "at": now.isoformat()}
+    )
+    recorder = Recorder(model, sink=session.store.call_sink(ablation_id, "town-ablation"))
+    answers = await ablation_answers(model, town.personas, streams, now, recorder)
+    session.store.finish_run(ablation_id, "done")
+    return now, answers
 
 
 async def ask_agent(
