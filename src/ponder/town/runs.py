@@ -15,6 +15,7 @@ from ponder.eval.session import Session
 from ponder.models import Embedder
 from ponder.store import StoredSteps, StoredVectors
 from ponder.town.ablation import AblatedAnswer, ablation_answers
+from ponder.town.contracts import Memories
 from ponder.town.interview import interview, tell
 from ponder.town.load import Town, default_town, load_town
 from ponder.town.measure import Judged, attendance, density, diffusion, interviews
@@ -108,18 +109,7 @@ async def measure_town(
     steps = StoredSteps(session.store).steps(run_id)
     now = steps[-1].time if steps else town.start_time
     model = session.cached(session.model)
-    streams = {}
-    for name, persona in town.personas.items():
-        stream = MemoryStream(
-            name,
-            embedder_for(session, embedder),
-            model,
-            store=session.store,
-            run_id=run_id,
-            about=persona.summary(),
-        )
-        stream.detach()
-        streams[name] = stream
+    streams = read_only_streams(session, run_id, town, embedder)
     measure_id = session.store.start_run(
         MEASURE_KIND, model.model_id, "interview", {"task": f"town-run:{run_id}", "at": now.isoformat()}
     )
@@ -155,18 +145,7 @@ async def ablate_town(
     last = StoredSteps(session.store).last_step(run_id)
     now = last.time if last is not None else town.start_time
     model = session.cached(session.model)
-    streams = {}
-    for name, persona in town.personas.items():
-        stream = MemoryStream(
-            name,
-            embedder_for(session, embedder),
-            model,
-            store=session.store,
-            run_id=run_id,
-            about=persona.summary(),
-        )
-        stream.detach()
-        streams[name] = stream
+    streams = read_only_streams(session, run_id, town, embedder)
     ablation_id = session.store.start_run(
         ABLATION_KIND, model.model_id, "interview", {"task": f"town-run:{run_id}", "at": now.isoformat()}
     )
@@ -208,6 +187,24 @@ async def tell_agent(
     stream, now, _ = _stream(session, run_id, agent, folder, embedder)
     await tell(stream, text, now, inner_voice=inner_voice)
     return now
+
+
+def read_only_streams(session: Session, run_id: int, town: Town, embedder: str | None) -> dict[str, Memories]:
+    """Every agent's memory stream of the run as stored, detached: asking changes nothing."""
+    model = session.cached(session.model)
+    streams: dict[str, Memories] = {}
+    for name, persona in town.personas.items():
+        stream = MemoryStream(
+            name,
+            embedder_for(session, embedder),
+            model,
+            store=session.store,
+            run_id=run_id,
+            about=persona.summary(),
+        )
+        stream.detach()
+        streams[name] = stream
+    return streams
 
 
 def _stream(
