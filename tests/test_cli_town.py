@@ -4,14 +4,17 @@ inner-voice thought goes into the agent's memory; bad input is one line, exit 2.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from tests.test_town_simulate import PLAN, town  # noqa: F401  (the one-agent town fixture)
 from typer.testing import CliRunner
 
 from ponder.cli import app
 from ponder.models.scripted import ScriptedModel, Step
-from ponder.store import Store, StoredMemories, StoredSteps
+from ponder.store import Store, StoredMemories, StoredMemory, StoredSteps
 
 runner = CliRunner()
+LAST = datetime(2025, 2, 14, 7, 20)
 
 
 def test_run_resume_interview_and_tell(tmp_path, cli_models, town):  # noqa: F811
@@ -46,12 +49,21 @@ def test_run_resume_interview_and_tell(tmp_path, cli_models, town):  # noqa: F81
     with Store(store, readonly=True) as s:
         assert [(m.number, m.last_accessed) for m in StoredMemories(s).memories(1, "Ana")] == before
 
+    with Store(store) as s:  # a step killed after it made a memory
+        StoredMemories(s).add_memory(
+            1, StoredMemory("Ana", 6, "observation", "half a step", LAST, LAST, 2, (), (0.0,) * 64)
+        )
     cli_models(ScriptedModel([]))
     res = runner.invoke(app, ["town", "tell", "1", "Ana", "I should invite Ben", "--inner-voice", *common])
     assert res.exit_code == 0, res.output
     with Store(store, readonly=True) as s:
-        last = StoredMemories(s).memories(1, "Ana")[-1]
-        assert (last.text, last.importance) == ("Ana thinks: I should invite Ben", 8)
+        kept = StoredMemories(s).memories(1, "Ana")
+        assert (kept[-1].text, kept[-1].importance, kept[-1].created) == (
+            "Ana thinks: I should invite Ben",
+            8,
+            LAST - timedelta(seconds=1),
+        )
+        assert "half a step" not in [m.text for m in kept]
         assert len(StoredSteps(s).steps(1)) == 2
 
 

@@ -15,6 +15,7 @@ from ponder.embeddings import get_embedder
 from ponder.models.scripted import ScriptedModel, Step
 from ponder.store import Store, StoredSteps
 from ponder.town.load import load_town
+from ponder.town.memory import MemoryStream
 from ponder.town.simulate import Simulation, TownBudget, start_town_run
 
 MAP = "#########\n#aaaaaab#\n#aaaaaaa#\n#########\n"
@@ -90,6 +91,9 @@ async def test_a_step_perceives_plans_walks_and_is_stored_and_a_stopped_run_resu
     assert ana["action"] == "bake bread" and step.state["objects"]["Ana house:kitchen:stove"] == "bake bread"
     assert len(ana["plan"]["chunks"]) == 5
 
+    with Store(path) as store:  # a step killed after it made a memory
+        stream = MemoryStream("Ana", get_embedder("scripted"), ScriptedModel([]), store=store, run_id=run_id)
+        await stream.add("half a step", "observation", datetime(2025, 2, 14, 7, 10), importance=2)
     again = ScriptedModel([Step(["5"])])  # at the stove, Ana sees its new state
     with Store(path) as store:
         sim = Simulation(town, again, get_embedder("scripted"), store, run_id)
@@ -103,6 +107,7 @@ async def test_a_step_perceives_plans_walks_and_is_stored_and_a_stopped_run_resu
     assert second.steps == 2 and second.time == datetime(2025, 2, 14, 7, 20)
     notes = [m.text for m in sim.residents["Ana"].memories.records if m.kind == "observation"]
     assert notes[-1] == "Ana house:kitchen:stove is bake bread"
+    assert "half a step" not in notes
 
 
 async def test_the_token_budget_stops_the_run_at_the_end_of_a_step(tmp_path, town):

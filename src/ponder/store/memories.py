@@ -129,3 +129,19 @@ class StoredMemories:
             "SELECT reflected_through FROM memory_state WHERE run_id = ? AND agent = ?", (run_id, agent)
         )
         return int(rows[0][0]) if rows else 0
+
+    def forget_from(self, run_id: int, when: datetime) -> int:
+        """Delete the memories of `run_id` made at or after `when` (a step that did not finish), and
+        bring each agent's reflection mark back within what is left; how many were deleted."""
+        with self.store._transaction() as db:
+            gone = db.execute(
+                "DELETE FROM memories WHERE run_id = ? AND created >= ?", (run_id, when.isoformat())
+            ).rowcount
+            db.execute(
+                """UPDATE memory_state SET reflected_through = MIN(reflected_through, COALESCE(
+                       (SELECT MAX(number) FROM memories m
+                        WHERE m.run_id = memory_state.run_id AND m.agent = memory_state.agent), 0))
+                   WHERE run_id = ?""",
+                (run_id,),
+            )
+        return int(gone)

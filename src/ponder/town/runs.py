@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ponder.embeddings import get_embedder
@@ -13,7 +13,7 @@ from ponder.embeddings.cached import CachedEmbedder
 from ponder.errors import ConfigError
 from ponder.eval.session import Session
 from ponder.models import Embedder
-from ponder.store import StoredSteps, StoredVectors
+from ponder.store import StoredMemories, StoredSteps, StoredVectors
 from ponder.town.ablation import AblatedAnswer, ablation_answers
 from ponder.town.contracts import Memories
 from ponder.town.interview import interview, tell
@@ -183,10 +183,15 @@ async def tell_agent(
     embedder: str | None = None,
 ) -> datetime:
     """Give the agent an observation, or a thought in its inner voice, in its run's memory (it acts
-    on it when the run goes on); the simulation time it is given at."""
+    on it when the run goes on); the simulation time it is given at: a second before the last
+    step ended, so that it counts as part of the finished run (what a step that did not finish had
+    made is forgotten first, as a resumed run does)."""
+    last = StoredSteps(session.store).last_step(town_run_id(session, run_id))
+    StoredMemories(session.store).forget_from(run_id, last.time if last else town_of(folder).start_time)
     stream, now, _ = _stream(session, run_id, agent, folder, embedder)
-    await tell(stream, text, now, inner_voice=inner_voice)
-    return now
+    told = now - timedelta(seconds=1)
+    await tell(stream, text, told, inner_voice=inner_voice)
+    return told
 
 
 def read_only_streams(session: Session, run_id: int, town: Town, embedder: str | None) -> dict[str, Memories]:

@@ -10,7 +10,8 @@ conversation is stored in both streams, and each then decides whether to re-plan
 day). The world's object states follow the actions done at them.
 
 Each finished step is written to the store (`town_steps`) with every agent's state, so a run
-replays step by step and a stopped one resumes from its last step; every model call goes to the
+replays step by step and a stopped one resumes from its last step (the memories a killed step had
+made are forgotten, and the step is taken again); every model call goes to the
 calls table as it is made. A token budget per simulated hour and per run stops the run cleanly
 at the end of the step that reaches it.
 """
@@ -25,7 +26,7 @@ from typing import Any
 
 from ponder.errors import ConfigError
 from ponder.models import Embedder, Model
-from ponder.store import Store, StoredSteps, TownStep
+from ponder.store import Store, StoredMemories, StoredSteps, TownStep
 from ponder.town.contracts import Weights
 from ponder.town.converse import Talker, converse, wants_to_talk
 from ponder.town.load import Town
@@ -85,6 +86,8 @@ class Simulation:
         self.step_minutes = step_minutes
         self.world = town.world
         self.steps = StoredSteps(store)
+        last = self.steps.last_step(run_id)
+        StoredMemories(store).forget_from(run_id, last.time if last else town.start_time)
         self.residents = {
             name: Resident(
                 persona,
@@ -103,7 +106,6 @@ class Simulation:
             )
             for name, persona in town.personas.items()
         }
-        last = self.steps.last_step(run_id)
         self.step = last.step if last else 0
         self.now = last.time if last else town.start_time
         if last:
