@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tests.test_town_simulate import AREAS, MAP, town  # noqa: F401  (the one-agent town fixture)
+from tests.test_town_simulate import MAP, town  # noqa: F401  (the one-agent town fixture)
+from tests.town_files import write_town
 from typer.testing import CliRunner
 
 from ponder.cli import app
@@ -76,15 +77,7 @@ facts:
 
 
 def test_ponder_town_measure_interviews_judges_stores_and_prints(tmp_path, cli_models):
-    folder = tmp_path / "two"
-    folder.mkdir()
-    for name, text in (
-        ("map.txt", MAP),
-        ("areas.yaml", AREAS),
-        ("agents.yaml", AGENTS),
-        ("scenario.yaml", SCENARIO),
-    ):
-        (folder / name).write_text(text, encoding="utf-8")
+    folder = write_town(tmp_path / "two", MAP, AGENTS, SCENARIO)
     load_town(folder)
     store = tmp_path / "s.sqlite"
     with Store(store) as s:

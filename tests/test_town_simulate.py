@@ -10,6 +10,7 @@ import json
 from datetime import datetime
 
 import pytest
+from tests.town_files import write_town
 
 from ponder.embeddings import get_embedder
 from ponder.models.scripted import ScriptedModel, Step
@@ -19,16 +20,6 @@ from ponder.town.memory import MemoryStream
 from ponder.town.simulate import Simulation, TownBudget, start_town_run
 
 MAP = "#########\n#aaaaaab#\n#aaaaaaa#\n#########\n"
-AREAS = """town: Tiny
-areas:
-  - name: Ana house
-    code: a
-    areas:
-      - name: kitchen
-        code: b
-        objects:
-          - {name: stove, at: [7, 1]}
-"""
 AGENTS = """agents:
   - name: Ana
     age: 30
@@ -58,16 +49,7 @@ PLAN = json.dumps(
 
 @pytest.fixture
 def town(tmp_path):
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    for name, text in (
-        ("map.txt", MAP),
-        ("areas.yaml", AREAS),
-        ("agents.yaml", AGENTS),
-        ("scenario.yaml", SCENARIO),
-    ):
-        (folder / name).write_text(text, encoding="utf-8")
-    return load_town(folder)
+    return load_town(write_town(tmp_path / "tiny", MAP, AGENTS, SCENARIO))
 
 
 def purposes(store: Store, run_id: int) -> list[str]:

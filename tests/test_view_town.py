@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.town_files import write_town
 
 from ponder.store import Store, StoredMemories, StoredMemory, StoredSteps, TownStep
 from ponder.town.contracts import MemoryRecord, Weights
@@ -24,16 +25,6 @@ from ponder.view.app import create_app
 
 EVIL = "<script>alert(1)</script>"
 MAP = "#########\n#aaaaaab#\n#aaaaaaa#\n#.......#\n#########\n"
-AREAS = """town: Tiny
-areas:
-  - name: Ana house
-    code: a
-    areas:
-      - name: kitchen
-        code: b
-        objects:
-          - {name: stove, at: [7, 1]}
-"""
 AGENTS = """agents:
   - name: Ana Lima
     age: 30
@@ -140,16 +131,7 @@ def fill(path: Path, folder: Path) -> int:
 
 @pytest.fixture
 def tiny(tmp_path: Path) -> Path:
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    for name, text in (
-        ("map.txt", MAP),
-        ("areas.yaml", AREAS),
-        ("agents.yaml", AGENTS),
-        ("scenario.yaml", SCENARIO),
-    ):
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
+    return write_town(tmp_path / "tiny", MAP, AGENTS, SCENARIO)
 
 
 @pytest.fixture
