@@ -85,3 +85,27 @@ def test_bad_town_input_is_one_line_and_exit_2(tmp_path, cli_models, town):  # n
     assert res.exit_code == 2 and "nowhere" in res.output and "Traceback" not in res.output
     res = runner.invoke(app, ["town", "run", "--hours", "0", *common])
     assert res.exit_code == 2 and "--hours" in res.output
+
+
+def test_run_measures_at_fixed_times_and_measures_lists_them(tmp_path, cli_models, town):  # noqa: F811
+    store = tmp_path / "s.sqlite"
+    common = ["--town", str(tmp_path / "tiny"), "--store", str(store), "--embedder", "scripted"]
+    cli_models(
+        ScriptedModel([Step(["3"]), Step([PLAN]), Step(["4"]), Step(["5"])])
+    )  # one agent: no interview to make
+    res = runner.invoke(
+        app, ["town", "run", "--hours", str(20 / 60), "--measure-every", str(10 / 60), *common]
+    )
+    assert res.exit_code == 0, res.output
+    with Store(store, readonly=True) as s:
+        measured = [r for r in s.runs() if r["kind"] == "town-measure"]
+    assert len(measured) == 2
+    res = runner.invoke(
+        app, ["town", "measures", "1", "--town", str(tmp_path / "tiny"), "--store", str(store)]
+    )
+    assert res.exit_code == 0, res.output
+    assert res.output.splitlines() == ["Fri 07:10  bread 100%", "Fri 07:20  bread 100%"]
+    res = runner.invoke(
+        app, ["town", "measures", "2", "--town", str(tmp_path / "tiny"), "--store", str(store)]
+    )
+    assert res.exit_code == 2 and "run 2 is not a town run" in res.output

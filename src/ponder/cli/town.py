@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -60,6 +61,14 @@ def run(
             callback=checked(COUNT),
         ),
     ] = None,
+    measure_every: Annotated[
+        float | None,
+        Opt(
+            "--measure-every",
+            help="Measure diffusion (ponder town measure) every this many simulated hours.",
+            callback=checked(POSITIVE),
+        ),
+    ] = None,
 ) -> None:
     """Run the town, storing every step and memory; rerun with --resume RUN to go on."""
     from ponder.town.runs import run_town
@@ -89,6 +98,7 @@ def run(
                     on_step=lambda step, now: bars.update(
                         task, completed=min(step, total), now=f"{now:%a %H:%M}"
                     ),
+                    measure_every=measure_every,
                 ),
                 model,
                 store,
@@ -215,3 +225,26 @@ def ablate(
             markup=False,
             highlight=False,
         )
+
+
+@town_app.command()
+def measures(
+    run_id: Annotated[int, typer.Argument(help="The town run.")],
+    town: TownOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """The diffusion of each seeded fact at every measurement of the run (--measure-every, or
+    ponder town measure), in time order."""
+    from ponder.store import Store, default_store_path
+    from ponder.town.runs import measurements_of
+
+    def read() -> list[tuple[datetime, dict[str, float]]]:
+        with Store(store or default_store_path(), readonly=True) as s:
+            return measurements_of(s, run_id, town)
+
+    rows = guard(read)
+    if not rows:
+        out.print(f"run {run_id} has no measurements yet", markup=False, highlight=False)
+    for at, shares in rows:
+        facts = ", ".join(f"{fact} {share:.0%}" for fact, share in shares.items())
+        out.print(f"{at:%a %H:%M}  {facts}", markup=False, highlight=False)

@@ -3,6 +3,7 @@ and words a person puts to one of its agents between runs."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from ponder.embeddings.cached import CachedEmbedder
 from ponder.errors import ConfigError
 from ponder.eval.session import Session
 from ponder.models import Embedder
-from ponder.store import StoredMemories, StoredSteps, StoredVectors
+from ponder.store import Store, StoredMemories, StoredSteps, StoredVectors
 from ponder.town.ablation import AblatedAnswer, ablation_answers
 from ponder.town.contracts import Memories
 from ponder.town.interview import interview, tell
@@ -56,8 +57,11 @@ async def run_town(
     step_minutes: int = 10,
     budget: TownBudget | None = None,
     on_step: Callable[[int, datetime], None] | None = None,
+    measure_every: float | None = None,
 ) -> TownRun:
-    """Run the town (a new run, or `resume`'s) until `hours` of simulation time from its start."""
+    """Run the town (a new run, or `resume`'s) until `hours` of simulation time from its start;
+    with `measure_every`, measure it (`measure_town`, without the acquaintance pairs) each time
+    that many simulated hours from the start have passed."""
     if hours <= 0:
         raise ConfigError(f"hours must be positive, got {hours}")
     town = town_of(folder)
@@ -75,7 +79,19 @@ async def run_town(
     sim = Simulation(
         town, model, embedder_for(session, embedder), session.store, run_id, step_minutes=step_minutes
     )
-    result = await sim.run(hours, budget, on_step)
+    after_step = None
+    if measure_every is not None:
+        if measure_every <= 0:
+            raise ConfigError(f"measure_every must be positive, got {measure_every}")
+        every = timedelta(hours=measure_every)
+
+        async def measure_on_the_hour(s: Simulation) -> None:
+            elapsed = s.now - town.start_time
+            if elapsed // every > (elapsed - timedelta(minutes=s.step_minutes)) // every:
+                await measure_town(session, run_id, folder=folder, embedder=embedder, acquaintance=False)
+
+        after_step = measure_on_the_hour
+    result = await sim.run(hours, budget, on_step, after_step)
     session.store.finish_run(run_id, "done" if result.stopped_by == "done" else "stopped")
     return result
 
@@ -132,6 +148,38 @@ async def measure_town(
             knew = sorted({fact.agent} | {j.agent for j in judged if j.about == fact.id and j.knows})
             came[fact.id] = (knew, attendance(steps, town.world, fact.place, fact.at, knew))
     return Measured(measure_id, now, shares, density(judged, agents) if acquaintance else None, came, judged)
+
+
+def measurements_of(
+    store: Store, run_id: int, folder: Path | None = None
+) -> list[tuple[datetime, dict[str, float]]]:
+    """Every measurement stored for the run, in time order: when, and each seeded fact's diffusion
+    then (from the stored judgements)."""
+    town = town_of(folder)
+    if (store.run(run_id) or {}).get("kind") != RUN_KIND:
+        raise ConfigError(f"run {run_id} is not a town run of store {store.path}")
+    out = []
+    for run in store.runs():
+        config = json.loads(run["config"] or "{}")
+        if run["kind"] != MEASURE_KIND or config.get("task") != f"town-run:{run_id}":
+            continue
+        judged = [
+            Judged(
+                r.task.id.split("/", 1)[1],
+                r.task.id.split("/", 1)[0],
+                r.task.question,
+                r.answer or "",
+                bool(r.correct),
+            )
+            for r in store.results(run["id"])
+        ]
+        out.append(
+            (
+                datetime.fromisoformat(config["at"]),
+                diffusion(judged, town.scenario.facts, list(town.personas)),
+            )
+        )
+    return sorted(out, key=lambda m: m[0])
 
 
 async def ablate_town(

@@ -19,7 +19,7 @@ at the end of the step that reaches it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -140,9 +140,11 @@ class Simulation:
         hours: float,
         budget: TownBudget | None = None,
         on_step: Callable[[int, datetime], None] | None = None,
+        after_step: Callable[[Simulation], Awaitable[None]] | None = None,
     ) -> TownRun:
         """Run until `hours` of simulation time from the start of the scenario have passed (a
-        resumed run goes on from its last step), or the budget is spent."""
+        resumed run goes on from its last step), or the budget is spent; `after_step` is awaited
+        after each stored step (measurements at fixed times)."""
         budget = budget or TownBudget()
         end = self.town.start_time + timedelta(hours=hours)
         await self.seed()
@@ -152,6 +154,8 @@ class Simulation:
             await self.advance()
             if on_step is not None:
                 on_step(self.step, self.now)
+            if after_step is not None:
+                await after_step(self)
             spent = self.tokens()
             if self.now - hour_start >= timedelta(hours=1):
                 hour_start, hour_tokens = self.now, spent
