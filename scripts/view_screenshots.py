@@ -1,6 +1,7 @@
 """Screenshots of `ponder view`'s pages over a store, for docs/view.md: the runs list, a run's
 wrong items, one of them, two runs compared, a beam search's tree, a run in progress, the arenas,
-an arena and a model-judged battle, whichever the store has. Debian's chromium through Playwright.
+an arena and a model-judged battle, a town run replayed and one of its agents, whichever the store
+has. Debian's chromium through Playwright.
 
     .venv/bin/python scripts/view_screenshots.py STORE OUT_DIR
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import uvicorn
-from playwright.async_api import async_playwright
+from playwright.async_api import Page, async_playwright
 
 from ponder.view.app import create_app
 
@@ -57,8 +58,23 @@ def pages(store: Path) -> list[tuple[str, str]]:
     )
     if judged:
         found.append(("battle", f"/battles/{judged[0]}"))
+    town = one("SELECT id FROM runs WHERE kind = 'town' ORDER BY id LIMIT 1")
+    if town:
+        found += [("town-replay", f"/towns/{town[0]}"), ("town-agent", f"/towns/{town[0]}")]
     db.close()
     return found
+
+
+async def town_page(page: Page, name: str) -> None:
+    """The replay at its tenth step; for the agent's shot, the first agent's panel in view."""
+    slider = page.locator("#slider")
+    await slider.fill(str(min(9, int(await slider.get_attribute("max") or 0))))
+    await page.wait_for_timeout(300)
+    if name == "town-agent":
+        await page.locator("#agents button").first.click()
+        await page.locator("#memories tbody tr").first.wait_for()
+        await page.evaluate("document.getElementById('panel').scrollIntoView()")
+        await page.evaluate("window.scrollBy(0, -120)")
 
 
 async def shoot(store: Path, out: Path) -> list[Path]:
@@ -75,6 +91,8 @@ async def shoot(store: Path, out: Path) -> list[Path]:
             page = await browser.new_page(viewport={"width": 1280, "height": 860})
             for name, path in pages(store):
                 await page.goto(f"http://127.0.0.1:{PORT}{path}")
+                if name.startswith("town"):
+                    await town_page(page, name)
                 if name == "beam":
                     await page.locator("#tree").evaluate("e => e.scrollIntoView()")
                     await page.evaluate("window.scrollBy(0, -90)")
