@@ -143,3 +143,18 @@ async def test_a_step_of_the_tiny_town_on_the_embedded_model(tmp_path, town):
     assert done.steps == 1 and done.tokens > 0
     assert kinds[:2] == ["observation", "observation"] and "plan" in kinds  # facts, seed, the day's plan
     assert 5 <= len(step.state["agents"]["Ana"]["plan"]["chunks"]) <= 8
+
+
+async def test_an_idle_object_is_rated_without_a_call(tmp_path):
+    from tests.town_files import write_town
+
+    near = "#########\n#abbbbbb#\n#aaaaaaa#\n#########\n"  # Ana starts in the kitchen, the stove in sight
+    town = load_town(write_town(tmp_path / "near", near, AGENTS.replace("[1, 1]", "[5, 1]"), SCENARIO))
+    model = ScriptedModel([Step(["3"]), Step([PLAN]), Step(["4"])])  # the fact, the plan, the plan's note
+    with Store(tmp_path / "s.sqlite") as store:
+        run_id = start_town_run(store, "near", model, {})
+        sim = Simulation(town, model, get_embedder("scripted"), store, run_id)
+        await sim.run(10 / 60)
+    model.assert_done()
+    idle = [m for m in sim.residents["Ana"].memories.records if m.text == "Ana house:kitchen:stove is idle"]
+    assert len(idle) == 1 and idle[0].importance == 1

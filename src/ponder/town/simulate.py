@@ -1,13 +1,13 @@
 """The town's loop: a game clock of `step_minutes` a step; in each step every agent, concurrently,
 perceives within its radius (the `attention` nearest new things become observations in its memory
-stream), plans its day when the day is new (then decomposes the current chunk into hours and the
-current hour into 5-15 minute actions, when it reaches them), reflects when its importance since
-the last reflection passes the threshold, and walks along an A* path towards the place its
-current action names (an agent knows from the start the town's buildings and places, and its own
-home with every room and object in it; the rooms and objects of the others it learns by seeing
-them). Then each pair of agents within sight may talk (one decides; the
-conversation is stored in both streams, and each then decides whether to re-plan the rest of its
-day). The world's object states follow the actions done at them.
+stream; an idle object's is rated 1 without asking the model), plans its day when the day is new
+(then decomposes the current chunk into hours and the current hour into 5-15 minute actions, when
+it reaches them), reflects when its importance since the last reflection passes the threshold,
+and walks along an A* path towards the place its current action names (an agent knows from the
+start the town's buildings and places, and its own home with every room and object in it; the
+rooms and objects of the others it learns by seeing them). Then each pair of agents within sight
+may talk (one decides; the conversation is stored in both streams, and each then decides whether
+to re-plan the rest of its day). The world's object states follow the actions done at them.
 
 Each finished step is written to the store (`town_steps`) with every agent's state, so a run
 replays step by step and a stopped one resumes from its last step (the memories a killed step had
@@ -36,12 +36,15 @@ from ponder.town.plan import decompose, plan_day, replan, should_react
 from ponder.town.reflect import reflect, should_reflect
 from ponder.town.resident import Resident, place_for
 from ponder.town.spatial import SpatialMemory, perceive
+from ponder.town.world import IDLE as IDLE_STATE
 
 RUN_KIND = "town"
 WALK_TILES = 12  # tiles an agent walks in a 10-minute step
 ATTENTION = 3  # new observations taken in per step
 TALK_COOLDOWN = timedelta(hours=1)
 TALK_TURNS = 4
+IDLE = f" is {IDLE_STATE}"
+IDLE_IMPORTANCE = 1  # an idle object is mundane: rated without a call, as the paper's own code does
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,9 @@ class Simulation:
         new = [n for n in notes if n not in r.seen][:ATTENTION]
         r.seen = notes
         for note in new:
-            await r.memories.add(note, "observation", now)
+            await r.memories.add(
+                note, "observation", now, importance=IDLE_IMPORTANCE if note.endswith(IDLE) else None
+            )
         await self.plan(r, now)
         if should_reflect(r.memories):
             await reflect(r.memories, self.model, r.persona, now, recorder=r.memories.recorder)
