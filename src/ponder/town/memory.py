@@ -80,7 +80,8 @@ def _float32(vector: Sequence[float]) -> tuple[float, ...]:
     return tuple(np.asarray(vector, dtype=np.float32).tolist())
 
 
-def _record(row: StoredMemory) -> MemoryRecord:
+def record_of(row: StoredMemory) -> MemoryRecord:
+    """The memory a stored row holds."""
     return MemoryRecord(
         row.number,
         row.agent,
@@ -124,7 +125,7 @@ class MemoryStream:
         self._reflected_through = 0
         if self._stored is not None and run_id is not None:
             for row in self._stored.memories(run_id, agent):
-                self._records.append(_record(row))
+                self._records.append(record_of(row))
                 self._vectors.append(row.embedding)
             self._reflected_through = self._stored.reflected_through(run_id, agent)
 

@@ -9,6 +9,7 @@ memories are read only when its panel is asked for.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -20,8 +21,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from ponder.errors import ConfigError, DataError
 from ponder.store import StoredMemories, StoredMemory, StoredSteps, TownStep
-from ponder.town.contracts import MemoryRecord, Weights
+from ponder.town.contracts import Weights
 from ponder.town.load import Town, default_town, load_town
+from ponder.town.memory import record_of
 from ponder.town.scores import score_all
 from ponder.town.simulate import RUN_KIND
 from ponder.town.world import IDLE, World
@@ -137,19 +139,7 @@ def scored_memories(
     plans = [m for m in memories if m.kind == "plan"]
     query = plans[-1] if plans else None
     query_vec = query.embedding if query else tuple(0.0 for _ in memories[-1].embedding)
-    records = [
-        MemoryRecord(
-            id=m.number,
-            agent=m.agent,
-            kind=m.kind,
-            text=m.text,
-            created=m.created,
-            last_accessed=m.created,
-            importance=m.importance,
-            evidence=m.evidence,
-        )
-        for m in memories
-    ]
+    records = [dataclasses.replace(record_of(m), last_accessed=m.created) for m in memories]
     scored = score_all(records, query_vec, [m.embedding for m in memories], now, weights)
     rows = [
         {
