@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -108,3 +109,20 @@ def native_server_argv(binary: Path, model: Path, port: int) -> list[str]:
         str(os.cpu_count() or 2),
         "--no-webui",
     ]
+
+
+@asynccontextmanager
+async def served(app):
+    """The base URL of `app` served by uvicorn on a free loopback port for the block's duration."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving

@@ -353,30 +353,23 @@ def _stored_answers(store_path, data_dir):
 
 @pytest.mark.browser
 async def test_a_person_votes_in_headless_chromium_and_the_vote_is_stored(tmp_path, data_dir):
-    import asyncio
 
-    import uvicorn
     from playwright.async_api import async_playwright
 
     from ponder.arena.vote import Ballot
     from ponder.view.app import create_app
     from ponder.view.vote import Voting
-    from servers import free_port, launch_chromium
+    from servers import launch_chromium, served
 
     store_path = tmp_path / "s.sqlite"
     tasks, answers, runs = _stored_answers(store_path, data_dir)
     web = create_app(store_path, vote=Voting("gsm8k:test", Ballot(tasks, answers, seed=1, runs=runs)))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
-    try:
+    async with served(web) as base:
         async with async_playwright() as p:
             browser = await launch_chromium(p)
             try:
                 page = await browser.new_page()
-                await page.goto(f"http://127.0.0.1:{port}/vote")
+                await page.goto(f"{base}/vote")
                 question = await page.locator("#prompt").inner_text()
                 assert question.strip() in {t.question.strip() for t in tasks}
                 assert await page.locator(".player").count() == 0  # identities hidden before the vote
@@ -399,9 +392,6 @@ async def test_a_person_votes_in_headless_chromium_and_the_vote_is_stored(tmp_pa
                 await page.wait_for_selector("#reveal")
             finally:
                 await browser.close()
-    finally:
-        server.should_exit = True
-        await serving
     with Store(store_path) as store:
         votes = store.battles("gsm8k:test", "human")
     assert [v.winner for v in votes] == ["model_a", "tie (bothbad)"]

@@ -4,7 +4,6 @@ runs compared, and a running run's counts changing as results are written, witho
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
@@ -81,23 +80,14 @@ def shots(tmp_path: Path) -> Path:
 
 
 async def test_runs_filter_sample_call_compare_and_live_counts_in_chromium(tmp_path, shots):
-    import uvicorn
     from playwright.async_api import async_playwright, expect
 
     from ponder.view.app import create_app
-    from servers import free_port, launch_chromium
+    from servers import launch_chromium, served
 
     path = tmp_path / "ponder.sqlite"
     fill(path)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(path), host="127.0.0.1", port=port, log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
-    try:
+    async with served(create_app(path)) as base:
         async with async_playwright() as p:
             browser = await launch_chromium(p)
             try:
@@ -162,8 +152,5 @@ async def test_runs_filter_sample_call_compare_and_live_counts_in_chromium(tmp_p
                 await expect(live_row.locator("td.status")).to_have_text("done", timeout=10_000)
             finally:
                 await browser.close()
-    finally:
-        server.should_exit = True
-        await serving
     for name in ("runs", "run", "sample", "compare", "live"):
         assert (shots / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

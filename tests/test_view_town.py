@@ -7,7 +7,6 @@ the slider, an agent's panel."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -264,22 +263,13 @@ def shots(tmp_path: Path) -> Path:
 async def test_replay_play_slider_and_an_agent_panel_in_chromium(
     tmp_path: Path, tiny: Path, shots: Path
 ) -> None:
-    import uvicorn
     from playwright.async_api import async_playwright, expect
 
-    from servers import free_port, launch_chromium
+    from servers import launch_chromium, served
 
     path = tmp_path / "ponder.sqlite"
     run_id = fill(path, tiny)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(path), host="127.0.0.1", port=port, log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
-    try:
+    async with served(create_app(path)) as base:
         async with async_playwright() as p:
             browser = await launch_chromium(p)
             try:
@@ -311,8 +301,5 @@ async def test_replay_play_slider_and_an_agent_panel_in_chromium(
                 assert errors == []
             finally:
                 await browser.close()
-    finally:
-        server.should_exit = True
-        await serving
     for name in ("replay", "agent"):
         assert (shots / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
