@@ -442,9 +442,19 @@ def test_wants_to_talk_reads_the_decision_conditioned_on_memories_of_the_other()
     memories = FakeMemories("Maria")
     run(memories.add("Klaus lent Maria a book", "observation", NOW))
     model = ScriptedModel(
-        [reply({"talk": True}, "wants_to_talk", "Klaus lent Maria a book", "a good friend")]
+        [
+            reply(
+                {"reason": "they are friends", "talk": True},
+                "wants_to_talk",
+                "Klaus lent Maria a book",
+                "a good friend",
+                "Maria is reading. Maria sees Klaus. Klaus is at the cafe.",
+            )
+        ]
     )
-    assert run(wants_to_talk(model, MARIA, "Klaus", memories, NOW, context="Klaus is at the cafe"))
+    assert run(
+        wants_to_talk(model, MARIA, "Klaus", memories, NOW, context="Klaus is at the cafe", doing="reading")
+    )
     model.assert_done()
 
 

@@ -158,3 +158,30 @@ async def test_an_idle_object_is_rated_without_a_call(tmp_path):
     model.assert_done()
     idle = [m for m in sim.residents["Ana"].memories.records if m.text == "Ana house:kitchen:stove is idle"]
     assert len(idle) == 1 and idle[0].importance == 1
+
+
+async def test_only_agents_awake_and_in_sight_of_each_other_decide_whether_to_talk(tmp_path):
+    from ponder.town.plan import PlanItem
+
+    ben_yaml = AGENTS.split("agents:\n", 1)[1].replace("Ana", "Ben").replace("Ben house", "Ana house")
+    two = AGENTS + ben_yaml.replace("[1, 1]", "[2, 1]")
+    town = load_town(write_town(tmp_path / "two", MAP, two, SCENARIO))
+    now = datetime(2025, 2, 14, 9)
+    decide = Step(
+        [json.dumps({"reason": "Ben is reading", "talk": False})],
+        expect=lambda r: "Ana is bake bread. Ana sees Ben. Ben is read." in r.messages[-1].content,
+    )
+    model = ScriptedModel([decide])
+    with Store(tmp_path / "s.sqlite") as store:
+        sim = Simulation(
+            town, model, get_embedder("scripted"), store, start_town_run(store, "two", model, {})
+        )
+        ana, ben = sim.residents["Ana"], sim.residents["Ben"]
+        await sim.talk(now)  # no plans: both asleep
+        ana.chunks = [PlanItem(now, 60, "bake bread", "stove")]
+        ben.chunks = [PlanItem(now, 60, "sleep", "bed")]
+        await sim.talk(now)  # Ben asleep
+        ben.chunks = [PlanItem(now, 60, "read", "home")]
+        await sim.talk(now)
+        model.assert_done()
+        assert purposes(store, sim.run_id) == ["town-talk-decide"] and ana.said == ben.said == []

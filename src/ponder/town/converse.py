@@ -21,9 +21,9 @@ from ponder.types import Utterance as Said
 
 MAX_TURNS = 8
 RECALL = 5  # memories retrieved about the other
-WANT_TOKENS = 20
+WANT_TOKENS = 120
 SAY_TOKENS = 150
-WANT_SCHEMA = obj(talk=BOOLEAN)
+WANT_SCHEMA = obj(reason=text(300), talk=BOOLEAN)  # a reason first, as the paper's prompt reasons first
 SAY_SCHEMA = obj(utterance=text(300), end=BOOLEAN)
 
 
@@ -55,10 +55,12 @@ async def wants_to_talk(
     now: datetime,
     *,
     context: str = "",
+    doing: str = "",
     recorder: Recorder | None = None,
 ) -> bool:
-    """Whether the agent starts a conversation with `other` at `now` (seen in `context`, e.g. what
-    the other is doing), judged with the memories retrieved about the other."""
+    """Whether the agent, `doing` something, starts a conversation with `other` at `now` (seen in
+    `context`, e.g. what the other is doing), judged with the memories retrieved about the other;
+    the model gives a one-sentence reason before its answer."""
     found = statements(await memories.retrieve(f"{other} {context}".strip(), now, k=RECALL))
     prompt = PROMPTS.render(
         "talk_want.j2",
@@ -67,6 +69,7 @@ async def wants_to_talk(
         other=other,
         now=f"{now:%A} {clock(now)}",
         context=context,
+        doing=doing,
         relationship=persona.relationships.get(other, ""),
         memories=found,
     )

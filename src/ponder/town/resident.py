@@ -52,6 +52,11 @@ class Resident:
         item = self.doing(now)
         return item.action if item is not None else "sleeping"
 
+    def awake(self, now: datetime) -> bool:
+        """Whether the agent is up at `now`: its plan has an item under way that is not sleep."""
+        item = self.doing(now)
+        return item is not None and "sleep" not in item.action.lower()
+
     def state(self, now: datetime) -> dict[str, Any]:
         """Everything a step keeps of the agent (the memory stream is kept on its own)."""
         item = self.doing(now)

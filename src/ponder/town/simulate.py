@@ -5,8 +5,8 @@ stream; an idle object's is rated 1 without asking the model), plans its day whe
 it reaches them), reflects when its importance since the last reflection passes the threshold,
 and walks along an A* path towards the place its current action names (an agent knows from the
 start the town's buildings and places, and its own home with every room and object in it; the
-rooms and objects of the others it learns by seeing them). Then each pair of agents within sight
-may talk (one decides; the conversation is stored in both streams, and each then decides whether
+rooms and objects of the others it learns by seeing them). Then each pair of agents awake and within
+sight may talk (one decides; the conversation is stored in both streams, and each then decides whether
 to re-plan the rest of its day). The world's object states follow the actions done at them.
 
 Each finished step is written to the store (`town_steps`) with every agent's state, so a run
@@ -225,14 +225,15 @@ class Simulation:
                     r.actions = []
 
     async def talk(self, now: datetime) -> None:
-        """Each pair within sight of each other may talk once a step, at most once an hour."""
+        """Each pair of agents awake and within sight of each other may talk once a step, at most
+        once an hour."""
         busy: set[str] = set()
         names = sorted(self.residents)
         for i, a_name in enumerate(names):
             a = self.residents[a_name]
             for b_name in names[i + 1 :]:
                 b = self.residents[b_name]
-                if a_name in busy or b_name in busy:
+                if a_name in busy or b_name in busy or not (a.awake(now) and b.awake(now)):
                     continue
                 if b_name not in {s.name for s in perceive(self.world, a.tile, {b_name: b.tile}).agents}:
                     continue
@@ -246,6 +247,7 @@ class Simulation:
                     a.memories,
                     now,
                     context=context,
+                    doing=a.activity(now),
                     recorder=a.memories.recorder,
                 ):
                     continue
