@@ -185,3 +185,27 @@ async def test_only_agents_awake_and_in_sight_of_each_other_decide_whether_to_ta
         await sim.talk(now)
         model.assert_done()
         assert purposes(store, sim.run_id) == ["town-talk-decide"] and ana.said == ben.said == []
+
+
+async def test_a_rerun_through_the_cache_takes_the_same_steps_without_calling_the_model(tmp_path, town):
+    from ponder.models.cached import CachedModel
+
+    def steps_and_memories(store: Store, sim: Simulation) -> tuple[list, list]:
+        steps = [(s.step, s.time, s.state) for s in StoredSteps(store).steps(sim.run_id)]
+        ana = sim.residents["Ana"].memories.records
+        return steps, [(m.text, m.kind, m.importance, m.created) for m in ana]
+
+    first = ScriptedModel([Step(["3"]), Step([PLAN]), Step(["4"]), Step(["5"])])
+    with Store(tmp_path / "s.sqlite") as store:
+        runs = []
+        for model in (first, ScriptedModel([])):  # the second answers nothing: every call is a hit
+            cached = CachedModel(model, store)
+            sim = Simulation(
+                town, cached, get_embedder("scripted"), store, start_town_run(store, "tiny", cached, {})
+            )
+            await sim.run(20 / 60)
+            runs.append(steps_and_memories(store, sim))
+        first.assert_done()
+        hits = [c["cached"] for c in store.calls(sim.run_id)]
+    assert runs[0] == runs[1] and len(runs[0][0]) == 2
+    assert hits == [1, 1, 1, 1]
