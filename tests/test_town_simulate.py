@@ -209,3 +209,42 @@ async def test_a_rerun_through_the_cache_takes_the_same_steps_without_calling_th
         hits = [c["cached"] for c in store.calls(sim.run_id)]
     assert runs[0] == runs[1] and len(runs[0][0]) == 2
     assert hits == [1, 1, 1, 1]
+
+
+async def test_what_an_agent_is_told_between_steps_is_reacted_to_at_the_next_step(tmp_path, town):
+    from ponder.town.interview import tell
+
+    path = tmp_path / "s.sqlite"
+    model = ScriptedModel([Step(["3"]), Step([PLAN]), Step(["4"])])
+    with Store(path) as store:
+        run_id = start_town_run(store, "tiny", model, {})
+        await Simulation(town, model, get_embedder("scripted"), store, run_id).run(10 / 60)
+        stream = MemoryStream("Ana", get_embedder("scripted"), model, store=store, run_id=run_id)
+        await tell(
+            stream, "I should sell bread at the market", datetime(2025, 2, 14, 7, 9, 59), inner_voice=True
+        )
+    market = {"chunks": [{"action": "sell bread", "where": "market", "minutes": 35}]}
+    again = ScriptedModel(
+        [
+            Step(["5"]),  # the stove's new state
+            Step(
+                [json.dumps({"why": "Ana wants to sell bread", "react": True})],
+                expect=lambda r: "Ana thinks: I should sell bread at the market" in r.messages[-1].content,
+            ),
+            Step([json.dumps(market)]),
+            Step(["6"]),  # the new plan's note
+        ]
+    )
+    with Store(path) as store:
+        sim = Simulation(town, again, get_embedder("scripted"), store, run_id)
+        await sim.run(30 / 60)  # two more steps: the thought is reacted to once
+        again.assert_done()
+        assert purposes(store, run_id)[3:] == [
+            "memory-importance",
+            "town-react",
+            "town-replan",
+            "memory-importance",
+        ]
+    ana = sim.residents["Ana"]
+    assert ana.activity(datetime(2025, 2, 14, 7, 20)) == "sell bread"
+    assert "changed plans at 07:10 because Ana wants to sell bread" in ana.memories.records[-1].text

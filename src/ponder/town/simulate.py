@@ -2,7 +2,9 @@
 perceives within its radius (the `attention` nearest new things become observations in its memory
 stream; an idle object's is rated 1 without asking the model), plans its day when the day is new
 (then decomposes the current chunk into hours and the current hour into 5-15 minute actions, when
-it reaches them), reflects when its importance since the last reflection passes the threshold,
+it reaches them), decides whether what it was told between steps (an observation or its inner voice, see
+`interview.tell`) calls for re-planning the rest of its day, reflects when its importance since
+the last reflection passes the threshold,
 and walks along an A* path towards the place its current action names (an agent knows from the
 start the town's buildings and places, and its own home with every room and object in it; the
 rooms and objects of the others it learns by seeing them). Then each pair of agents awake and within
@@ -190,7 +192,8 @@ class Simulation:
         }
 
     async def think(self, r: Resident, now: datetime) -> None:
-        """Perceive, plan and reflect (one agent, one step)."""
+        """Perceive, plan, react to what the agent was told since the last step (`tell`), and
+        reflect (one agent, one step)."""
         others = {n: o.tile for n, o in self.residents.items() if n != r.name}
         seen = perceive(self.world, r.tile, others, me=r.name)
         r.spatial = r.spatial.update(seen)
@@ -204,6 +207,10 @@ class Simulation:
                 note, "observation", now, importance=IDLE_IMPORTANCE if note.endswith(IDLE) else None
             )
         await self.plan(r, now)
+        since = now - timedelta(minutes=self.step_minutes)
+        told = [m.text for m in r.memories.records if m.kind == "observation" and since < m.created < now]
+        if told:
+            await self.react(r, now, "; ".join(told))
         if should_reflect(r.memories):
             await reflect(r.memories, self.model, r.persona, now, recorder=r.memories.recorder)
 
