@@ -85,13 +85,13 @@ def test_ponder_town_measure_interviews_judges_stores_and_prints(tmp_path, cli_m
     judge = lambda r: r.response_format is not None and r.response_format.name == "verdict"  # noqa: E731
     model = ScriptedModel(
         [
+            Step(["Ben? Never heard of him."]),  # Ana about Ben (the agents in turn: nothing waits)
+            Step(['{"knows": false}'], expect=judge),
             Step(
                 ["Ana sells bread in the morning."],
                 expect=lambda r: "Is anyone selling bread?" in r.messages[0].content,
             ),
             Step(['{"knows": true}'], expect=judge),
-            Step(["Ben? Never heard of him."]),  # Ana about Ben
-            Step(['{"knows": false}'], expect=judge),
             Step(["Ana is the baker next door."]),  # Ben about Ana
             Step(['{"knows": true}'], expect=judge),
         ]
@@ -119,7 +119,7 @@ def test_ponder_town_measure_interviews_judges_stores_and_prints(tmp_path, cli_m
         measured = [r for r in s.runs() if r["kind"] == "town-measure"]
         results = s.results(measured[0]["id"])
     assert [(r.task.id, r.correct) for r in results] == [
-        ("bread/Ben", True),
         ("knows:Ben/Ana", False),
+        ("bread/Ben", True),
         ("knows:Ana/Ben", True),
     ]

@@ -7,6 +7,7 @@ reactions, reflections), one each, written for ponder; the answers are judged pa
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,13 +92,19 @@ async def ablation_answers(
     recorder: Recorder,
     conditions: Mapping[str, frozenset[str] | None] = CONDITIONS,
 ) -> list[AblatedAnswer]:
-    """Every agent's answer to every question under every condition, as of `now`."""
-    out = []
+    """Every agent's answer to every question under every condition, as of `now`: the agents
+    concurrently (their calls batch in the local engine), each one's answers in turn; the answers
+    agent by agent, in the order of `personas`."""
     names = list(personas)
-    for name, persona in personas.items():
+
+    async def one(name: str, persona: Persona) -> list[AblatedAnswer]:
+        out = []
         for category, question in questions_for(name, names):
             for condition, kinds in conditions.items():
                 seen = AblatedMemories(streams[name], kinds)
                 answer = await interview(model, persona, seen, question, now, recorder=recorder)
                 out.append(AblatedAnswer(name, category, question, condition, answer))
-    return out
+        return out
+
+    each = await asyncio.gather(*(one(name, persona) for name, persona in personas.items()))
+    return [a for answers in each for a in answers]

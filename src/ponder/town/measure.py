@@ -7,6 +7,7 @@ and the steps; the interviews change nothing in the run."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -104,22 +105,27 @@ async def interviews(
     acquaintance: bool = True,
 ) -> list[Judged]:
     """Every agent but a fact's seeder asked the fact's question, and (with `acquaintance`) every
-    agent asked whether it knows each other one; each answer judged."""
-    out = []
-    for fact in facts:
-        for name, persona in personas.items():
+    agent asked whether it knows each other one; each answer judged. The agents are interviewed
+    concurrently (their calls batch in the local engine), each one's questions in turn, so that
+    each retrieval sees the last-access times the one before left; the judgements come agent by
+    agent, in the order of `personas`."""
+
+    async def one(name: str, persona: Persona) -> list[Judged]:
+        out = []
+        for fact in facts:
             if name == fact.agent:
                 continue
             answer = await interview(model, persona, streams[name], fact.question, now, recorder=recorder)
             knows = await judge(model, name, fact.question, answer, fact.text, None, recorder)
             out.append(Judged(name, fact.id, fact.question, answer, knows))
-    if acquaintance:
-        for name, persona in personas.items():
-            for other in personas:
-                if other == name:
-                    continue
-                question = f"Do you know {other}? Who are they?"
-                answer = await interview(model, persona, streams[name], question, now, recorder=recorder)
-                knows = await judge(model, name, question, answer, None, other, recorder)
-                out.append(Judged(name, f"knows:{other}", question, answer, knows))
-    return out
+        for other in personas if acquaintance else ():
+            if other == name:
+                continue
+            question = f"Do you know {other}? Who are they?"
+            answer = await interview(model, persona, streams[name], question, now, recorder=recorder)
+            knows = await judge(model, name, question, answer, None, other, recorder)
+            out.append(Judged(name, f"knows:{other}", question, answer, knows))
+        return out
+
+    each = await asyncio.gather(*(one(name, persona) for name, persona in personas.items()))
+    return [j for judged in each for j in judged]
