@@ -30,6 +30,11 @@ def test_run_resume_interview_and_tell(tmp_path, cli_models, town):  # noqa: F81
     res = runner.invoke(app, ["town", "run", "--hours", str(20 / 60), "--resume", "1", *common])
     assert res.exit_code == 0, res.output
     assert "run 1: 2 steps, at 2025-02-14 07:20" in res.output
+    res = runner.invoke(app, ["town", "costs", "1", "--store", str(store)])
+    assert res.exit_code == 0, res.output
+    row = res.output.splitlines()[1].split()  # hour, steps, wall (N s), calls, cached, tokens
+    assert row[:3] == ["Fri", "07:00", "2"] and row[4:7] == ["s", "4", "0"]
+    assert "1 simulated hours, 2 steps" in res.output and "4 calls (0 from the cache)" in res.output
 
     with Store(store, readonly=True) as s:
         before = [(m.number, m.last_accessed) for m in StoredMemories(s).memories(1, "Ana")]
@@ -78,6 +83,8 @@ def test_bad_town_input_is_one_line_and_exit_2(tmp_path, cli_models, town):  # n
         "scripted",
     ]
     res = runner.invoke(app, ["town", "interview", "7", "Ana", "hi?", *common])
+    assert res.exit_code == 2 and "run 7 is not a town run" in res.output
+    res = runner.invoke(app, ["town", "costs", "7", "--store", str(tmp_path / "s.sqlite")])
     assert res.exit_code == 2 and "run 7 is not a town run" in res.output
     res = runner.invoke(
         app, ["town", "run", "--town", str(tmp_path / "nowhere"), "--store", str(tmp_path / "s.sqlite")]

@@ -42,6 +42,8 @@ def test_an_unreadable_step_is_a_store_error(tmp_path):
     with Store(path) as store:
         run = store.start_run("town", "scripted", "town", {"task": "town"})
     with sqlite3.connect(path) as db:
-        db.execute("INSERT INTO town_steps VALUES (?, 1, 'not a time', '{}')", (run,))
+        db.execute(
+            "INSERT INTO town_steps (run_id, step, time, state) VALUES (?, 1, 'not a time', '{}')", (run,)
+        )
     with Store(path, readonly=True) as store, pytest.raises(StoreError, match="town step 1"):
         StoredSteps(store).steps(run)

@@ -248,3 +248,51 @@ def measures(
     for at, shares in rows:
         facts = ", ".join(f"{fact} {share:.0%}" for fact, share in shares.items())
         out.print(f"{at:%a %H:%M}  {facts}", markup=False, highlight=False)
+
+
+@town_app.command()
+def costs(
+    run_id: Annotated[int, typer.Argument(help="The town run.")],
+    store: StoreOpt = None,
+) -> None:
+    """What the run cost per simulated hour: steps, wall time, model calls (from the cache) and
+    tokens, with the totals and the median wall time of a full simulated hour."""
+    from statistics import median
+
+    from ponder.store import Store, default_store_path
+    from ponder.town.costs import HourCost
+    from ponder.town.runs import costs_of
+
+    def read() -> list[HourCost]:
+        with Store(store or default_store_path(), readonly=True) as s:
+            return costs_of(s, run_id)
+
+    rows = guard(read)
+    if not rows:
+        out.print(f"run {run_id} has no steps yet", markup=False, highlight=False)
+        return
+    line = "{:<10} {:>5} {:>9} {:>6} {:>7} {:>10} {:>11}"
+    out.print(line.format("hour", "steps", "wall", "calls", "cached", "prompt", "completion"), markup=False)
+    for h in rows:
+        out.print(
+            line.format(
+                f"{h.start:%a %H:%M}",
+                h.steps,
+                f"{h.wall_s:.0f} s",
+                h.calls,
+                h.cached,
+                h.prompt_tokens,
+                h.completion_tokens,
+            ),
+            markup=False,
+            highlight=False,
+        )
+    full = [h.wall_s for h in rows if h.steps == max(r.steps for r in rows)]
+    total = sum(h.wall_s for h in rows)
+    out.print(
+        f"{len(rows)} simulated hours, {sum(h.steps for h in rows)} steps, {total / 60:.1f} min, "
+        f"{sum(h.calls for h in rows)} calls ({sum(h.cached for h in rows)} from the cache), "
+        f"{sum(h.tokens for h in rows)} tokens; median {median(full) / 60:.1f} min per full simulated hour",
+        markup=False,
+        highlight=False,
+    )

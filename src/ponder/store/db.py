@@ -202,6 +202,12 @@ def m009_town_steps(db: sqlite3.Connection) -> None:
     )
 
 
+def m010_town_step_walls(db: sqlite3.Connection) -> None:
+    """`town_steps.finished_at`: the wall-clock time (Unix seconds) a step was stored, so a run's
+    cost per simulated hour can be read back. NULL for steps stored before it."""
+    db.execute("ALTER TABLE town_steps ADD COLUMN finished_at REAL")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_runs_results_calls,
     m002_cache_and_verifier_compute,
@@ -212,6 +218,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m007_run_planned,
     m008_memories,
     m009_town_steps,
+    m010_town_step_walls,
 ]
 
 

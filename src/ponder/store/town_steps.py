@@ -4,6 +4,7 @@ replays step by step and a stopped run resumes from its last finished step."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,8 +44,8 @@ class StoredSteps:
         text = json.dumps(step.state, sort_keys=True, ensure_ascii=False)
         with self.store._transaction() as db:
             db.execute(
-                "INSERT INTO town_steps (run_id, step, time, state) VALUES (?, ?, ?, ?)",
-                (run_id, step.step, step.time.isoformat(), text),
+                "INSERT INTO town_steps (run_id, step, time, state, finished_at) VALUES (?, ?, ?, ?, ?)",
+                (run_id, step.step, step.time.isoformat(), text, time.time()),
             )
 
     def steps(self, run_id: int, start: int = 1, end: int | None = None) -> list[TownStep]:
@@ -54,6 +55,14 @@ class StoredSteps:
             (run_id, start, end if end is not None else 2**62),
         )
         return [_read(row["step"], row["time"], row["state"]) for row in rows]
+
+    def finished(self, run_id: int) -> list[tuple[datetime, float | None]]:
+        """Each of the run's steps, in order: the simulation time it ended at and the wall-clock
+        time it was stored (None for steps stored before that was kept)."""
+        rows = self.store._read(
+            "SELECT time, finished_at FROM town_steps WHERE run_id = ? ORDER BY step", (run_id,)
+        )
+        return [(datetime.fromisoformat(row["time"]), row["finished_at"]) for row in rows]
 
     def last_step(self, run_id: int) -> TownStep | None:
         """The run's last finished step, or None before its first."""

@@ -17,6 +17,7 @@ from ponder.models import Embedder
 from ponder.store import Store, StoredMemories, StoredSteps, StoredVectors
 from ponder.town.ablation import AblatedAnswer, ablation_answers
 from ponder.town.contracts import Memories
+from ponder.town.costs import Call, HourCost, hourly_costs
 from ponder.town.interview import interview, tell
 from ponder.town.load import Town, default_town, load_town
 from ponder.town.measure import Judged, attendance, density, diffusion, interviews
@@ -180,6 +181,24 @@ def measurements_of(
             )
         )
     return sorted(out, key=lambda m: m[0])
+
+
+def costs_of(store: Store, run_id: int) -> list[HourCost]:
+    """The run's cost per simulated hour (`costs.hourly_costs`) from its stored steps and calls."""
+    run = store.run(run_id) or {}
+    if run.get("kind") != RUN_KIND:
+        raise ConfigError(f"run {run_id} is not a town run of store {store.path}")
+    finished = StoredSteps(store).finished(run_id)
+    if any(at is None for _, at in finished):
+        raise ConfigError(
+            f"run {run_id}'s steps were stored without their wall-clock times; its cost per hour is unknown"
+        )
+    calls = [
+        Call(c["created_at"], c["latency_s"], c["prompt_tokens"], c["completion_tokens"], bool(c["cached"]))
+        for c in store.calls(run_id)
+    ]
+    minutes = int(json.loads(run.get("config") or "{}").get("step_minutes", 10))
+    return hourly_costs([(t, at) for t, at in finished if at is not None], calls, minutes)
 
 
 async def ablate_town(
