@@ -19,6 +19,7 @@ from ponder.eval.metrics import (
     pass_at_k,
     pass_curve,
     quantile_buckets,
+    wilson_ci,
 )
 
 
@@ -108,6 +109,15 @@ def test_bootstrap_interval_is_deterministic_and_brackets_the_mean():
     assert bootstrap_ci(values) == (low, high)
     assert bootstrap_ci([]) == (0.0, 0.0)
     assert accuracy([True, False, None, True]) == 0.5
+
+
+def test_all_right_or_all_wrong_gives_the_wilson_interval_not_a_point():
+    # Wilson's interval for 0 of 10: (0, z^2 / (n + z^2)) with z = 1.95996
+    assert bootstrap_ci([0] * 10) == pytest.approx((0.0, 1.95996**2 / (10 + 1.95996**2)), abs=1e-5)
+    assert bootstrap_ci([1] * 10) == pytest.approx((1 - 1.95996**2 / (10 + 1.95996**2), 1.0), abs=1e-5)
+    # a worked example (Newcombe 1998, table I): 81 of 263 gives 0.2553 to 0.3662
+    assert wilson_ci(81, 263) == pytest.approx((0.2553, 0.3662), abs=1e-4)
+    assert wilson_ci(0, 0) == (0.0, 0.0)
 
 
 def test_quantile_buckets_and_pareto_front():

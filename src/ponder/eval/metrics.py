@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from math import comb, exp, lgamma, log
+from math import comb, exp, lgamma, log, sqrt
+from statistics import NormalDist
 
 import numpy as np
 
@@ -31,12 +32,16 @@ def bootstrap_ci(
     """Percentile bootstrap interval of the mean of `values`.
 
     For 0/1 values (correctness) the count of ones in a resample of n items is exactly
-    Binomial(n, mean), which is drawn directly; other values are resampled in chunks.
+    Binomial(n, mean), which is drawn directly; other values are resampled in chunks. When every
+    0/1 value is the same (0 of n or n of n correct) every resample is too, and the bootstrap
+    interval collapses to a point; the Wilson score interval is given instead.
     """
     x = np.asarray(values, dtype=float)
     if x.size == 0:
         return (0.0, 0.0)
     rng = np.random.default_rng(seed)
+    if np.isin(x, (0.0, 1.0)).all() and x.min() == x.max():
+        return wilson_ci(int(x.sum()), x.size, level)
     if np.isin(x, (0.0, 1.0)).all():
         means = rng.binomial(x.size, x.mean(), size=resamples) / x.size
     else:
@@ -50,6 +55,17 @@ def bootstrap_ci(
     tail = (1 - level) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
     return float(low), float(high)
+
+
+def wilson_ci(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion `successes`/`n` (Wilson 1927)."""
+    if n <= 0:
+        return (0.0, 0.0)
+    z = float(NormalDist().inv_cdf(1 - (1 - level) / 2))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
