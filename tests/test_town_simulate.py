@@ -7,7 +7,7 @@ stops a run at the end of a step."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from tests.town_files import write_town
@@ -248,3 +248,58 @@ async def test_what_an_agent_is_told_between_steps_is_reacted_to_at_the_next_ste
     ana = sim.residents["Ana"]
     assert ana.activity(datetime(2025, 2, 14, 7, 20)) == "sell bread"
     assert "changed plans at 07:10 because Ana wants to sell bread" in ana.memories.records[-1].text
+
+
+async def test_agents_pair_off_to_talk_and_each_pair_holds_its_own_conversation(tmp_path):
+    from ponder.town.plan import PlanItem
+
+    people = {"Ana": "[1, 1]", "Ben": "[2, 1]", "Cal": "[3, 1]", "Dee": "[4, 1]"}
+    agents = AGENTS + "".join(
+        AGENTS.split("agents:\n", 1)[1]
+        .replace("Ana", name)
+        .replace(f"{name} house", "Ana house")
+        .replace("[1, 1]", at)
+        for name, at in list(people.items())[1:]
+    )
+    town = load_town(write_town(tmp_path / "four", MAP, agents, SCENARIO))
+    now = datetime(2025, 2, 14, 9)
+
+    def said(text: str, end: bool) -> list[Step]:  # an utterance, then its rating in both streams
+        return [Step([json.dumps({"utterance": text, "end": end})]), Step(["4"]), Step(["4"])]
+
+    def chat(a: str, b: str) -> list[Step]:
+        keep_on = json.dumps({"why": "nothing changes", "react": False})
+        return [*said(f"Hi {b}!", False), *said(f"Bye {a}.", True), Step([keep_on]), Step([keep_on])]
+
+    yes = json.dumps({"reason": "a neighbour", "talk": True})
+    model = ScriptedModel(
+        [
+            Step([yes], expect=lambda r: "Ana sees Ben" in r.messages[-1].content),
+            Step([yes], expect=lambda r: "Cal sees Dee" in r.messages[-1].content),  # Ana and Ben are busy
+            *chat("Ana", "Ben"),
+            *chat("Cal", "Dee"),
+        ]
+    )
+    with Store(tmp_path / "s.sqlite") as store:
+        sim = Simulation(
+            town, model, get_embedder("scripted"), store, start_town_run(store, "four", model, {})
+        )
+        for r in sim.residents.values():
+            r.chunks = [PlanItem(now, 60, "read", "home")]
+        await sim.talk(now)
+        model.assert_done()
+        no = json.dumps({"reason": "busy", "talk": False})
+        sim.model = later = ScriptedModel(
+            [
+                Step([no], expect=lambda r, pair=pair: f"{pair[0]} sees {pair[1]}" in r.messages[-1].content)
+                for pair in (("Ana", "Cal"), ("Ana", "Dee"), ("Ben", "Cal"), ("Ben", "Dee"))
+            ]
+        )  # within the hour the pairs that talked do not ask again; the others do
+        await sim.talk(now + timedelta(minutes=30))
+        later.assert_done()
+    r = sim.residents
+    assert (r["Ana"].said, r["Ben"].said, r["Cal"].said, r["Dee"].said) == (
+        ["Hi Ben!"], ["Bye Ana."], ["Hi Dee!"], ["Bye Cal."]
+    )  # fmt: skip
+    assert r["Ana"].last_talk == {"Ben": now} and r["Dee"].last_talk == {"Cal": now}
+    assert [m.text for m in r["Ben"].memories.records] == ["Ana said: Hi Ben!", "Ben said to Ana: Bye Ana."]

@@ -233,8 +233,10 @@ class Simulation:
 
     async def talk(self, now: datetime) -> None:
         """Each pair of agents awake and within sight of each other may talk once a step, at most
-        once an hour."""
+        once an hour: the pairs are decided in turn (an agent talks once a step), then their
+        conversations, which share no agent, are held concurrently."""
         busy: set[str] = set()
+        chats: list[tuple[Resident, Resident]] = []
         names = sorted(self.residents)
         for i, a_name in enumerate(names):
             a = self.residents[a_name]
@@ -246,31 +248,35 @@ class Simulation:
                     continue
                 if now - a.last_talk.get(b_name, datetime.min) < TALK_COOLDOWN:
                     continue
-                context = f"{b_name} is {b.activity(now)}"
-                if not await wants_to_talk(
+                if await wants_to_talk(
                     self.model,
                     a.persona,
                     b_name,
                     a.memories,
                     now,
-                    context=context,
+                    context=f"{b_name} is {b.activity(now)}",
                     doing=a.activity(now),
                     recorder=a.memories.recorder,
                 ):
-                    continue
-                busy |= {a_name, b_name}
-                lines = await converse(
-                    Talker(a.persona, a.memories, self.model, a.memories.recorder),
-                    Talker(b.persona, b.memories, self.model, b.memories.recorder),
-                    now,
-                    max_turns=TALK_TURNS,
-                )
-                a.last_talk[b_name] = b.last_talk[a_name] = now
-                for speaker, text in lines:
-                    self.residents[speaker].said.append(text)
-                summary = "; ".join(f"{s}: {t}" for s, t in lines)
-                for r in (a, b):
-                    await self.react(r, now, f"a conversation with {b_name if r is a else a_name}: {summary}")
+                    busy |= {a_name, b_name}
+                    chats.append((a, b))
+        await asyncio.gather(*(self.chat(a, b, now) for a, b in chats))
+
+    async def chat(self, a: Resident, b: Resident, now: datetime) -> None:
+        """A conversation `a` opens with `b`, stored in both streams; then each decides whether it
+        calls for re-planning."""
+        lines = await converse(
+            Talker(a.persona, a.memories, self.model, a.memories.recorder),
+            Talker(b.persona, b.memories, self.model, b.memories.recorder),
+            now,
+            max_turns=TALK_TURNS,
+        )
+        a.last_talk[b.name] = b.last_talk[a.name] = now
+        for speaker, text in lines:
+            self.residents[speaker].said.append(text)
+        summary = "; ".join(f"{s}: {t}" for s, t in lines)
+        for r, other in ((a, b), (b, a)):
+            await self.react(r, now, f"a conversation with {other.name}: {summary}")
 
     async def react(self, r: Resident, now: datetime, observation: str) -> None:
         """Re-plan the rest of the day when the agent decides the observation calls for it."""
