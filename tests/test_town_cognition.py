@@ -18,6 +18,7 @@ from ponder.models.scripted import ScriptedModel, Step
 from ponder.town.cognition import read_json
 from ponder.town.contracts import MemoryRecord, Persona, Scored
 from ponder.town.converse import Talker, converse, say, wants_to_talk
+from ponder.town.converse import Utterance as Said
 from ponder.town.plan import (
     PlanItem,
     Reaction,
@@ -71,8 +72,12 @@ class FakeMemories:
         self.since += record.importance
         return record
 
-    async def retrieve(self, query: str, now: datetime, k: int = 10) -> list[Scored]:
-        shared = [(len(words(query) & words(r.text)), r) for r in self.records]
+    async def retrieve(
+        self, query: str, now: datetime, k: int = 10, kinds: frozenset[str] | None = None
+    ) -> list[Scored]:
+        shared = [
+            (len(words(query) & words(r.text)), r) for r in self.records if kinds is None or r.kind in kinds
+        ]
         ranked = sorted((p for p in shared if p[0]), key=lambda p: (-p[0], -p[1].id))[:k]
         out = []
         for overlap, record in ranked:
@@ -246,11 +251,11 @@ DAY: dict[str, Any] = {
     "wake": "07:00",
     "sleep": "22:00",
     "chunks": [
-        {"action": "wake up and have breakfast", "where": "dorm kitchen", "minutes": 60},
-        {"action": "attend classes", "where": "college", "minutes": 240},
-        {"action": "have lunch", "where": "cafe", "minutes": 60},
-        {"action": "work on the research paper", "where": "library", "minutes": 240},
-        {"action": "dinner and rest", "where": "dorm", "minutes": 300},
+        {"at": "07:00", "action": "wake up and have breakfast", "where": "dorm kitchen"},
+        {"at": "08:00", "action": "attend classes", "where": "college"},
+        {"at": "12:00", "action": "have lunch", "where": "cafe"},
+        {"at": "13:00", "action": "work on the research paper", "where": "library"},
+        {"at": "17:00", "action": "dinner and rest", "where": "dorm"},
     ],
 }
 
@@ -274,11 +279,26 @@ def test_plan_day_reads_a_structured_plan_and_stores_it():
     )
 
 
-def test_plan_day_fits_the_chunks_between_wake_and_a_sleep_past_midnight():
-    day = dict(DAY, sleep="01:00", chunks=[dict(c, minutes=10) for c in DAY["chunks"]])
+def test_plan_day_runs_each_chunk_until_the_next_and_the_last_until_a_sleep_past_midnight():
+    chunks = [
+        ("06:30", "wake up"),  # before waking: from waking
+        ("08:00", "classes"),
+        ("00:30", "brush teeth"),  # past midnight, given out of order
+        ("12:00", "lunch"),
+        ("12:00", "call home"),  # the same time as lunch: the two share the span to 23:30
+        ("23:30", "read"),
+    ]
+    day = dict(DAY, sleep="01:00", chunks=[{"at": at, "action": a, "where": "dorm"} for at, a in chunks])
     model = ScriptedModel([reply(day, "day_plan")])
     plan = run(plan_day(model, KLAUS, FakeMemories("Klaus"), datetime(2026, 2, 13)))
-    assert [p.minutes for p in plan] == [216] * 5  # 18 hours in five equal chunks
+    assert [(p.start.strftime("%H:%M"), p.minutes, p.action) for p in plan] == [
+        ("07:00", 60, "wake up"),
+        ("08:00", 240, "classes"),
+        ("12:00", 345, "lunch"),
+        ("17:45", 345, "call home"),
+        ("23:30", 60, "read"),
+        ("00:30", 30, "brush teeth"),
+    ]
     assert all(a.end == b.start for a, b in zip(plan, plan[1:]))
     assert plan[-1].end == datetime(2026, 2, 14, 1, 0)
 
@@ -395,8 +415,8 @@ def test_replan_keeps_the_past_and_replaces_the_future():
     memories = stream("Maria is planning a party at the cafe")
     rest = {
         "chunks": [
-            {"action": "help Maria", "where": "cafe", "minutes": 120},
-            {"action": "party", "where": "cafe", "minutes": 180},
+            {"at": "10:00", "action": "help Maria", "where": "cafe"},  # already begun: from now
+            {"at": "13:30", "action": "party", "where": "cafe"},
         ]
     }
     model = ScriptedModel(
@@ -406,7 +426,7 @@ def test_replan_keeps_the_past_and_replaces_the_future():
                 "rest_of_day",
                 "10:30",
                 "Maria asked for help with the party",
-                "- 09:00 for 180 minutes: classes",
+                "- 09:00 classes (college)",
             )
         ]
     )
@@ -458,22 +478,49 @@ def test_wants_to_talk_reads_the_decision_conditioned_on_memories_of_the_other()
     model.assert_done()
 
 
+def test_what_a_speaker_has_on_its_mind_is_what_it_saw_planned_or_thought_not_what_was_said():
+    memories = FakeMemories("Klaus")
+    run(memories.add("Klaus plans to paint the fence today", "plan", NOW))
+    run(memories.add("Maria said: Klaus plans for today are boring", "utterance", NOW))
+
+    def on_mind(request: GenerationRequest) -> bool:
+        prompt = request.messages[-1].content
+        mind = prompt.split("On Klaus's mind today:\n")[1].split("What Klaus remembers")[0].strip()
+        return mind == "- Klaus plans to paint the fence today" and "Klaus was mixing paint when" in prompt
+
+    model = ScriptedModel(
+        [Step([json.dumps({"thought": "t", "utterance": "Hi!", "end": True})], expect=on_mind)]
+    )
+    said = run(say(model, KLAUS, "Maria", memories, [], NOW, doing="mixing paint"))
+    assert said == Said("Hi!", True)
+
+
 def test_converse_ends_when_one_side_ends_and_both_remember_every_utterance():
     klaus, maria = FakeMemories("Klaus"), FakeMemories("Maria")
     run(klaus.add("Maria is planning a party", "observation", NOW))
     klaus_model = ScriptedModel(
         [
             reply(
-                {"utterance": "Hi Maria!", "end": False},
+                {"thought": "say hello", "utterance": "Hi Maria!", "end": False},
                 "utterance",
                 "nothing yet",
                 "Maria is planning a party",
             ),
-            reply({"utterance": "I will come. Bye!", "end": True}, "utterance", "Maria: Come to my party"),
+            reply(
+                {"thought": "say hello", "utterance": "I will come. Bye!", "end": True},
+                "utterance",
+                "Maria: Come to my party",
+            ),
         ]
     )
     maria_model = ScriptedModel(
-        [reply({"utterance": "Come to my party", "end": False}, "utterance", "Klaus: Hi Maria!")]
+        [
+            reply(
+                {"thought": "say hello", "utterance": "Come to my party", "end": False},
+                "utterance",
+                "Klaus: Hi Maria!",
+            )
+        ]
     )
     recorder = Recorder(klaus_model)
     said = run(converse(Talker(KLAUS, klaus, klaus_model, recorder), Talker(MARIA, maria, maria_model), NOW))
@@ -498,7 +545,7 @@ def test_converse_ends_when_one_side_ends_and_both_remember_every_utterance():
 
 
 def test_converse_stops_at_max_turns():
-    talk = [Step([json.dumps({"utterance": "and so on", "end": False})])] * 2
+    talk = [Step([json.dumps({"thought": "say hello", "utterance": "and so on", "end": False})])] * 2
     a, b = ScriptedModel(list(talk)), ScriptedModel(list(talk))
     said = run(
         converse(
@@ -526,7 +573,12 @@ def unheld(request: GenerationRequest) -> bool:
 
 def test_a_backend_without_json_schema_gets_the_json_from_the_text():
     model = ScriptedModel(
-        [Step(['Sure! ```json\n{"utterance": "Hello {there}", "end": true}\n```'], expect=unheld)],
+        [
+            Step(
+                ['Sure! ```json\n{"thought": "say hello", "utterance": "Hello {there}", "end": true}\n```'],
+                expect=unheld,
+            )
+        ],
         abilities=frozenset(),
     )
     said = run(say(model, KLAUS, "Maria", FakeMemories("Klaus"), [], NOW))

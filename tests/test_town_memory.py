@@ -240,6 +240,24 @@ def test_retrieval_ranks_by_relevance_and_importance_together():
     assert best[0].importance == 1.0 and best[0].relevance == 1.0
 
 
+def test_retrieval_among_some_kinds_normalises_over_them_and_touches_only_what_it_returns():
+    stream = _stream()
+    later = T0 + timedelta(hours=10)
+    run(stream.add("Klaus said: the party starts at five", "utterance", later, importance=10))
+    stream.weights = Weights(recency=0.0, relevance=0.0)  # importance alone
+    assert [s.memory.id for s in run(stream.retrieve("party", later, k=1))] == [5]
+    among = run(stream.retrieve("party", later, k=2, kinds=frozenset({"observation"})))
+    assert [s.memory.id for s in among] == [4, 1]
+    assert [s.importance for s in among] == [1.0, 0.5]  # (8 - 2) / (8 - 2), (5 - 2) / (8 - 2)
+    assert [stream.by_id(i).last_accessed for i in (1, 2, 3, 4)] == [
+        later,
+        T0 + timedelta(hours=1),
+        T0 + timedelta(hours=2),
+        later,
+    ]
+    assert run(stream.retrieve("party", later, kinds=frozenset({"reflection"}))) == []
+
+
 def test_a_stream_reloaded_from_a_fresh_store_retrieves_the_same(tmp_path):
     path = tmp_path / "town.sqlite"
     store = Store(path)

@@ -42,7 +42,7 @@ PLAN = json.dumps(
     {
         "wake": "07:00",
         "sleep": "07:45",
-        "chunks": [{"action": "bake bread", "where": "stove", "minutes": 10}] * 5,
+        "chunks": [{"at": f"07:{m}0", "action": "bake bread", "where": "stove"} for m in range(5)],
     }
 )
 
@@ -223,7 +223,7 @@ async def test_what_an_agent_is_told_between_steps_is_reacted_to_at_the_next_ste
         await tell(
             stream, "I should sell bread at the market", datetime(2025, 2, 14, 7, 9, 59), inner_voice=True
         )
-    market = {"chunks": [{"action": "sell bread", "where": "market", "minutes": 35}]}
+    market = {"chunks": [{"at": "07:10", "action": "sell bread", "where": "market"}]}
     again = ScriptedModel(
         [
             Step(["5"]),  # the stove's new state
@@ -265,7 +265,11 @@ async def test_agents_pair_off_to_talk_and_each_pair_holds_its_own_conversation(
     now = datetime(2025, 2, 14, 9)
 
     def said(text: str, end: bool) -> list[Step]:  # an utterance, then its rating in both streams
-        return [Step([json.dumps({"utterance": text, "end": end})]), Step(["4"]), Step(["4"])]
+        return [
+            Step([json.dumps({"thought": "say hello", "utterance": text, "end": end})]),
+            Step(["4"]),
+            Step(["4"]),
+        ]
 
     def chat(a: str, b: str) -> list[Step]:
         keep_on = json.dumps({"why": "nothing changes", "react": False})

@@ -364,3 +364,11 @@ def test_a_start_can_be_a_tile_and_must_be_walkable(town_dir):
         DataError, match=rf"agents\.yaml:{line}: agents\[0\]\.start: \[0, 10\] is not a walkable tile"
     ):
         load_town(town_dir)
+
+
+def test_a_seeded_fact_is_what_its_agent_is_currently_about():
+    town = default_town()
+    rosa, grace = town.personas["Rosa Delgado"], town.personas["Grace Okafor"]
+    assert rosa.currently == (town.scenario.facts[0].text,)
+    assert rosa.summary().endswith("\nCurrently: " + town.scenario.facts[0].text)
+    assert grace.currently == () and "Currently" not in grace.summary()

@@ -14,7 +14,9 @@ import uvicorn
 PLAN = {
     "wake": "07:00",
     "sleep": "08:20",
-    "chunks": [{"action": f"cook dish {i}", "where": "stove", "minutes": 10} for i in range(8)],
+    "chunks": [
+        {"at": f"0{7 + i // 6}:{i % 6}0", "action": f"cook dish {i}", "where": "stove"} for i in range(8)
+    ],
 }
 REPLIES = {"importance": "5", "day_plan": json.dumps(PLAN)}
 MODELS = json.dumps({"object": "list", "data": [{"id": "stub", "object": "model"}]}).encode()

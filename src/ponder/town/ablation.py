@@ -39,13 +39,13 @@ class AblatedMemories:
     def __init__(self, inner: Memories, kinds: frozenset[str] | None) -> None:
         self.inner, self.kinds, self.agent = inner, kinds, inner.agent
 
-    async def retrieve(self, query: str, now: datetime, k: int = 10) -> list[Scored]:
-        if self.kinds is None:
-            return await self.inner.retrieve(query, now, k)
-        if not self.kinds:
+    async def retrieve(
+        self, query: str, now: datetime, k: int = 10, kinds: frozenset[str] | None = None
+    ) -> list[Scored]:
+        allowed = self.kinds if kinds is None or self.kinds is None else self.kinds & kinds
+        if allowed is not None and not allowed:
             return []
-        ranked = await self.inner.retrieve(query, now, k=len(self.inner.latest(EVERY)))
-        return [s for s in ranked if s.memory.kind in self.kinds][:k]
+        return await self.inner.retrieve(query, now, k, kinds=kinds if allowed is None else allowed)
 
     async def add(
         self,

@@ -58,7 +58,8 @@ class Scored:
 class Persona:
     """Who an agent is: its name, age, innate traits, the facts it starts with (each becomes a
     memory), its lifestyle (when it wakes and sleeps, what its days hold), where it lives, and
-    what it thinks of the others it knows (name → relationship)."""
+    what it thinks of the others it knows (name → relationship); and what it is currently about,
+    as the paper's agent descriptions say (a scenario's seeded facts of this agent)."""
 
     name: str
     age: int
@@ -67,10 +68,16 @@ class Persona:
     lifestyle: str
     home: str
     relationships: dict[str, str] = field(default_factory=dict)
+    currently: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """The short description every prompt about the agent starts from."""
-        return f"Name: {self.name} (age {self.age})\nInnate traits: {self.traits}\n" + "\n".join(self.facts)
+        now = "".join(f"\nCurrently: {c}" for c in self.currently)
+        return (
+            f"Name: {self.name} (age {self.age})\nInnate traits: {self.traits}\n"
+            + "\n".join(self.facts)
+            + now
+        )
 
 
 class Memories(Protocol):
@@ -90,9 +97,11 @@ class Memories(Protocol):
         """Store a memory made at `now`; its importance is rated by the model when not given."""
         ...
 
-    async def retrieve(self, query: str, now: datetime, k: int = 10) -> list[Scored]:
-        """The `k` memories that score highest for `query` at `now`, best first; each one's last
-        access becomes `now`."""
+    async def retrieve(
+        self, query: str, now: datetime, k: int = 10, kinds: frozenset[str] | None = None
+    ) -> list[Scored]:
+        """The `k` memories (of `kinds` only, when given) that score highest for `query` at `now`,
+        best first; each one's last access becomes `now`."""
         ...
 
     def latest(self, n: int) -> list[MemoryRecord]:

@@ -21,10 +21,12 @@ from ponder.types import Utterance as Said
 
 MAX_TURNS = 8
 RECALL = 5  # memories retrieved about the other
+ON_MIND = 3  # memories retrieved for the speaker's plans today, from what it saw, planned and thought
+ON_MIND_KINDS = frozenset({"observation", "plan", "reflection"})
 WANT_TOKENS = 120
-SAY_TOKENS = 150
+SAY_TOKENS = 200
 WANT_SCHEMA = obj(reason=text(300), talk=BOOLEAN)  # a reason first, as the paper's prompt reasons first
-SAY_SCHEMA = obj(utterance=text(300), end=BOOLEAN)
+SAY_SCHEMA = obj(thought=text(300), utterance=text(300), end=BOOLEAN)  # a thought first, then the words
 
 
 @dataclass(frozen=True)
@@ -37,14 +39,15 @@ class Utterance:
 
 @dataclass
 class Talker:
-    """One side of a conversation: who it is, its memories, the model it thinks with, and the
+    """One side of a conversation: who it is, its memories, the model it thinks with, the
     recorder its calls go through (when none is given, a fresh one over the model for each
-    conversation)."""
+    conversation), and what it was doing when the conversation began."""
 
     persona: Persona
     memories: Memories
     model: Generator
     recorder: Recorder | None = None
+    doing: str = ""
 
 
 async def wants_to_talk(
@@ -93,20 +96,29 @@ async def say(
     history: Sequence[tuple[str, str]],
     now: datetime,
     *,
+    doing: str = "",
     recorder: Recorder | None = None,
 ) -> Utterance:
-    """What the speaker says next to `listener`, given the conversation so far (`history`, pairs
-    of speaker and text) and the speaker's memories retrieved about the listener and the last
-    thing said."""
+    """What the speaker, `doing` something when they met, says next to `listener`, given the
+    conversation so far (`history`, pairs of speaker and text), what is on the speaker's mind (the
+    memories retrieved for its plans today, among what it saw, planned and thought: not what was
+    said) and its memories retrieved about the listener and the
+    last thing said."""
+    name = speaker_persona.name
+    on_mind = statements(
+        await memories.retrieve(f"{name}'s plans for today", now, k=ON_MIND, kinds=ON_MIND_KINDS)
+    )
     query = f"{listener} {history[-1][1]}" if history else listener
-    found = statements(await memories.retrieve(query, now, k=RECALL))
+    found = [m for m in statements(await memories.retrieve(query, now, k=RECALL)) if m not in on_mind]
     prompt = PROMPTS.render(
         "talk_say.j2",
         summary=speaker_persona.summary(),
-        name=speaker_persona.name,
+        name=name,
         other=listener,
         now=f"{now:%A} {clock(now)}",
+        doing=doing,
         relationship=speaker_persona.relationships.get(listener, ""),
+        on_mind=on_mind,
         memories=found,
         history=list(history),
     )
@@ -137,7 +149,14 @@ async def converse(
     while len(history) < max_turns:
         name, other = speaker.persona.name, listener.persona.name
         said = await say(
-            speaker.model, speaker.persona, other, speaker.memories, history, now, recorder=recorders[name]
+            speaker.model,
+            speaker.persona,
+            other,
+            speaker.memories,
+            history,
+            now,
+            doing=speaker.doing,
+            recorder=recorders[name],
         )
         history.append((name, said.text))
         recorders[name].record(Said(name, said.text))

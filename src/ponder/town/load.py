@@ -12,7 +12,7 @@ agents[2].home: no area 'Nowhere house' in the town".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -76,7 +76,11 @@ def load_town(folder: Path | str, scenario: str = SCENARIO_FILE) -> Town:
     rows = read_map(folder / MAP_FILE)
     world = read_areas(folder / AREAS_FILE, rows, folder / MAP_FILE)
     personas, start = read_agents(folder / AGENTS_FILE, world)
-    return Town(world, personas, start, read_scenario(folder / scenario, world, personas))
+    seeded = read_scenario(folder / scenario, world, personas)
+    for name, persona in personas.items():
+        facts = tuple(f.text for f in seeded.facts if f.agent == name)
+        personas[name] = replace(persona, currently=persona.currently + facts)
+    return Town(world, personas, start, seeded)
 
 
 def read_map(path: Path) -> list[str]:

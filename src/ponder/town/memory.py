@@ -192,13 +192,19 @@ class MemoryStream:
         self._vectors.append(vector)
         return record
 
-    async def retrieve(self, query: str, now: datetime, k: int = 10) -> list[Scored]:
-        """The `k` memories that score highest for `query` at `now`, best first, each with its last
-        access set to `now` (the returned records carry it; the scores are those it was ranked by)."""
-        if not self._records or k <= 0:
+    async def retrieve(
+        self, query: str, now: datetime, k: int = 10, kinds: frozenset[str] | None = None
+    ) -> list[Scored]:
+        """The `k` memories (of `kinds` only, when given: the candidates the scores are normalised
+        over) that score highest for `query` at `now`, best first, each with its last access set to
+        `now` (the returned records carry it; the scores are those it was ranked by)."""
+        among = [i for i, r in enumerate(self._records) if kinds is None or r.kind in kinds]
+        if not among or k <= 0:
             return []
         embedded = await self.embedder.embed([query])
-        best = top_k(score_all(self._records, embedded.vectors[0], self._vectors, now, self.weights), k)
+        records = [self._records[i] for i in among]
+        vectors = self._vectors if kinds is None else [self._vectors[i] for i in among]
+        best = top_k(score_all(records, embedded.vectors[0], vectors, now, self.weights), k)
         numbers = [s.memory.id for s in best]
         if self._stored is not None and self.run_id is not None:
             self._stored.touch_memories(self.run_id, self.agent, numbers, now)

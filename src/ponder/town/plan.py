@@ -2,10 +2,12 @@
 waking to sleep, each chunk broken down to hour-long pieces and those to 5-15 minute actions;
 deciding whether an observation warrants a reaction; and replanning the rest of the day from now.
 
-A plan is a list of `PlanItem`s in time order, each following the last. The model gives each
-item's minutes; `fit_durations` scales them so that they add up to the span they must fill (wake
-to sleep, the parent's minutes, now to the end of the day), so a plan never has gaps or overlaps.
-A day plan and a replan are stored as memories of kind "plan".
+A plan is a list of `PlanItem`s in time order, each following the last, so a plan never has gaps
+or overlaps. For a day plan and a replan the model gives each chunk's start time, as the paper's
+plans do ("8:00 open the cafe"); `lay_out_at` runs each chunk until the next one starts and the
+last until the plan's end (sleep, or the end of the old plan). For a decomposition the model gives
+each piece's minutes; `fit_durations` scales them so that they add up to the parent's minutes. A
+day plan and a replan are stored as memories of kind "plan".
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from ponder.town.contracts import Memories, Persona
 from ponder.trace import Generator, Recorder
 
 CHUNKS = (5, 8)  # broad chunks of a day plan
-CHUNK_MINUTES = (10, 480)
 GRAINS = {"hours": (30, 120), "minutes": (5, 15)}  # the minutes of each piece of a decomposition
 MOST_PIECES = 12
 RECALL = 5  # memories retrieved for each query
@@ -44,17 +45,13 @@ def steps(key: str, low: int, high: int, fewest: int, most: int) -> dict[str, An
     return obj(**{key: items})
 
 
+TIMED_CHUNK = obj(at=CLOCK, action=text(80), where=text(60))
 DAY_SCHEMA = obj(
     wake=CLOCK,
     sleep=CLOCK,
-    chunks={
-        "type": "array",
-        "items": chunk_schema(*CHUNK_MINUTES),
-        "minItems": CHUNKS[0],
-        "maxItems": CHUNKS[1],
-    },
+    chunks={"type": "array", "items": TIMED_CHUNK, "minItems": CHUNKS[0], "maxItems": CHUNKS[1]},
 )
-REPLAN_SCHEMA = steps("chunks", *CHUNK_MINUTES, 1, CHUNKS[1])
+REPLAN_SCHEMA = obj(chunks={"type": "array", "items": TIMED_CHUNK, "minItems": 1, "maxItems": CHUNKS[1]})
 REACT_SCHEMA = obj(why=text(200), react=BOOLEAN)
 
 
@@ -128,6 +125,39 @@ def lay_out(start: datetime, chunks: Sequence[Mapping[str, Any]], total: int) ->
     return items
 
 
+def lay_out_at(start: datetime, chunks: Sequence[Mapping[str, Any]], end: datetime, *, wrap: bool) -> DayPlan:
+    """Plan items from `start` to `end` from chunks that each give the time they start ("at",
+    HH:MM on `start`'s day). With `wrap`, a time before `start` is taken as past midnight (a day
+    plan's late chunks); without, as `start` (a replan's chunk that should already have begun).
+    The chunks are taken in time order (a stable sort), the first from `start` whatever its time;
+    each runs until the next different time, the chunks that share a time splitting that span
+    evenly; the last runs until `end`. Chunks that would start at or after `end`, or get no
+    minutes, are dropped."""
+    timed = []
+    for chunk in chunks:
+        at = datetime.combine(start.date(), time.fromisoformat(chunk["at"]))
+        if at < start:
+            at = at + timedelta(days=1) if wrap and at + timedelta(days=1) < end else start
+        if at < end:
+            timed.append((at, chunk))
+    timed.sort(key=lambda t: t[0])
+    if not timed:
+        return []
+    timed[0] = (start, timed[0][1])
+    starts = sorted({at for at, _ in timed})
+    items: DayPlan = []
+    for i, at in enumerate(starts):
+        until = starts[i + 1] if i + 1 < len(starts) else end
+        group = [chunk for t, chunk in timed if t == at]
+        total = int((until - at).total_seconds() // 60)
+        begin = at
+        for chunk, minutes in zip(group, fit_durations([1] * len(group), total), strict=True):
+            if minutes:
+                items.append(PlanItem(begin, minutes, chunk["action"], chunk["where"]))
+                begin += timedelta(minutes=minutes)
+    return items
+
+
 def action_at(plan: Sequence[PlanItem], now: datetime) -> PlanItem | None:
     """The item of `plan` under way at `now` (the latest-starting one, if several are); None when
     none is."""
@@ -189,7 +219,7 @@ async def plan_day(
     sleep = datetime.combine(day_start.date(), time.fromisoformat(reply["sleep"]))
     if sleep <= wake:
         sleep += timedelta(days=1)
-    plan = lay_out(wake, reply["chunks"], int((sleep - wake).total_seconds() // 60))
+    plan = lay_out_at(wake, reply["chunks"], sleep, wrap=True)
     note = f"{name}'s plan for {day_start:%A %d %B}: {describe(plan)}; sleep at {clock(sleep)}"
     await memories.add(note, "plan", day_start)
     return plan
@@ -299,7 +329,6 @@ async def replan(
         name=persona.name,
         now=clock(now),
         end=clock(end),
-        minutes=minutes,
         most=CHUNKS[1],
         rest=[item for item in plan if item.end > now],
         reason=reason,
@@ -314,7 +343,7 @@ async def replan(
         purpose="town-replan",
         max_tokens=REPLAN_TOKENS,
     )
-    new = lay_out(now, reply["chunks"], minutes)
+    new = lay_out_at(now, reply["chunks"], end, wrap=False)
     note = f"{persona.name} changed plans at {clock(now)} because {reason}: {describe(new)}"
     await memories.add(note, "plan", now)
     return kept + new

@@ -266,8 +266,8 @@ class Simulation:
         """A conversation `a` opens with `b`, stored in both streams; then each decides whether it
         calls for re-planning."""
         lines = await converse(
-            Talker(a.persona, a.memories, self.model, a.memories.recorder),
-            Talker(b.persona, b.memories, self.model, b.memories.recorder),
+            Talker(a.persona, a.memories, self.model, a.memories.recorder, a.activity(now)),
+            Talker(b.persona, b.memories, self.model, b.memories.recorder, b.activity(now)),
             now,
             max_turns=TALK_TURNS,
         )
