@@ -19,17 +19,9 @@ from ponder.town.cognition import read_json
 from ponder.town.contracts import MemoryRecord, Persona, Scored
 from ponder.town.converse import Talker, converse, say, wants_to_talk
 from ponder.town.converse import Utterance as Said
-from ponder.town.plan import (
-    PlanItem,
-    Reaction,
-    action_at,
-    decompose,
-    fit_durations,
-    plan_day,
-    replan,
-    should_react,
-)
+from ponder.town.plan import Reaction, decompose, plan_day, replan, should_react
 from ponder.town.reflect import reflect, should_reflect
+from ponder.town.schedule import PlanItem, action_at, fit_durations
 from ponder.trace import Budget, Recorder
 from ponder.types import GenerationRequest, Utterance
 

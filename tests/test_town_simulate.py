@@ -161,7 +161,7 @@ async def test_an_idle_object_is_rated_without_a_call(tmp_path):
 
 
 async def test_only_agents_awake_and_in_sight_of_each_other_decide_whether_to_talk(tmp_path):
-    from ponder.town.plan import PlanItem
+    from ponder.town.schedule import PlanItem
 
     ben_yaml = AGENTS.split("agents:\n", 1)[1].replace("Ana", "Ben").replace("Ben house", "Ana house")
     two = AGENTS + ben_yaml.replace("[1, 1]", "[2, 1]")
@@ -251,7 +251,7 @@ async def test_what_an_agent_is_told_between_steps_is_reacted_to_at_the_next_ste
 
 
 async def test_agents_pair_off_to_talk_and_each_pair_holds_its_own_conversation(tmp_path):
-    from ponder.town.plan import PlanItem
+    from ponder.town.schedule import PlanItem
 
     people = {"Ana": "[1, 1]", "Ben": "[2, 1]", "Cal": "[3, 1]", "Dee": "[4, 1]"}
     agents = AGENTS + "".join(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,11 +106,6 @@ async def ask(
             f"but the reply{cut} {problem}: {reply[:200]!r}"
         )
     return value
-
-
-def clock(moment: datetime) -> str:
-    """A time of day as HH:MM."""
-    return moment.strftime("%H:%M")
 
 
 def statements(memories: Sequence[MemoryRecord | Scored]) -> list[MemoryRecord]:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ponder.errors import ConfigError
-from ponder.town.cognition import BOOLEAN, PROMPTS, ask, clock, obj, recorder_for, statements, text
+from ponder.town.cognition import BOOLEAN, PROMPTS, ask, obj, recorder_for, statements, text
 from ponder.town.contracts import Memories, Persona
+from ponder.town.schedule import clock
 from ponder.trace import Generator, Recorder
 from ponder.types import Utterance as Said
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ponder.town.cognition import PROMPTS, clock, recorder_for, statements
+from ponder.town.cognition import PROMPTS, recorder_for, statements
 from ponder.town.contracts import Memories, MemoryRecord, Persona
+from ponder.town.schedule import clock
 from ponder.trace import Generator, Recorder
 from ponder.types import GenerationRequest, Message
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ponder.town.contracts import Persona
 from ponder.town.memory import MemoryStream
-from ponder.town.plan import PlanItem, action_at
+from ponder.town.schedule import PlanItem, action_at
 from ponder.town.spatial import SpatialMemory
 from ponder.town.world import Tile
 
