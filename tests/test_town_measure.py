@@ -73,7 +73,20 @@ facts:
     agent: Ana
     text: Ana sells bread at 8:00 in her kitchen.
     question: Is anyone selling bread?
+  - id: party
+    agent: Ana
+    text: Ana holds a party in her kitchen tonight.
+    question: Is there a party coming up?
+    keys: [kitchen, Ana]
 """
+
+
+def test_an_answer_knows_a_fact_with_keys_only_when_it_names_one():
+    from ponder.town.measure import names_a_key
+
+    assert names_a_key("The party is at Lantern Cafe", ["lantern", "17:00"])
+    assert not names_a_key("There is a party at the school at 10:00", ["Lantern", "17:00"])
+    assert names_a_key("anything", [])
 
 
 def test_ponder_town_measure_interviews_judges_stores_and_prints(tmp_path, cli_models):
@@ -92,6 +105,8 @@ def test_ponder_town_measure_interviews_judges_stores_and_prints(tmp_path, cli_m
                 expect=lambda r: "Is anyone selling bread?" in r.messages[0].content,
             ),
             Step(['{"knows": true}'], expect=judge),
+            Step(["Yes, at the park on Sunday."]),  # Ben on the party: names no key
+            Step(['{"knows": true}'], expect=judge),  # the judge passes it; the keys do not
             Step(["Ana is the baker next door."]),  # Ben about Ana
             Step(['{"knows": true}'], expect=judge),
         ]
@@ -114,6 +129,9 @@ def test_ponder_town_measure_interviews_judges_stores_and_prints(tmp_path, cli_m
     assert res.exit_code == 0, res.output
     model.assert_done()
     assert "bread: known by 100% of the agents" in res.output
+    assert (
+        "party: known by 50% of the agents (the judge also passed Ben, naming none of its keys)" in res.output
+    )
     assert "relationship density: 50% of ordered pairs" in res.output
     with Store(store, readonly=True) as s:
         measured = [r for r in s.runs() if r["kind"] == "town-measure"]
@@ -121,5 +139,27 @@ def test_ponder_town_measure_interviews_judges_stores_and_prints(tmp_path, cli_m
     assert [(r.task.id, r.correct) for r in results] == [
         ("knows:Ben/Ana", False),
         ("bread/Ben", True),
+        ("party/Ben", False),
         ("knows:Ana/Ben", True),
     ]
+
+
+def test_stored_judgements_count_only_answers_that_name_a_key(tmp_path):
+    from ponder.town.runs import measurements_of
+    from ponder.types import Compute, Result, Task, Trace
+
+    folder = write_town(tmp_path / "two", MAP, AGENTS, SCENARIO)
+    with Store(tmp_path / "s.sqlite") as s:
+        run_id = s.start_run("town", "scripted", "town", {"task": "town:Two"})
+        at = "2025-02-14T09:00:00"
+        measured = s.start_run(
+            "town-measure", "scripted", "interview", {"task": f"town-run:{run_id}", "at": at}
+        )
+        for about, answer in (("bread", "Ana sells bread"), ("party", "Yes, at the park on Sunday.")):
+            task = Task(f"{about}/Ben", "?", None, "open")
+            s.add_result(
+                measured, Result(task, "interview", answer, answer, True, Trace(()), Compute(seconds=0.0))
+            )
+        assert measurements_of(s, run_id, folder) == [
+            (datetime(2025, 2, 14, 9), {"bread": 1.0, "party": 0.5})
+        ]

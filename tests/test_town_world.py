@@ -356,6 +356,14 @@ def test_scenario_and_yaml_mistakes_name_the_line(town_dir):
         load_town(town_dir)
 
 
+def test_a_facts_keys_must_be_a_list_of_words(town_dir):
+    line = edit(town_dir / "scenario.yaml", "keys: [Walter, Brandt]", "keys: Walter")
+    with pytest.raises(
+        DataError, match=rf"scenario\.yaml:{line}: facts\[1\]\.keys: expected a list of words"
+    ):
+        load_town(town_dir)
+
+
 def test_a_start_can_be_a_tile_and_must_be_walkable(town_dir):
     edit(town_dir / "agents.yaml", "start: Delgado house:bedroom:bed", "start: [1, 10]")
     assert load_town(town_dir).start["Rosa Delgado"] == (1, 10)

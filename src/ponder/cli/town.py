@@ -185,10 +185,12 @@ def measure(
             store,
         )
     )
-    say = lambda text: out.print(text, markup=False, highlight=False)  # noqa: E731
+    say = lambda text: out.print(text, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
     say(f"as of {m.time:%a %Y-%m-%d %H:%M}; the interviews are stored as run {m.run_id}")
     for fact, share in m.diffusion.items():
-        say(f"{fact}: known by {share:.0%} of the agents")
+        vetoed = [j.agent for j in m.judged if j.about == fact and j.vetoed]
+        but = f" (the judge also passed {', '.join(vetoed)}, naming none of its keys)" if vetoed else ""
+        say(f"{fact}: known by {share:.0%} of the agents{but}")
     if m.density is not None:
         say(f"relationship density: {m.density:.0%} of ordered pairs")
     for fact, (knew, came) in m.attendance.items():

@@ -29,7 +29,8 @@ PERSONA_FIELDS = ("name", "age", "traits", "facts", "lifestyle", "home", "start"
 @dataclass(frozen=True)
 class SeedFact:
     """A fact one agent knows when the run starts (`text`), the interview question that asks
-    whether another has heard of it, and for an event its place (an area address) and time."""
+    whether another has heard of it, for an event its place (an area address) and time, and the
+    words of which an answer that knows it names at least one (`keys`; none: no such check)."""
 
     id: str
     agent: str
@@ -37,6 +38,7 @@ class SeedFact:
     question: str
     place: str | None = None
     at: datetime | None = None
+    keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -262,7 +264,7 @@ def read_scenario(path: Path, world: World, personas: dict[str, Persona]) -> Sce
         raise DataError(f"{path}:{doc.lines['facts']}: facts: expected a list of facts")
     for i, item in enumerate(items):
         f = f"facts[{i}]"
-        _mapping(path, item, f, items.lines[i], ("id", "agent", "text", "question", "place", "at"))
+        _mapping(path, item, f, items.lines[i], ("id", "agent", "text", "question", "place", "at", "keys"))
         agent = _text(path, item, "agent", f)
         if agent not in personas:
             raise DataError(f"{path}:{item.lines['agent']}: {f}.agent: {agent!r} is not an agent of the town")
@@ -270,6 +272,9 @@ def read_scenario(path: Path, world: World, personas: dict[str, Persona]) -> Sce
         if place is not None and place not in {a.address for a in world.areas()}:
             raise DataError(f"{path}:{item.lines['place']}: {f}.place: no area {place!r} in the town")
         at = _time(path, item, "at", f) if "at" in item else None
+        keys = item.get("keys", Seq())
+        if not isinstance(keys, Seq) or not all(isinstance(k, str) and k.strip() for k in keys):
+            raise DataError(f"{path}:{item.lines['keys']}: {f}.keys: expected a list of words")
         fact = SeedFact(
             _text(path, item, "id", f),
             agent,
@@ -277,6 +282,7 @@ def read_scenario(path: Path, world: World, personas: dict[str, Persona]) -> Sce
             _text(path, item, "question", f),
             place,
             at,
+            tuple(keys),
         )
         if any(x.id == fact.id for x in facts):
             raise DataError(f"{path}:{item.lines['id']}: {f}.id: {fact.id!r} is used twice")

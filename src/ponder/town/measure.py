@@ -28,13 +28,15 @@ KNOWS = obj(knows=BOOLEAN)
 @dataclass(frozen=True)
 class Judged:
     """One interview: who was asked, about what (a fact's id, or "knows:NAME"), the question, the
-    answer, and whether the judge found the fact (or the acquaintance) in it."""
+    answer, and whether it shows the fact (or the acquaintance) known: the judge said so and, for
+    a fact with keys, the answer names one of them."""
 
     agent: str
     about: str
     question: str
     answer: str
     knows: bool
+    vetoed: bool = False  # the judge said yes, but the answer names none of the fact's keys
 
 
 def diffusion(judged: Sequence[Judged], facts: Sequence[SeedFact], agents: Sequence[str]) -> dict[str, float]:
@@ -73,6 +75,12 @@ def attendance(
     ]
 
 
+def names_a_key(answer: str, keys: Sequence[str]) -> bool:
+    """Whether `answer` contains one of `keys` (ignoring case); true when there are no keys."""
+    low = answer.lower()
+    return not keys or any(k.lower() in low for k in keys)
+
+
 async def judge(
     model: Generator,
     name: str,
@@ -105,7 +113,8 @@ async def interviews(
     acquaintance: bool = True,
 ) -> list[Judged]:
     """Every agent but a fact's seeder asked the fact's question, and (with `acquaintance`) every
-    agent asked whether it knows each other one; each answer judged. The agents are interviewed
+    agent asked whether it knows each other one; each answer judged (a fact's answer must also name
+    one of its keys). The agents are interviewed
     concurrently (their calls batch in the local engine), each one's questions in turn, so that
     each retrieval sees the last-access times the one before left; the judgements come agent by
     agent, in the order of `personas`."""
@@ -116,8 +125,9 @@ async def interviews(
             if name == fact.agent:
                 continue
             answer = await interview(model, persona, streams[name], fact.question, now, recorder=recorder)
-            knows = await judge(model, name, fact.question, answer, fact.text, None, recorder)
-            out.append(Judged(name, fact.id, fact.question, answer, knows))
+            said = await judge(model, name, fact.question, answer, fact.text, None, recorder)
+            keyed = names_a_key(answer, fact.keys)
+            out.append(Judged(name, fact.id, fact.question, answer, said and keyed, said and not keyed))
         for other in personas if acquaintance else ():
             if other == name:
                 continue

@@ -20,7 +20,7 @@ from ponder.town.contracts import Memories
 from ponder.town.costs import Call, HourCost, hourly_costs
 from ponder.town.interview import interview, tell
 from ponder.town.load import Town, default_town, load_town
-from ponder.town.measure import Judged, attendance, density, diffusion, interviews
+from ponder.town.measure import Judged, attendance, density, diffusion, interviews, names_a_key
 from ponder.town.memory import MemoryStream
 from ponder.town.simulate import RUN_KIND, Simulation, TownBudget, TownRun, start_town_run
 from ponder.trace import Recorder
@@ -155,7 +155,8 @@ def measurements_of(
     store: Store, run_id: int, folder: Path | None = None
 ) -> list[tuple[datetime, dict[str, float]]]:
     """Every measurement stored for the run, in time order: when, and each seeded fact's diffusion
-    then (from the stored judgements)."""
+    then (from the stored judgements, an answer counting only when it names one of the fact's keys,
+    as `interviews` counts it)."""
     town = town_of(folder)
     if (store.run(run_id) or {}).get("kind") != RUN_KIND:
         raise ConfigError(f"run {run_id} is not a town run of store {store.path}")
@@ -164,16 +165,20 @@ def measurements_of(
         config = json.loads(run["config"] or "{}")
         if run["kind"] != MEASURE_KIND or config.get("task") != f"town-run:{run_id}":
             continue
-        judged = [
-            Judged(
-                r.task.id.split("/", 1)[1],
-                r.task.id.split("/", 1)[0],
-                r.task.question,
-                r.answer or "",
-                bool(r.correct),
+        keys = {f.id: f.keys for f in town.scenario.facts}
+        judged = []
+        for r in store.results(run["id"]):
+            about, agent = r.task.id.split("/", 1)
+            answer = r.answer or ""
+            judged.append(
+                Judged(
+                    agent,
+                    about,
+                    r.task.question,
+                    answer,
+                    bool(r.correct) and names_a_key(answer, keys.get(about, ())),
+                )
             )
-            for r in store.results(run["id"])
-        ]
         out.append(
             (
                 datetime.fromisoformat(config["at"]),
