@@ -85,3 +85,23 @@ def test_ponder_town_ablate_judges_every_pair_and_ranks_the_conditions(tmp_path,
     assert ranked == ["full", "no reflection", "no reflection, no planning", "no memory"]
     with Store(store, readonly=True) as s:
         assert len(s.battles(f"town-ablation/{run_id}")) == pairs
+
+
+def test_ablating_an_agent_the_town_lacks_is_one_line_and_exit_2(tmp_path, cli_models, town):  # noqa: F811
+    store = tmp_path / "s.sqlite"
+    with Store(store) as s:
+        run_id = s.start_run("town", "scripted", "town", {"task": "town:Tiny"})
+    cli_models(ScriptedModel([]))
+    args = [
+        "town",
+        "ablate",
+        str(run_id),
+        "--agent",
+        "Nobody",
+        "--town",
+        str(tmp_path / "tiny"),
+        "--store",
+        str(store),
+    ]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and "--agent 'Nobody': no such agent; the town's are Ana" in res.output

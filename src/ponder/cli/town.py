@@ -203,6 +203,9 @@ def ablate(
     judge_model: Annotated[
         str | None, Opt("--judge-model", help="The judge's model spec (default: the run's model, -m).")
     ] = None,
+    agent: Annotated[
+        list[str] | None, Opt("--agent", help="Interview this agent only (repeat for several; default: all).")
+    ] = None,
     town: TownOpt = None,
     model: ModelOpt = None,
     store: StoreOpt = None,
@@ -217,7 +220,9 @@ def ablate(
 
     arena, battles = guard(
         lambda: in_session(
-            lambda s: ablate_and_judge(s, run_id, judge_model, folder=town, embedder=embedder), model, store
+            lambda s: ablate_and_judge(s, run_id, judge_model, folder=town, embedder=embedder, agents=agent),
+            model,
+            store,
         )
     )
     out.print(f"{len(battles)} battles in arena {arena}", markup=False, highlight=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Sequence
 from itertools import combinations
 from pathlib import Path
 
@@ -17,12 +18,18 @@ from ponder.types import Battle, Task
 
 
 async def ablate_and_judge(
-    session: Session, run_id: int, judge_spec: str | None, *, folder: Path | None, embedder: str | None
+    session: Session,
+    run_id: int,
+    judge_spec: str | None,
+    *,
+    folder: Path | None,
+    embedder: str | None,
+    agents: Sequence[str] | None = None,
 ) -> tuple[str, list[Battle]]:
     """The arena's name and the battles it now holds from this ablation. The items (an agent's
     answers to one question) are judged concurrently, each one's pairs in turn; each battle is
     stored as soon as it is decided."""
-    _, answers = await ablate_town(session, run_id, folder=folder, embedder=embedder)
+    _, answers = await ablate_town(session, run_id, folder=folder, embedder=embedder, agents=agents)
     judge_model = session.cached(session.model_for(judge_spec) if judge_spec else session.model)
     judge = LLMJudge(judge_model, load_judge_prompts())
     arena = f"town-ablation/{run_id}"

@@ -91,8 +91,10 @@ async def ablation_answers(
     now: datetime,
     recorder: Recorder,
     conditions: Mapping[str, frozenset[str] | None] = CONDITIONS,
+    agents: Sequence[str] | None = None,
 ) -> list[AblatedAnswer]:
-    """Every agent's answer to every question under every condition, as of `now`: the agents
+    """Every agent's (or each of `agents`') answer to every question under every condition, as of
+    `now` (the memory question names another agent of `personas`): the agents
     concurrently (their calls batch in the local engine), each one's answers in turn; the answers
     agent by agent, in the order of `personas`."""
     names = list(personas)
@@ -106,5 +108,6 @@ async def ablation_answers(
                 out.append(AblatedAnswer(name, category, question, condition, answer))
         return out
 
-    each = await asyncio.gather(*(one(name, persona) for name, persona in personas.items()))
+    asked = {n: p for n, p in personas.items() if agents is None or n in agents}
+    each = await asyncio.gather(*(one(name, persona) for name, persona in asked.items()))
     return [a for answers in each for a in answers]

@@ -4,7 +4,7 @@ and words a person puts to one of its agents between runs."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -207,12 +207,20 @@ def costs_of(store: Store, run_id: int) -> list[HourCost]:
 
 
 async def ablate_town(
-    session: Session, run_id: int, *, folder: Path | None = None, embedder: str | None = None
+    session: Session,
+    run_id: int,
+    *,
+    folder: Path | None = None,
+    embedder: str | None = None,
+    agents: Sequence[str] | None = None,
 ) -> tuple[datetime, list[AblatedAnswer]]:
-    """Every agent's answers to the ablation's questions under every condition, as of the run's
-    last step (the run is not changed); the calls go to the calls table under a run of kind
-    "town-ablation"."""
+    """Every agent's (or each of `agents`') answers to the ablation's questions under every
+    condition, as of the run's last step (the run is not changed); the calls go to the calls table
+    under a run of kind "town-ablation"."""
     town = town_of(folder)
+    unknown = [a for a in agents or () if a not in town.personas]
+    if unknown:
+        raise ConfigError(f"--agent {unknown[0]!r}: no such agent; the town's are {', '.join(town.personas)}")
     run_id = town_run_id(session, run_id)
     last = StoredSteps(session.store).last_step(run_id)
     now = last.time if last is not None else town.start_time
@@ -222,7 +230,7 @@ async def ablate_town(
         ABLATION_KIND, model.model_id, "interview", {"task": f"town-run:{run_id}", "at": now.isoformat()}
     )
     recorder = Recorder(model, sink=session.store.call_sink(ablation_id, "town-ablation"))
-    answers = await ablation_answers(model, town.personas, streams, now, recorder)
+    answers = await ablation_answers(model, town.personas, streams, now, recorder, agents=agents)
     session.store.finish_run(ablation_id, "done")
     return now, answers
 
