@@ -3,7 +3,9 @@ wrong items, one of them, two runs compared, a beam search's tree, a run in prog
 an arena and a model-judged battle, a town run replayed and one of its agents, whichever the store
 has. Debian's chromium through Playwright.
 
-    .venv/bin/python scripts/view_screenshots.py STORE OUT_DIR
+    .venv/bin/python scripts/view_screenshots.py STORE OUT_DIR [TOWN_STEP]
+
+TOWN_STEP: the slider position of the town shots (default 9, the tenth step).
 """
 
 from __future__ import annotations
@@ -65,10 +67,10 @@ def pages(store: Path) -> list[tuple[str, str]]:
     return found
 
 
-async def town_page(page: Page, name: str) -> None:
-    """The replay at its tenth step; for the agent's shot, the first agent's panel in view."""
+async def town_page(page: Page, name: str, step: int) -> None:
+    """The replay at slider position `step`; for the agent's shot, the first agent's panel in view."""
     slider = page.locator("#slider")
-    await slider.fill(str(min(9, int(await slider.get_attribute("max") or 0))))
+    await slider.fill(str(min(step, int(await slider.get_attribute("max") or 0))))
     await page.wait_for_timeout(300)
     if name == "town-agent":
         await page.locator("#agents button").first.click()
@@ -77,7 +79,7 @@ async def town_page(page: Page, name: str) -> None:
         await page.evaluate("window.scrollBy(0, -120)")
 
 
-async def shoot(store: Path, out: Path) -> list[Path]:
+async def shoot(store: Path, out: Path, town_step: int = 9) -> list[Path]:
     server = uvicorn.Server(
         uvicorn.Config(create_app(store), host="127.0.0.1", port=PORT, log_level="warning")
     )
@@ -92,7 +94,7 @@ async def shoot(store: Path, out: Path) -> list[Path]:
             for name, path in pages(store):
                 await page.goto(f"http://127.0.0.1:{PORT}{path}")
                 if name.startswith("town"):
-                    await town_page(page, name)
+                    await town_page(page, name, town_step)
                 if name == "beam":
                     await page.locator("#tree").evaluate("e => e.scrollIntoView()")
                     await page.evaluate("window.scrollBy(0, -90)")
@@ -107,11 +109,11 @@ async def shoot(store: Path, out: Path) -> list[Path]:
 
 
 def main() -> None:
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4) or (len(sys.argv) == 4 and not sys.argv[3].isdigit()):
         sys.exit(__doc__)
     store, out = Path(sys.argv[1]), Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
-    for path in asyncio.run(shoot(store, out)):
+    for path in asyncio.run(shoot(store, out, int(sys.argv[3]) if len(sys.argv) == 4 else 9)):
         print(path)
 
 
