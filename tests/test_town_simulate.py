@@ -307,3 +307,29 @@ async def test_agents_pair_off_to_talk_and_each_pair_holds_its_own_conversation(
     )  # fmt: skip
     assert r["Ana"].last_talk == {"Ben": now} and r["Dee"].last_talk == {"Cal": now}
     assert [m.text for m in r["Ben"].memories.records] == ["Ana said: Hi Ben!", "Ben said to Ana: Bye Ana."]
+
+
+async def test_the_first_step_seeds_facts_acquaintances_and_the_scenario(tmp_path):
+    ben_yaml = AGENTS.split("agents:\n", 1)[1].replace("Ana", "Ben").replace("Ben house", "Ana house")
+    agents = AGENTS.replace("relationships: {}", "relationships: {Ben: her brother}", 1) + ben_yaml
+    town = load_town(write_town(tmp_path / "two", MAP, agents, SCENARIO))
+    model = ScriptedModel(
+        [
+            Step(["3"]),
+            Step(["6"], expect=lambda r: "Ana knows Ben: her brother" in r.messages[-1].content),
+            Step(["2"]),
+        ]
+    )
+    with Store(tmp_path / "s.sqlite") as store:
+        sim = Simulation(
+            town, model, get_embedder("scripted"), store, start_town_run(store, "two", model, {})
+        )
+        await sim.seed()
+    model.assert_done()
+    ana = [(m.text, m.importance) for m in sim.residents["Ana"].memories.records]
+    assert ana == [
+        ("Ana bakes bread.", 3),
+        ("Ana knows Ben: her brother", 6),
+        ("Ana will sell bread today.", 8),
+    ]
+    assert [m.text for m in sim.residents["Ben"].memories.records] == ["Ben bakes bread."]

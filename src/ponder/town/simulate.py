@@ -128,13 +128,16 @@ class Simulation:
         )
 
     async def seed(self) -> None:
-        """At the first step only: each persona's facts and the scenario's seeded facts become the
-        agents' first memories."""
+        """At the first step only: each persona's facts, whom it knows ("Rosa Delgado knows Kofi
+        Okafor: …", from its relationships) and the scenario's seeded facts become the agents' first
+        memories, as the paper seeds its agents' memories from their descriptions."""
         if self.step or any(len(r.memories) for r in self.residents.values()):
             return
         for r in self.residents.values():
             for line in r.persona.facts:
                 await r.memories.add(line, "observation", self.now)
+            for other, relationship in r.persona.relationships.items():
+                await r.memories.add(f"{r.name} knows {other}: {relationship}", "observation", self.now)
         for seeded in self.town.scenario.facts:
             await self.residents[seeded.agent].memories.add(
                 seeded.text, "observation", self.now, importance=8
