@@ -133,6 +133,10 @@ def test_ponder_town_measure_interviews_judges_stores_and_prints(tmp_path, cli_m
         "party: known by 50% of the agents (the judge also passed Ben, naming none of its keys)" in res.output
     )
     assert "relationship density: 50% of ordered pairs" in res.output
+    listed = CliRunner().invoke(
+        app, ["town", "measures", str(run_id), "--town", str(folder), "--store", str(store)]
+    )
+    assert listed.output.splitlines() == ["Fri 07:00  bread 100%, party 50%, density 50%"]
     with Store(store, readonly=True) as s:
         measured = [r for r in s.runs() if r["kind"] == "town-measure"]
         results = s.results(measured[0]["id"])
@@ -160,6 +164,9 @@ def test_stored_judgements_count_only_answers_that_name_a_key(tmp_path):
             s.add_result(
                 measured, Result(task, "interview", answer, answer, True, Trace(()), Compute(seconds=0.0))
             )
-        assert measurements_of(s, run_id, folder) == [
-            (datetime(2025, 2, 14, 9), {"bread": 1.0, "party": 0.5})
-        ]
+        (m,) = measurements_of(s, run_id, folder)
+        assert (m.at, m.diffusion, m.density) == (
+            datetime(2025, 2, 14, 9),
+            {"bread": 1.0, "party": 0.5},
+            None,
+        )

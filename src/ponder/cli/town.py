@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -69,6 +68,13 @@ def run(
             callback=checked(POSITIVE),
         ),
     ] = None,
+    measure_acquaintance: Annotated[
+        bool,
+        Opt(
+            "--measure-acquaintance",
+            help="With --measure-every, also ask every agent about each other (relationship density).",
+        ),
+    ] = False,
 ) -> None:
     """Run the town, storing every step and memory; rerun with --resume RUN to go on."""
     from ponder.town.runs import run_town
@@ -99,6 +105,7 @@ def run(
                         task, completed=min(step, total), now=f"{now:%a %H:%M}"
                     ),
                     measure_every=measure_every,
+                    measure_acquaintance=measure_acquaintance,
                 ),
                 model,
                 store,
@@ -240,21 +247,22 @@ def measures(
     town: TownOpt = None,
     store: StoreOpt = None,
 ) -> None:
-    """The diffusion of each seeded fact at every measurement of the run (--measure-every, or
-    ponder town measure), in time order."""
+    """The diffusion of each seeded fact, and the relationship density where it was asked, at every
+    measurement of the run (--measure-every, or ponder town measure), in time order."""
     from ponder.store import Store, default_store_path
-    from ponder.town.runs import measurements_of
+    from ponder.town.runs import Measurement, measurements_of
 
-    def read() -> list[tuple[datetime, dict[str, float]]]:
+    def read() -> list[Measurement]:
         with Store(store or default_store_path(), readonly=True) as s:
             return measurements_of(s, run_id, town)
 
     rows = guard(read)
     if not rows:
         out.print(f"run {run_id} has no measurements yet", markup=False, highlight=False)
-    for at, shares in rows:
-        facts = ", ".join(f"{fact} {share:.0%}" for fact, share in shares.items())
-        out.print(f"{at:%a %H:%M}  {facts}", markup=False, highlight=False)
+    for m in rows:
+        facts = ", ".join(f"{fact} {share:.0%}" for fact, share in m.diffusion.items())
+        dense = f", density {m.density:.0%}" if m.density is not None else ""
+        out.print(f"{m.at:%a %H:%M}  {facts}{dense}", markup=False, highlight=False, soft_wrap=True)
 
 
 @town_app.command()

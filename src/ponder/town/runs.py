@@ -59,10 +59,11 @@ async def run_town(
     budget: TownBudget | None = None,
     on_step: Callable[[int, datetime], None] | None = None,
     measure_every: float | None = None,
+    measure_acquaintance: bool = False,
 ) -> TownRun:
     """Run the town (a new run, or `resume`'s) until `hours` of simulation time from its start;
-    with `measure_every`, measure it (`measure_town`, without the acquaintance pairs) each time
-    that many simulated hours from the start have passed."""
+    with `measure_every`, measure it (`measure_town`; the acquaintance pairs only with
+    `measure_acquaintance`) each time that many simulated hours from the start have passed."""
     if hours <= 0:
         raise ConfigError(f"hours must be positive, got {hours}")
     town = town_of(folder)
@@ -89,7 +90,9 @@ async def run_town(
         async def measure_on_the_hour(s: Simulation) -> None:
             elapsed = s.now - town.start_time
             if elapsed // every > (elapsed - timedelta(minutes=s.step_minutes)) // every:
-                await measure_town(session, run_id, folder=folder, embedder=embedder, acquaintance=False)
+                await measure_town(
+                    session, run_id, folder=folder, embedder=embedder, acquaintance=measure_acquaintance
+                )
 
         after_step = measure_on_the_hour
     result = await sim.run(hours, budget, on_step, after_step)
@@ -151,12 +154,19 @@ async def measure_town(
     return Measured(measure_id, now, shares, density(judged, agents) if acquaintance else None, came, judged)
 
 
-def measurements_of(
-    store: Store, run_id: int, folder: Path | None = None
-) -> list[tuple[datetime, dict[str, float]]]:
-    """Every measurement stored for the run, in time order: when, and each seeded fact's diffusion
-    then (from the stored judgements, an answer counting only when it names one of the fact's keys,
-    as `interviews` counts it)."""
+@dataclass(frozen=True)
+class Measurement:
+    """A stored measurement of a town run: when, each seeded fact's diffusion, and the
+    relationship density (None when the acquaintance questions were not asked)."""
+
+    at: datetime
+    diffusion: dict[str, float]
+    density: float | None
+
+
+def measurements_of(store: Store, run_id: int, folder: Path | None = None) -> list[Measurement]:
+    """Every measurement stored for the run, in time order, from the stored judgements (an answer
+    counting only when it names one of the fact's keys, as `interviews` counts it)."""
     town = town_of(folder)
     if (store.run(run_id) or {}).get("kind") != RUN_KIND:
         raise ConfigError(f"run {run_id} is not a town run of store {store.path}")
@@ -179,13 +189,16 @@ def measurements_of(
                     bool(r.correct) and names_a_key(answer, keys.get(about, ())),
                 )
             )
+        agents = list(town.personas)
+        asked = any(j.about.startswith("knows:") for j in judged)
         out.append(
-            (
+            Measurement(
                 datetime.fromisoformat(config["at"]),
-                diffusion(judged, town.scenario.facts, list(town.personas)),
+                diffusion(judged, town.scenario.facts, agents),
+                density(judged, agents) if asked else None,
             )
         )
-    return sorted(out, key=lambda m: m[0])
+    return sorted(out, key=lambda m: m.at)
 
 
 def costs_of(store: Store, run_id: int) -> list[HourCost]:
