@@ -211,7 +211,12 @@ class Simulation:
             )
         await self.plan(r, now)
         since = now - timedelta(minutes=self.step_minutes)
-        told = [m.text for m in r.memories.records if m.kind == "observation" and since < m.created < now]
+        told: list[str] = []
+        for m in reversed(r.memories.records):  # the newest last: stop at the previous step
+            if m.created <= since:
+                break
+            if m.kind == "observation" and m.created < now:
+                told.insert(0, m.text)
         if told:
             await self.react(r, now, "; ".join(told))
         if should_reflect(r.memories):
