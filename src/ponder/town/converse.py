@@ -24,8 +24,8 @@ MAX_TURNS = 8
 RECALL = 5  # memories retrieved about the other
 ON_MIND = 3  # memories retrieved for the speaker's plans today, from what it saw, planned and thought
 ON_MIND_KINDS = frozenset({"observation", "plan", "reflection"})
-WANT_TOKENS = 120
-SAY_TOKENS = 200
+WANT_TOKENS = 160  # a 300-character reason and the answer
+SAY_TOKENS = 320  # a 300-character thought, a 300-character utterance and the flag
 WANT_SCHEMA = obj(reason=text(300), talk=BOOLEAN)  # a reason first, as the paper's prompt reasons first
 SAY_SCHEMA = obj(thought=text(300), utterance=text(300), end=BOOLEAN)  # a thought first, then the words
 

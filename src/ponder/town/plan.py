@@ -36,9 +36,10 @@ CHUNKS = (5, 8)  # broad chunks of a day plan
 GRAINS = {"hours": (30, 120), "minutes": (5, 15)}  # the minutes of each piece of a decomposition
 MOST_PIECES = 12
 RECALL = 5  # memories retrieved for each query
-DAY_TOKENS = 400
-DECOMPOSE_TOKENS = 400
-REPLAN_TOKENS = 400
+ITEM_TOKENS = 60  # room for one plan item's JSON: an 80- and a 60-character string, a time or minutes
+DAY_TOKENS = 40 + CHUNKS[1] * ITEM_TOKENS  # a reply cut short fails the run: leave room for the longest
+DECOMPOSE_TOKENS = 20 + MOST_PIECES * ITEM_TOKENS
+REPLAN_TOKENS = 20 + CHUNKS[1] * ITEM_TOKENS
 REACT_TOKENS = 120
 CLOCK = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
 
