@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-from tests.town_files import write_town
+from tests.town_files import agent, agents, write_town
 
 from ponder.embeddings import get_embedder
 from ponder.models.scripted import ScriptedModel, Step
@@ -20,16 +20,7 @@ from ponder.town.memory import MemoryStream
 from ponder.town.simulate import Simulation, TownBudget, start_town_run
 
 MAP = "#########\n#aaaaaab#\n#aaaaaaa#\n#########\n"
-AGENTS = """agents:
-  - name: Ana
-    age: 30
-    traits: calm
-    facts: [Ana bakes bread.]
-    lifestyle: Ana wakes at 7:00.
-    home: Ana house
-    start: [1, 1]
-    relationships: {}
-"""
+AGENTS = agents(agent("Ana"))
 SCENARIO = """name: Baking day
 start: "2025-02-14 07:00"
 facts:
@@ -163,8 +154,7 @@ async def test_an_idle_object_is_rated_without_a_call(tmp_path):
 async def test_only_agents_awake_and_in_sight_of_each_other_decide_whether_to_talk(tmp_path):
     from ponder.town.schedule import PlanItem
 
-    ben_yaml = AGENTS.split("agents:\n", 1)[1].replace("Ana", "Ben").replace("Ben house", "Ana house")
-    two = AGENTS + ben_yaml.replace("[1, 1]", "[2, 1]")
+    two = agents(agent("Ana"), agent("Ben", "[2, 1]"))
     town = load_town(write_town(tmp_path / "two", MAP, two, SCENARIO))
     now = datetime(2025, 2, 14, 9)
     decide = Step(
@@ -253,15 +243,8 @@ async def test_what_an_agent_is_told_between_steps_is_reacted_to_at_the_next_ste
 async def test_agents_pair_off_to_talk_and_each_pair_holds_its_own_conversation(tmp_path):
     from ponder.town.schedule import PlanItem
 
-    people = {"Ana": "[1, 1]", "Ben": "[2, 1]", "Cal": "[3, 1]", "Dee": "[4, 1]"}
-    agents = AGENTS + "".join(
-        AGENTS.split("agents:\n", 1)[1]
-        .replace("Ana", name)
-        .replace(f"{name} house", "Ana house")
-        .replace("[1, 1]", at)
-        for name, at in list(people.items())[1:]
-    )
-    town = load_town(write_town(tmp_path / "four", MAP, agents, SCENARIO))
+    four = agents(*(agent(name, f"[{x}, 1]") for x, name in enumerate(("Ana", "Ben", "Cal", "Dee"), 1)))
+    town = load_town(write_town(tmp_path / "four", MAP, four, SCENARIO))
     now = datetime(2025, 2, 14, 9)
 
     def said(text: str, end: bool) -> list[Step]:  # an utterance, then its rating in both streams
@@ -310,9 +293,14 @@ async def test_agents_pair_off_to_talk_and_each_pair_holds_its_own_conversation(
 
 
 async def test_the_first_step_seeds_facts_acquaintances_and_the_scenario(tmp_path):
-    ben_yaml = AGENTS.split("agents:\n", 1)[1].replace("Ana", "Ben").replace("Ben house", "Ana house")
-    agents = AGENTS.replace("relationships: {}", "relationships: {Ben: her brother}", 1) + ben_yaml
-    town = load_town(write_town(tmp_path / "two", MAP, agents, SCENARIO))
+    town = load_town(
+        write_town(
+            tmp_path / "two",
+            MAP,
+            agents(agent("Ana", relationships="{Ben: her brother}"), agent("Ben")),
+            SCENARIO,
+        )
+    )
     model = ScriptedModel(
         [
             Step(["3"]),

@@ -16,6 +16,24 @@ areas:
 """
 
 
+def agent(name: str, start: str = "[1, 1]", relationships: str = "{}") -> str:
+    """One agent of agents.yaml living in Ana house, who bakes bread and wakes at 7:00."""
+    return f"""  - name: {name}
+    age: 30
+    traits: calm
+    facts: [{name} bakes bread.]
+    lifestyle: {name} wakes at 7:00.
+    home: Ana house
+    start: {start}
+    relationships: {relationships}
+"""
+
+
+def agents(*items: str) -> str:
+    """agents.yaml holding these agents (each from `agent`)."""
+    return "agents:\n" + "".join(items)
+
+
 def write_town(folder: Path, map_text: str, agents: str, scenario: str, areas: str = AREAS) -> Path:
     """A town folder with these files (the map drawn for AREAS unless others are given)."""
     folder.mkdir(parents=True, exist_ok=True)

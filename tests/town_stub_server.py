@@ -11,6 +11,8 @@ import sys
 
 import uvicorn
 
+from logging_stub_server import read_body  # run as a script: its folder is on the path
+
 PLAN = {
     "wake": "07:00",
     "sleep": "08:20",
@@ -34,15 +36,6 @@ def completion(text: str) -> bytes:
             "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
         }
     ).encode()
-
-
-async def read_body(receive) -> bytes:
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            return body
 
 
 def make_app(delay_s: float):
