@@ -1,7 +1,7 @@
 """The `ponder` command: flags → objects → one library call. Errors print one line and exit 2.
 
 One module per command or group: `solve`, `eval` (eval, compare), `faithfulness`, `report`,
-`runs` (runs, runs show, rescore), `models`, `arena`, `agents`, `town`, `view`; `options` declares the options they share,
+`runs` (runs, runs show, rescore), `models`, `arena`, `agents`, `town`, `data`, `view`; `options` declares the options they share,
 `strategy_flags` the strategy flags, `common` the consoles and the error guard.
 """
 
@@ -14,6 +14,7 @@ import typer
 from ponder.cli.agents import agents_app
 from ponder.cli.arena import arena_app
 from ponder.cli.common import OneLineGroup, state
+from ponder.cli.data import data_app
 from ponder.cli.eval import compare, eval_command
 from ponder.cli.faithfulness import faithfulness
 from ponder.cli.models import models_app
@@ -42,6 +43,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(arena_app, name="arena")
 app.add_typer(agents_app, name="agents")
 app.add_typer(town_app, name="town")
+app.add_typer(data_app, name="data")
 app.command(cls=StrategyCommand)(solve)
 app.command("eval", cls=StrategyCommand)(eval_command)
 app.command(cls=StrategyCommand)(compare)

@@ -41,6 +41,17 @@ def checked(bounds: Bounds) -> Callable[[typer.CallbackParam, Any], Any]:
     return callback
 
 
+def one_of(*values: str) -> Callable[[typer.CallbackParam, Any], Any]:
+    """A typer option callback refusing a value not among `values`: a ConfigError naming the flag."""
+
+    def callback(param: typer.CallbackParam, value: Any) -> Any:
+        if value is not None and value not in values:
+            raise ConfigError(f"{flag_name(param)} {value!r}: expected one of {', '.join(values)}")
+        return value
+
+    return callback
+
+
 def _check_max_errors(param: typer.CallbackParam, value: Any) -> Any:
     if value is None:
         return None

@@ -1,0 +1,157 @@
+"""`ponder data …`: reasoning data for training, generated as stored, resumable runs and written
+as JSONL in TRL's formats."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.table import Table
+
+from ponder.cli.common import guard, out
+from ponder.cli.eval import RunFlags, exit_if_errored, run_plans
+from ponder.cli.options import (
+    CacheOpt,
+    ConcurrencyOpt,
+    ConnectTimeoutOpt,
+    DataDirOpt,
+    LimitOpt,
+    MaxErrorsOpt,
+    ModelOpt,
+    RetryErrorsOpt,
+    StoreOpt,
+    TimeoutOpt,
+    checked,
+    one_of,
+)
+from ponder.eval.limits import DEFAULT_MAX_ERRORS
+from ponder.strategies.options import COUNT, NON_NEGATIVE, SEED
+
+Opt = typer.Option
+T = TypeVar("T")
+data_app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Reasoning data for training: rejection-sampled chains, step labels, traces with backtracking.",
+)
+DataTaskArg = Annotated[
+    str, typer.Argument(help="Benchmark spec of the training items (default gsm8k:train).")
+]
+JsonlOut = Annotated[Path, Opt("--out", help="The JSONL file to write.")]
+
+
+def _write(path: Path, write: Callable[[], T]) -> T:
+    """`write()`, an OSError it raises named as --out's."""
+    from ponder.errors import ConfigError
+
+    try:
+        return write()
+    except OSError as e:
+        raise ConfigError(f"--out {path}: {e.strerror or e}") from None
+
+
+def _read_results(store: Path | None, run_id: int) -> tuple[dict[str, Any], list[Any]]:
+    from ponder.store import Store
+
+    with Store(store, readonly=True) as s:
+        run = s.run(run_id)
+        assert run is not None
+        return run, s.results(run_id)
+
+
+@data_app.command()
+def reject(
+    ctx: typer.Context,
+    task: DataTaskArg = "gsm8k:train",
+    k: Annotated[int, Opt("--k", help="Chains sampled per item.", callback=checked(COUNT))] = 8,
+    temperature: Annotated[
+        float, Opt("--temperature", help="Sampling temperature.", callback=checked(NON_NEGATIVE))
+    ] = 0.8,
+    prompt: Annotated[
+        str,
+        Opt(
+            "--prompt",
+            help="How chains are asked for: cot or chain-of-draft.",
+            callback=one_of("cot", "chain-of-draft"),
+        ),
+    ] = "cot",
+    max_tokens: Annotated[
+        int, Opt("--max-tokens", help="Most tokens of a chain.", callback=checked(COUNT))
+    ] = 512,
+    seed: Annotated[int, Opt("--seed", help="Sampling seed.", callback=checked(SEED))] = 0,
+    select: Annotated[
+        str,
+        Opt(
+            "--select",
+            help="shortest: the shortest correct chain per item; all: every correct one, once.",
+            callback=one_of("shortest", "all"),
+        ),
+    ] = "shortest",
+    out_file: JsonlOut = Path("sft.jsonl"),
+    model: ModelOpt = None,
+    store: StoreOpt = None,
+    limit: LimitOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    data_dir: DataDirOpt = None,
+    cache: CacheOpt = True,
+    timeout: TimeoutOpt = None,
+    connect_timeout: ConnectTimeoutOpt = None,
+    max_errors: MaxErrorsOpt = DEFAULT_MAX_ERRORS,
+    retry_errors: RetryErrorsOpt = True,
+) -> None:
+    """Sample --k chains per item and keep the correct ones (rejection sampling), as TRL's
+    conversational SFT rows with provenance; prints the yield and the lengths of kept against all
+    chains, and writes their histogram beside --out (.lengths.png). The samples are a stored run:
+    rerunning resumes it, and a larger --limit extends it."""
+    from ponder.datagen.plots import length_histogram
+    from ponder.datagen.rejection import reject as keep_correct
+    from ponder.datagen.rejection import sft_rows
+    from ponder.datagen.rows import write_jsonl
+    from ponder.eval.evaluate import Plan
+
+    run = RunFlags.of(ctx)
+    options: dict[str, Any] = {
+        "k": k,
+        "temperature": temperature,
+        "prompt": prompt,
+        "max_tokens": max_tokens,
+        "seed": seed,
+    }
+    if prompt == "cot":
+        options["extract_call"] = False
+    [outcome] = run_plans(
+        task, [Plan("self-consistency", options, "rejection sampling")], run, kind="data-reject"
+    )
+    stored, results = _read_results(run.store, outcome.run_id)
+    kept, report = keep_correct(results, select)
+    plot = out_file.with_suffix(".lengths.png")
+    n = guard(lambda: _write(out_file, lambda: write_jsonl(out_file, sft_rows(kept, stored))))
+    guard(lambda: _write(plot, lambda: plot.write_bytes(length_histogram(report))))
+    _show_rejection(report.summary())
+    out.print(
+        f"wrote {n} rows to {out_file}; length histogram {plot}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    exit_if_errored([outcome], run)
+
+
+def _show_rejection(s: dict[str, Any]) -> None:
+    out.print(
+        f"{s['items']} items, {s['chains']} chains, {s['correct']} correct; "
+        f"{s['items_with_a_kept_chain']} items kept a chain (mean yield {s['mean_yield']:.1%}); {s['kept']} rows",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    table = Table("chains", "mean", "p25", "median", "p75", "max", title="length (tokens)")
+    for name, key in (("all", "all_lengths"), ("kept", "kept_lengths")):
+        d = s[key]
+        if d is None:
+            table.add_row(name, "-", "-", "-", "-", "-")
+        else:
+            table.add_row(name, *(f"{d[c]:.0f}" for c in ("mean", "p25", "median", "p75", "max")))
+    out.print(table)

@@ -1,0 +1,181 @@
+"""Reasoning data (`ponder.datagen`, `ponder data`): rejection sampling against the strict scripted
+model, the row formats and their provenance, and the JSONL file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from ponder.cli import app
+from ponder.datagen.rejection import Chain, reject, select_chains
+from ponder.datagen.rows import provenance_of, stepwise_row, write_jsonl
+from ponder.models.scripted import ScriptedModel, Step
+from ponder.store import Store
+
+runner = CliRunner()
+
+
+def chain(text: str, tokens: int, correct: bool, item: str = "a") -> Chain:
+    return Chain(item, "q", text, tokens, "1" if correct else "2", correct)
+
+
+def test_select_keeps_the_shortest_correct_chain_or_every_distinct_correct_one():
+    chains = [
+        chain("long right", 30, True),
+        chain("wrong", 5, False),
+        chain("short right", 10, True),
+        chain("short  right", 10, True),
+        chain("tie right", 10, True),
+    ]
+    assert [c.text for c in select_chains(chains, "shortest")] == ["short right"]
+    assert [c.text for c in select_chains(chains, "all")] == ["long right", "short right", "tie right"]
+    assert select_chains([chain("wrong", 5, False)]) == []
+    with pytest.raises(ValueError, match="select must be one of shortest, all"):
+        select_chains(chains, "longest")
+
+
+def write_tasks(tmp_path):
+    path = tmp_path / "train.jsonl"
+    rows = [
+        {"question": "Tom has 3 apples and gets 4 more. How many?", "answer": "7"},
+        {"question": "What is 10 minus 4?", "answer": "6"},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_reject_writes_the_shortest_correct_chain_per_item_with_provenance(cli_models, tmp_path):
+    tasks = write_tasks(tmp_path)
+    first = ["3 + 4 = 7. The answer is 7.", "So 3 + 4 is 8. The answer is 8.", "The answer is 7."]
+    second = ["10 - 4 = 5. The answer is 5.", "The answer is 4."]
+    scripted = ScriptedModel(
+        [Step(first, expect={"n": 3, "temperature": 0.8}), Step(second + ["Maybe it is 9"])]
+    )
+    cli_models(scripted)
+    out, store = tmp_path / "sft.jsonl", tmp_path / "s.sqlite"
+    args = [
+        "data",
+        "reject",
+        f"jsonl:{tasks}",
+        "--k",
+        "3",
+        "--out",
+        str(out),
+        "--store",
+        str(store),
+        "-c",
+        "1",
+    ]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    scripted.assert_done()
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 1  # the second item has no correct chain
+    [row] = rows
+    assert row["messages"] == [
+        {
+            "role": "user",
+            "content": "Tom has 3 apples and gets 4 more. How many?\n\nLet's think step by step.",
+        },
+        {"role": "assistant", "content": "The answer is 7."},
+    ]
+    with Store(store) as s:
+        [run] = s.runs()
+    assert run["kind"] == "data-reject"
+    prov = row["provenance"]
+    assert prov["item"].endswith("/1") and prov["run"] == run["id"] and prov["model"] == "scripted"
+    assert prov["seed"] == 0 and len(prov["config_sha256"]) == 64
+    assert "2 items, 6 chains, 2 correct; 1 items kept a chain (mean yield 33.3%); 1 rows" in res.output
+    assert (tmp_path / "sft.lengths.png").read_bytes()[:4] == b"\x89PNG"
+
+    # a rerun is the same stored run: no model call, the same rows
+    cli_models(ScriptedModel([]))
+    again = runner.invoke(app, [*args, "--select", "all"])
+    assert again.exit_code == 0, again.output
+    texts = [json.loads(line)["messages"][1]["content"] for line in out.read_text().splitlines()]
+    assert texts == ["3 + 4 = 7. The answer is 7.", "The answer is 7."]
+
+
+def test_reject_refuses_bad_flags_by_name(cli_models, tmp_path):
+    cli_models(ScriptedModel([]))
+    res = runner.invoke(app, ["data", "reject", "--select", "longest"])
+    assert res.exit_code == 2 and "--select 'longest': expected one of shortest, all" in res.output
+    res = runner.invoke(app, ["data", "reject", "--prompt", "direct"])
+    assert res.exit_code == 2 and "--prompt 'direct'" in res.output
+    res = runner.invoke(app, ["data", "reject", "--k", "0"])
+    assert res.exit_code == 2 and "--k" in res.output
+
+
+def test_report_counts_yield_and_lengths_over_answered_items():
+    from ponder.types import Completion, Compute, GenerationRequest, ModelCall, Result, Task, Trace, Usage
+
+    def result(task, texts, tokens):
+        call = ModelCall(
+            GenerationRequest.chat(task.question, n=len(texts)),
+            tuple(Completion(t, "stop", Usage(5, n)) for t, n in zip(texts, tokens)),
+            0.1,
+        )
+        return Result(task, "self-consistency", None, "", None, Trace((call,)), Compute())
+
+    a, b = Task("a", "1+1?", "2"), Task("b", "2+2?", "4")
+    kept, report = reject(
+        [result(a, ["2", "3", "The answer is 2."], [4, 6, 8]), result(b, ["5", "6"], [3, 3])]
+    )
+    assert [(c.item, c.text) for c in kept] == [("a", "2")]
+    assert (
+        report.yields == (2 / 3, 0.0)
+        and report.all_lengths == (4, 6, 8, 3, 3)
+        and report.kept_lengths == (4,)
+    )
+    s = report.summary()
+    assert (
+        s["items_with_a_kept_chain"] == 1
+        and s["kept_lengths"]["max"] == 4
+        and s["all_lengths"]["median"] == 4
+    )
+
+
+def test_rows_and_the_jsonl_file(tmp_path):
+    run = {"id": 3, "model": "m", "config": json.dumps({"resolved": {"seed": 5, "k": 2}})}
+    prov = provenance_of(run, "gsm8k/train/1")
+    assert prov.seed == 5 and prov.run == 3 and prov.item == "gsm8k/train/1"
+    row = stepwise_row("q", ["s1", "s2"], [True, False], [0.75, 0.0], prov)
+    assert row["completions"] == ["s1", "s2"] and row["labels"] == [True, False]
+    with pytest.raises(ValueError, match="2 steps but 1 labels"):
+        stepwise_row("q", ["s1", "s2"], [True], [0.5], prov)
+    path = tmp_path / "deep" / "rows.jsonl"
+    assert write_jsonl(path, [row, {"x": "é"}]) == 2
+    assert [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()][1] == {"x": "é"}
+
+    def broken():
+        yield row
+        raise RuntimeError("killed mid-write")
+
+    with pytest.raises(RuntimeError):
+        write_jsonl(path, broken())
+    assert len(path.read_text().splitlines()) == 2  # the old file stands whole
+    assert [p.name for p in path.parent.iterdir()] == ["rows.jsonl"]
+
+
+def test_an_unwritable_out_is_named(cli_models, tmp_path):
+    tasks = write_tasks(tmp_path)
+    cli_models(ScriptedModel([Step(["The answer is 7."]), Step(["The answer is 6."])]))
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    res = runner.invoke(
+        app,
+        [
+            "data",
+            "reject",
+            f"jsonl:{tasks}",
+            "--k",
+            "1",
+            "--out",
+            str(blocker / "x.jsonl"),
+            "--store",
+            str(tmp_path / "s.sqlite"),
+        ],
+    )
+    assert res.exit_code == 2 and f"--out {blocker / 'x.jsonl'}" in res.output
