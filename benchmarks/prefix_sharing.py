@@ -22,7 +22,7 @@ import asyncio
 import statistics
 import time
 
-from ponder.faithfulness.steps import split_steps
+from ponder.strategies.steps import split_steps
 from ponder.models import get_model
 from ponder.types import GenerationRequest
 

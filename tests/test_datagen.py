@@ -179,3 +179,69 @@ def test_an_unwritable_out_is_named(cli_models, tmp_path):
         ],
     )
     assert res.exit_code == 2 and f"--out {blocker / 'x.jsonl'}" in res.output
+
+
+CHAIN = "She has 16 - 3 - 4 = 9 eggs left.\nShe sells them at $2 each.\nSo she makes 9 * 2 = 18 dollars."
+EGGS = {"question": "Janet has 16 eggs, eats 3 and bakes with 4, and sells the rest at $2. How much?", "answer": "18"}
+
+
+def test_step_labels_are_shares_of_rollouts_reaching_the_gold_answer():
+    import asyncio
+
+    from ponder.datagen.step_labels import StepLabeller, hard_labels, soft_label
+    from ponder.types import Task
+
+    assert soft_label(["18", "18.0", None, "20"], "18") == 0.5
+    assert hard_labels([0.0, 0.25, 1.0]) == [False, True, True]
+    assert hard_labels([0.0, 0.25, 1.0], threshold=0.5) == [False, False, True]
+    with pytest.raises(ValueError, match="at least one rollout"):
+        soft_label([], "18")
+
+    task = Task("t", EGGS["question"], "18")
+    first = "She has 16 - 3 - 4 = 9 eggs left."
+    two = "She has 16 - 3 - 4 = 9 eggs left.\nShe sells them at $2 each."
+    model = ScriptedModel(
+        [
+            Step([CHAIN], expect={"n": 1, "temperature": 0.7}),
+            Step([" 9 * 2 = 18.", " 9 + 2 = 11."], expect={"n": 2, "assistant_prefix": first, "max_tokens": 64}),
+            Step([" So 18.", " So 18."], expect={"n": 2, "assistant_prefix": two}),
+        ]
+    )
+    result = asyncio.run(StepLabeller(chains=1, m=2, rollout_tokens=64).run(task, model))
+    model.assert_done()
+    d = result.details
+    assert d.steps == ((first, "She sells them at $2 each.", "So she makes 9 * 2 = 18 dollars."),)
+    assert d.soft == ((0.5, 1.0, 1.0),) and d.correct == (True,) and d.rollouts == 4
+    assert result.answer == "18" and result.correct is True
+
+
+def test_steps_command_writes_stepwise_rows_and_resumes(cli_models, tmp_path):
+    tasks = tmp_path / "t.jsonl"
+    tasks.write_text(json.dumps(EGGS) + "\n")
+    wrong = "She has 16 - 3 = 13 eggs.\nSo 13 * 2 = 26."
+    cli_models(
+        ScriptedModel(
+            [
+                Step([CHAIN, wrong]),
+                Step([" 9 * 2 = 18.", " 20."]),  # CHAIN, after step 1
+                Step([" 18.", " 18."]),  # CHAIN, after step 2
+                Step([" 26.", " 26."]),  # wrong, after step 1
+            ]
+        )
+    )
+    out, store = tmp_path / "steps.jsonl", tmp_path / "s.sqlite"
+    args = ["data", "steps", f"jsonl:{tasks}", "--m", "2", "--out", str(out), "--store", str(store)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["labels"] for r in rows] == [[True, True, True], [False, False]]
+    assert rows[0]["soft_labels"] == [0.5, 1.0, 1.0] and rows[0]["prompt"] == EGGS["question"]
+    assert rows[1]["completions"] == ["She has 16 - 3 = 13 eggs.", "So 13 * 2 = 26."]
+    assert "5 steps (60% good); 6 rollouts made" in res.output
+
+    cli_models(ScriptedModel([]))
+    again = runner.invoke(app, [*args, "--threshold", "0.5"])
+    assert again.exit_code == 0, again.output
+    assert "0 rollouts made" in again.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows[0]["labels"] == [False, True, True]

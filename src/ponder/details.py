@@ -247,6 +247,19 @@ class ProbeDetails(Details):
     probed_text: str = ""
 
 
+@register("step-labels")
+@dataclass(frozen=True)
+class StepLabelDetails(Details):
+    """Monte-Carlo step labels of an item's sampled chains: each chain's steps, the share of the
+    rollouts from the end of each step that reached the gold answer (`soft`), whether the chain's
+    own answer was right, and the rollouts made."""
+
+    steps: tuple[tuple[str, ...], ...] = ()
+    soft: tuple[tuple[float, ...], ...] = ()
+    correct: tuple[bool, ...] = ()
+    rollouts: int = 0
+
+
 @register("early")
 @dataclass(frozen=True)
 class EarlyAnsweringDetails(ProbeDetails):

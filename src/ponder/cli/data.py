@@ -27,7 +27,7 @@ from ponder.cli.options import (
     one_of,
 )
 from ponder.eval.limits import DEFAULT_MAX_ERRORS
-from ponder.strategies.options import COUNT, NON_NEGATIVE, SEED
+from ponder.strategies.options import COUNT, NON_NEGATIVE, SEED, UNIT
 
 Opt = typer.Option
 T = TypeVar("T")
@@ -52,13 +52,19 @@ def _write(path: Path, write: Callable[[], T]) -> T:
         raise ConfigError(f"--out {path}: {e.strerror or e}") from None
 
 
-def _read_results(store: Path | None, run_id: int) -> tuple[dict[str, Any], list[Any]]:
+def _read_results(
+    store: Path | None, run_id: int, since: float = 0.0
+) -> tuple[dict[str, Any], list[Any], list[Any]]:
+    """The run's row, its results, and those of them stored at or after `since` (a time.time())."""
     from ponder.store import Store
+    from ponder.store.codec import result_from_row
 
     with Store(store, readonly=True) as s:
         run = s.run(run_id)
         assert run is not None
-        return run, s.results(run_id)
+        rows = s.result_rows(run_id)
+    results = [result_from_row(r) for r in rows]
+    return run, results, [r for r, row in zip(results, rows) if row["created_at"] >= since]
 
 
 @data_app.command()
@@ -124,7 +130,7 @@ def reject(
     [outcome] = run_plans(
         task, [Plan("self-consistency", options, "rejection sampling")], run, kind="data-reject"
     )
-    stored, results = _read_results(run.store, outcome.run_id)
+    stored, results, _ = _read_results(run.store, outcome.run_id)
     kept, report = keep_correct(results, select)
     plot = out_file.with_suffix(".lengths.png")
     n = guard(lambda: _write(out_file, lambda: write_jsonl(out_file, sft_rows(kept, stored))))
@@ -155,3 +161,87 @@ def _show_rejection(s: dict[str, Any]) -> None:
         else:
             table.add_row(name, *(f"{d[c]:.0f}" for c in ("mean", "p25", "median", "p75", "max")))
     out.print(table)
+
+
+@data_app.command()
+def steps(
+    ctx: typer.Context,
+    task: DataTaskArg = "gsm8k:train",
+    chains: Annotated[int, Opt("--chains", help="Chains sampled per item.", callback=checked(COUNT))] = 2,
+    m: Annotated[int, Opt("--m", help="Rollouts from the end of each step.", callback=checked(COUNT))] = 4,
+    temperature: Annotated[
+        float,
+        Opt("--temperature", help="Temperature of the chains and rollouts.", callback=checked(NON_NEGATIVE)),
+    ] = 0.7,
+    max_tokens: Annotated[
+        int, Opt("--max-tokens", help="Most tokens of a chain.", callback=checked(COUNT))
+    ] = 256,
+    rollout_tokens: Annotated[
+        int, Opt("--rollout-tokens", help="Most tokens of a rollout.", callback=checked(COUNT))
+    ] = 256,
+    threshold: Annotated[
+        float,
+        Opt(
+            "--threshold",
+            help="A step is good when the share of its rollouts reaching the gold answer is above this (0: any).",
+            callback=checked(UNIT),
+        ),
+    ] = 0.0,
+    seed: Annotated[int, Opt("--seed", help="Sampling seed.", callback=checked(SEED))] = 0,
+    out_file: JsonlOut = Path("steps.jsonl"),
+    model: ModelOpt = None,
+    store: StoreOpt = None,
+    limit: LimitOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    data_dir: DataDirOpt = None,
+    cache: CacheOpt = True,
+    timeout: TimeoutOpt = None,
+    connect_timeout: ConnectTimeoutOpt = None,
+    max_errors: MaxErrorsOpt = DEFAULT_MAX_ERRORS,
+    retry_errors: RetryErrorsOpt = True,
+) -> None:
+    """Monte-Carlo step labels (Math-Shepherd): sample --chains chains per item, and label each step
+    by the share of --m rollouts from its end that reach the gold answer; writes TRL's
+    stepwise-supervision rows (prompt, completions = steps, labels) with the soft labels and
+    provenance, and prints the rollouts per second. Stored and resumable like `ponder eval`."""
+    import time
+
+    from ponder.datagen.rows import write_jsonl
+    from ponder.datagen.step_labels import LABELLER_OPTIONS, build_labeller, rollouts_made, step_rows
+    from ponder.eval.evaluate import Plan
+
+    run = RunFlags.of(ctx)
+    options = {
+        "chains": chains,
+        "m": m,
+        "temperature": temperature,
+        "rollout_temperature": temperature,
+        "max_tokens": max_tokens,
+        "rollout_tokens": rollout_tokens,
+        "seed": seed,
+    }
+    started = time.time()
+    [outcome] = run_plans(
+        task,
+        [Plan("step-labels", options, "step labels")],
+        run,
+        build=build_labeller,
+        allowed={"step-labels": LABELLER_OPTIONS},
+        kind="data-steps",
+    )
+    wall = time.time() - started
+    stored, results, fresh = _read_results(run.store, outcome.run_id, started)
+    rows = step_rows(results, stored, threshold)
+    n = guard(lambda: _write(out_file, lambda: write_jsonl(out_file, rows)))
+    made = rollouts_made(fresh)
+    labels = [label for row in rows for label in row["labels"]]
+    good = sum(labels) / len(labels) if labels else 0.0
+    out.print(
+        f"{len(results)} items, {n} labelled chains, {len(labels)} steps ({good:.0%} good); "
+        f"{made} rollouts made in {wall:.1f} s ({made / wall if wall > 0 else 0:.2f} rollouts/s)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    out.print(f"wrote {n} rows to {out_file}", markup=False, highlight=False, soft_wrap=True)
+    exit_if_errored([outcome], run)

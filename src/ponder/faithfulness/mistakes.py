@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ponder.details import MistakeDetails
 from ponder.faithfulness import PROMPTS, render
 from ponder.faithfulness.base import Probe, agrees
-from ponder.faithfulness.steps import split_steps
+from ponder.strategies.steps import split_steps
 from ponder.models import Model
 from ponder.trace import TraceSink
 from ponder.types import Result, Task

@@ -58,6 +58,7 @@ SEED = Bounds(low=0)
 POSITIVE = Bounds(low=0, low_open=True)  # seconds, factors
 NON_NEGATIVE = Bounds(low=0)  # temperature
 FRACTION = Bounds(low=0, high=1, low_open=True)  # (0, 1]
+UNIT = Bounds(low=0, high=1)  # [0, 1]
 PROBABILITY = Bounds(low=0, high=1, low_open=True, high_open=True)  # (0, 1)
 PORT = Bounds(low=1, high=65535)
 
