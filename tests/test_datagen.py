@@ -182,7 +182,10 @@ def test_an_unwritable_out_is_named(cli_models, tmp_path):
 
 
 CHAIN = "She has 16 - 3 - 4 = 9 eggs left.\nShe sells them at $2 each.\nSo she makes 9 * 2 = 18 dollars."
-EGGS = {"question": "Janet has 16 eggs, eats 3 and bakes with 4, and sells the rest at $2. How much?", "answer": "18"}
+EGGS = {
+    "question": "Janet has 16 eggs, eats 3 and bakes with 4, and sells the rest at $2. How much?",
+    "answer": "18",
+}
 
 
 def test_step_labels_are_shares_of_rollouts_reaching_the_gold_answer():
@@ -203,7 +206,9 @@ def test_step_labels_are_shares_of_rollouts_reaching_the_gold_answer():
     model = ScriptedModel(
         [
             Step([CHAIN], expect={"n": 1, "temperature": 0.7}),
-            Step([" 9 * 2 = 18.", " 9 + 2 = 11."], expect={"n": 2, "assistant_prefix": first, "max_tokens": 64}),
+            Step(
+                [" 9 * 2 = 18.", " 9 + 2 = 11."], expect={"n": 2, "assistant_prefix": first, "max_tokens": 64}
+            ),
             Step([" So 18.", " So 18."], expect={"n": 2, "assistant_prefix": two}),
         ]
     )
@@ -245,3 +250,95 @@ def test_steps_command_writes_stepwise_rows_and_resumes(cli_models, tmp_path):
     assert "0 rollouts made" in again.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert rows[0]["labels"] == [False, True, True]
+
+
+def _search(model, **kw):
+    import asyncio
+
+    from ponder.datagen.backtrack import BacktrackSearch
+    from ponder.types import Task
+
+    options = {"expand": 2, "rollouts": 2, **kw}
+    return asyncio.run(BacktrackSearch(**options).run(Task("t", EGGS["question"], "18"), model))
+
+
+def test_search_keeps_a_rejected_step_then_its_correction():
+    import re
+
+    from ponder.datagen.backtrack import REJECT, RETRY
+
+    wrong, right = "16 - 3 = 13 eggs left.", "16 - 3 - 4 = 9 eggs left."
+    bad_end, good_end = "So 9 * 3 = 27. The answer is 27.", "So 9 * 2 = 18. The answer is 18."
+    model = ScriptedModel(
+        [
+            Step([wrong, right], expect={"n": 2, "stop": ("\n",), "assistant_prefix": ""}),
+            Step([" 13 * 2 = 26.", " 26."], expect={"n": 2, "assistant_prefix": wrong + "\n"}),
+            Step([" 9 * 2 = 18.", " 18."], expect={"assistant_prefix": right + "\n"}),
+            Step([bad_end, good_end], expect={"assistant_prefix": right + "\n"}),
+            Step(["", ""], expect={"assistant_prefix": f"{right}\n{bad_end}\n"}),
+            Step(["", ""], expect={"assistant_prefix": f"{right}\n{good_end}\n"}),
+        ]
+    )
+    result = _search(model)
+    model.assert_done()
+    d = result.details
+    lines = d.trace.split("\n")
+    assert lines[0] == wrong and lines[2] == right and lines[3] == bad_end and lines[5] == good_end
+    fix = re.compile("(" + "|".join(map(re.escape, REJECT)) + ") (" + "|".join(map(re.escape, RETRY)) + ")")
+    assert fix.fullmatch(lines[1]) and fix.fullmatch(lines[4])
+    assert [(n[0], n[2], n[3]) for n in d.visited] == [
+        (0, 0.0, False),
+        (0, 1.0, True),
+        (1, 0.0, False),
+        (1, 1.0, True),
+    ]
+    assert d.rejected == 2 and d.backtracks == 0 and d.finished
+    assert result.answer == "18" and result.correct is True
+    assert result.reasoning == d.trace
+
+
+def test_search_backtracks_when_every_next_step_is_rejected():
+    from ponder.datagen.backtrack import RESTART
+
+    first, second = "16 - 7 = 8 eggs left.", "16 - 7 = 9 eggs left."
+    end = "9 * 2 = 18. The answer is 18."
+    model = ScriptedModel(
+        [
+            Step([first, second]),
+            Step([" 18.", " 18."]),  # first: looks fine to the rollouts
+            Step(["8 * 2 = 16.", "8 + 8 = 16."]),  # both next steps of the wrong branch
+            Step([" 16.", " 16."]),
+            Step([" 16.", " 16."]),
+            Step([" 18.", " 18."]),  # second
+            Step([end, end]),
+            Step(["", ""]),
+        ]
+    )
+    result = _search(model, threshold=0.5)
+    model.assert_done()
+    d = result.details
+    assert d.backtracks == 1 and d.rejected == 2 and d.finished
+    lines = d.trace.split("\n")
+    assert lines[0] == first and lines[1] == "8 * 2 = 16." and lines[3] == "8 + 8 = 16."
+    assert lines[5] in RESTART and lines[6] == second and lines[7] == end
+    assert result.correct is True
+
+
+def test_backtrack_command_writes_the_traces_that_reach_the_answer(cli_models, tmp_path):
+    tasks = tmp_path / "t.jsonl"
+    tasks.write_text(json.dumps(EGGS) + "\n")
+    wrong, right = "16 - 3 = 13 eggs left.", "16 - 3 - 4 = 9 eggs, so 9 * 2 = 18. The answer is 18."
+    cli_models(ScriptedModel([Step([wrong, right]), Step([" 26.", " 26."]), Step(["", ""])]))
+    out = tmp_path / "bt.jsonl"
+    args = ["data", "backtrack", f"jsonl:{tasks}", "--expand", "2", "--rollouts", "2", "--out", str(out)]
+    res = runner.invoke(app, [*args, "--store", str(tmp_path / "s.sqlite")])
+    assert res.exit_code == 0, res.output
+    [row] = [json.loads(line) for line in out.read_text().splitlines()]
+    text = row["messages"][1]["content"]
+    assert text.startswith(wrong + "\n") and text.endswith("\n" + right)
+    assert row["rejected_steps"] == 1 and row["backtracks"] == 0
+    assert (
+        "1 items: 1 reached the gold answer, 1 with a rejected step, 0 backtracks; wrote 1 rows" in res.output
+    )
+    res = runner.invoke(app, [*args, "--verifier", "oracle"])
+    assert res.exit_code == 2 and "--verifier 'oracle'" in res.output

@@ -260,6 +260,20 @@ class StepLabelDetails(Details):
     rollouts: int = 0
 
 
+@register("backtrack")
+@dataclass(frozen=True)
+class BacktrackDetails(Details):
+    """A depth-first search over steps: the trace as written (rejected steps and the connectives
+    after them included), each visited step as (depth, step, score, accepted), the backtracks, and
+    whether the search reached an answer."""
+
+    trace: str = ""
+    visited: tuple[tuple[int, str, float, bool], ...] = ()
+    rejected: int = 0
+    backtracks: int = 0
+    finished: bool = False
+
+
 @register("early")
 @dataclass(frozen=True)
 class EarlyAnsweringDetails(ProbeDetails):

@@ -245,3 +245,94 @@ def steps(
     )
     out.print(f"wrote {n} rows to {out_file}", markup=False, highlight=False, soft_wrap=True)
     exit_if_errored([outcome], run)
+
+
+@data_app.command()
+def backtrack(
+    ctx: typer.Context,
+    task: DataTaskArg = "gsm8k:train",
+    expand: Annotated[
+        int, Opt("--expand", help="Candidate next steps per step.", callback=checked(COUNT))
+    ] = 3,
+    verifier: Annotated[
+        str,
+        Opt(
+            "--verifier",
+            help="rollouts: the share of rollouts from the step reaching the gold answer; judge: the LLM step judge.",
+            callback=one_of("rollouts", "judge"),
+        ),
+    ] = "rollouts",
+    threshold: Annotated[
+        float, Opt("--threshold", help="A step scoring below this is rejected.", callback=checked(UNIT))
+    ] = 0.5,
+    rollouts: Annotated[
+        int,
+        Opt("--rollouts", help="Rollouts per scored step (--verifier rollouts).", callback=checked(COUNT)),
+    ] = 4,
+    max_depth: Annotated[int, Opt("--max-depth", help="Most steps of a path.", callback=checked(COUNT))] = 10,
+    max_nodes: Annotated[
+        int, Opt("--max-nodes", help="Most steps scored per item.", callback=checked(COUNT))
+    ] = 24,
+    temperature: Annotated[
+        float,
+        Opt(
+            "--temperature", help="Temperature of the proposals and rollouts.", callback=checked(NON_NEGATIVE)
+        ),
+    ] = 0.7,
+    with_mistakes_only: Annotated[
+        bool, Opt("--with-mistakes-only/--all-traces", help="Write only traces with a rejected step.")
+    ] = False,
+    seed: Annotated[int, Opt("--seed", help="Sampling seed.", callback=checked(SEED))] = 0,
+    out_file: JsonlOut = Path("backtrack.jsonl"),
+    model: ModelOpt = None,
+    store: StoreOpt = None,
+    limit: LimitOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    data_dir: DataDirOpt = None,
+    cache: CacheOpt = True,
+    timeout: TimeoutOpt = None,
+    connect_timeout: ConnectTimeoutOpt = None,
+    max_errors: MaxErrorsOpt = DEFAULT_MAX_ERRORS,
+    retry_errors: RetryErrorsOpt = True,
+) -> None:
+    """Search traces with backtracking: a depth-first search over steps guided by a verifier, whose
+    rejected steps stay in the trace followed by a correction; the traces that reach the gold
+    answer are written as conversational SFT rows. Stored and resumable like `ponder eval`."""
+    from ponder.datagen.backtrack import SEARCH_OPTIONS, build_search, trace_rows
+    from ponder.datagen.rows import write_jsonl
+    from ponder.details import BacktrackDetails
+    from ponder.eval.evaluate import Plan
+
+    run = RunFlags.of(ctx)
+    options = {
+        "expand": expand,
+        "verifier": verifier,
+        "threshold": threshold,
+        "rollouts": rollouts,
+        "max_depth": max_depth,
+        "max_nodes": max_nodes,
+        "temperature": temperature,
+        "seed": seed,
+    }
+    [outcome] = run_plans(
+        task,
+        [Plan("backtrack", options, "backtracking search")],
+        run,
+        build=build_search,
+        allowed={"backtrack": SEARCH_OPTIONS},
+        kind="data-backtrack",
+    )
+    stored, results, _ = _read_results(run.store, outcome.run_id)
+    rows = trace_rows(results, stored, with_mistakes_only)
+    n = guard(lambda: _write(out_file, lambda: write_jsonl(out_file, rows)))
+    details = [r.details for r in results if isinstance(r.details, BacktrackDetails)]
+    right = sum(1 for r in results if r.correct is True)
+    mistakes = sum(1 for r in results if r.correct is True and r.details.rejected)
+    out.print(
+        f"{len(results)} items: {right} reached the gold answer, {mistakes} with a rejected step, "
+        f"{sum(d.backtracks for d in details)} backtracks; wrote {n} rows to {out_file}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    exit_if_errored([outcome], run)
