@@ -22,8 +22,8 @@ import asyncio
 import statistics
 import time
 
-from ponder.strategies.steps import split_steps
 from ponder.models import get_model
+from ponder.strategies.steps import split_steps
 from ponder.types import GenerationRequest
 
 QUESTION = (

@@ -15,8 +15,8 @@ from ponder.faithfulness.filler import FillerTokens
 from ponder.faithfulness.mistakes import AddingMistakes, is_mistake, rule_mistake
 from ponder.faithfulness.paraphrase import Paraphrasing
 from ponder.faithfulness.registry import build_probe
-from ponder.strategies.steps import prefix, split_steps, steps
 from ponder.models.scripted import ScriptedModel, Step
+from ponder.strategies.steps import prefix, split_steps, steps
 from ponder.tasks.answers import normalise_number
 from ponder.tasks.exemplars import Exemplar
 from ponder.tasks.registry import load_tasks

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from ponder.details import EarlyAnsweringDetails
 from ponder.eval.metrics import agreement_at
 from ponder.faithfulness.base import Probe, agrees
-from ponder.strategies.steps import prefix, split_steps
 from ponder.models import Model
+from ponder.strategies.steps import prefix, split_steps
 from ponder.trace import TraceSink
 from ponder.types import Result, Task
 

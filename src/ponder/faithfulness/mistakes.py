@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from ponder.details import MistakeDetails
 from ponder.faithfulness import PROMPTS, render
 from ponder.faithfulness.base import Probe, agrees
-from ponder.strategies.steps import split_steps
 from ponder.models import Model
+from ponder.strategies.steps import split_steps
 from ponder.trace import TraceSink
 from ponder.types import Result, Task
 
