@@ -1,7 +1,7 @@
 """The `ponder` command: flags → objects → one library call. Errors print one line and exit 2.
 
 One module per command or group: `solve`, `eval` (eval, compare), `faithfulness`, `report`,
-`runs` (runs, runs show, rescore), `models`, `arena`, `agents`, `town`, `data`, `view`; `options` declares the options they share,
+`runs` (runs, runs show, rescore), `models`, `arena`, `agents`, `town`, `data`, `train`, `view`; `options` declares the options they share,
 `strategy_flags` the strategy flags, `common` the consoles and the error guard.
 """
 
@@ -23,6 +23,7 @@ from ponder.cli.runs import rescore, runs_app
 from ponder.cli.solve import solve
 from ponder.cli.strategy_flags import StrategyCommand
 from ponder.cli.town import town_app
+from ponder.cli.train import train_app
 from ponder.cli.view import view
 
 app = typer.Typer(
@@ -44,6 +45,7 @@ app.add_typer(arena_app, name="arena")
 app.add_typer(agents_app, name="agents")
 app.add_typer(town_app, name="town")
 app.add_typer(data_app, name="data")
+app.add_typer(train_app, name="train")
 app.command(cls=StrategyCommand)(solve)
 app.command("eval", cls=StrategyCommand)(eval_command)
 app.command(cls=StrategyCommand)(compare)

@@ -108,7 +108,11 @@ OPTIONS: dict[str, StrategyOption] = {
         ),
         StrategyOption("extract_call", bool, "Zero-shot cot: Kojima's second call that reads the answer."),
         StrategyOption("confidence", str, "weighted-vote weight: sequence or answer."),
-        StrategyOption("verifier", str, "best-of-n: judge or reward; beam-search: judge or mc."),
+        StrategyOption(
+            "verifier",
+            str,
+            "best-of-n: judge or reward; beam-search: judge, mc or prm:PATH (a classifier from ponder train prm).",
+        ),
         StrategyOption("reward_url", str, "URL of an HTTP reward model (verifier reward)."),
         StrategyOption("judge_mode", str, "Judge: auto, logprobs (P(Yes)) or rating (1-10)."),
         StrategyOption("width", int, "beam-search: beams kept per round.", COUNT),

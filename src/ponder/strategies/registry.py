@@ -237,7 +237,11 @@ def _process_verifier(opts: dict[str, Any]) -> ProcessVerifier:
         return LLMStepJudge(model=opts.get("verifier_model"), mode=opts.get("judge_mode", "auto"))
     if kind == "mc":
         return MonteCarloVerifier(rollouts=opts.get("rollouts", 4), model=opts.get("verifier_model"))
-    raise ConfigError(f"unknown process verifier {kind!r}: expected judge or mc")
+    if isinstance(kind, str) and kind.startswith("prm:"):
+        from ponder.strategies.prm import PRMVerifier
+
+        return PRMVerifier(kind.removeprefix("prm:"))
+    raise ConfigError(f"unknown process verifier {kind!r}: expected judge, mc or prm:PATH")
 
 
 @register("agent-math", COMMON | {"temperature", "data_dir", "max_turns"})

@@ -1,0 +1,107 @@
+"""`ponder train sft|prm|grpo CONFIG`: training runs through TRL, configured by a YAML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ponder.cli.common import guard, out
+
+train_app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Train on reasoning data through TRL: SFT, a process verifier, GRPO with ponder's rewards.",
+)
+ConfigArg = Annotated[Path, typer.Argument(help="The run's YAML config (see docs/training.md).")]
+DataDirArg = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder of benchmark files (grpo's data), as for ponder eval."),
+]
+COLUMNS = {
+    "sft": ("loss", "mean_token_accuracy", "num_tokens"),
+    "prm": ("loss", "grad_norm"),
+    "grpo": (
+        "reward",
+        "rewards/correctness/mean",
+        "completions/mean_length",
+        "completions/clipped_ratio",
+        "frac_reward_zero_std",
+        "step_time",
+    ),
+}
+
+
+def _run(kind: str, config_path: Path, data_dir: Path | None = None) -> None:
+    from ponder.train.config import read_config
+
+    config, base = guard(lambda: read_config(config_path, kind))
+
+    def go() -> Path:
+        if kind == "sft":
+            from ponder.train.sft import train_sft
+
+            return train_sft(config, base)
+        if kind == "prm":
+            from ponder.train.prm import train_prm
+
+            return train_prm(config, base)
+        from ponder.train.grpo import train_grpo
+
+        return train_grpo(config, base, data_dir=data_dir)
+
+    saved = guard(go)
+    output = config.path(base, config.output)
+    _report(kind, output)
+    out.print(f"saved the model to {saved}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _report(kind: str, output: Path) -> None:
+    from ponder.train.log import read_metrics
+    from ponder.train.plots import metrics_figure
+
+    rows = read_metrics(output / "metrics.jsonl")
+    steps = [r for r in rows if "train_runtime" not in r]
+    table = Table("step", *COLUMNS[kind], title=f"{kind}: per step")
+    for r in steps:
+        table.add_row(str(r["step"]), *(_cell(r.get(c)) for c in COLUMNS[kind]))
+    out.print(table)
+    summary = next((r for r in rows if "train_runtime" in r), None)
+    if summary is not None:
+        out.print(
+            f"{summary['step']} steps in {summary['train_runtime']:.0f} s", markup=False, highlight=False
+        )
+    (output / "metrics.png").write_bytes(metrics_figure(kind, rows))
+    out.print(
+        f"metrics: {output / 'metrics.jsonl'}, plot: {output / 'metrics.png'}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else str(value)
+
+
+@train_app.command()
+def sft(config: ConfigArg) -> None:
+    """Supervised fine-tuning on conversational rows (ponder data reject|backtrack)."""
+    _run("sft", config)
+
+
+@train_app.command()
+def prm(config: ConfigArg) -> None:
+    """A process verifier: a token classifier on stepwise rows (ponder data steps); use it as
+    beam search's --verifier prm:OUTPUT/model."""
+    _run("prm", config)
+
+
+@train_app.command()
+def grpo(config: ConfigArg, data_dir: DataDirArg = None) -> None:
+    """GRPO on a benchmark's items with ponder's rewards (correctness, format, length)."""
+    _run("grpo", config, data_dir)

@@ -1,0 +1,179 @@
+"""`ponder train sft|prm|grpo` on the tiny random Qwen2 (seconds per step), and the config's
+failure paths. The 0.5B runs are commands whose figures are in docs/training.md."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from ponder.cli import app
+
+pytest.importorskip("trl")
+runner = CliRunner()
+train = pytest.mark.train
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def sft_rows(n=6):
+    return "".join(
+        json.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": f"What is {i} + {i}?\n\nLet's think step by step."},
+                    {"role": "assistant", "content": f"{i} + {i} = {2 * i}. The answer is {2 * i}."},
+                ],
+                "provenance": {"item": str(i)},
+            }
+        )
+        + "\n"
+        for i in range(n)
+    )
+
+
+@train
+def test_sft_trains_logs_every_step_and_saves_a_loadable_model(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    write(tmp_path, "sft.jsonl", sft_rows())
+    config = write(
+        tmp_path,
+        "sft.yaml",
+        "model: tiny\ndata: sft.jsonl\noutput: out\nmax_steps: 3\nlearning_rate: 0.001\n",
+    )
+    res = runner.invoke(app, ["train", "sft", str(config)])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in rows if "loss" in r]
+    assert len(losses) == 3 and all(0 < x < 20 for x in losses)
+    assert losses[-1] < losses[0]  # lr 1e-3 on 6 short rows: the loss falls
+    assert (tmp_path / "out" / "metrics.png").read_bytes()[:4] == b"\x89PNG"
+    assert "sft: per step" in res.output and "saved the model to" in res.output
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "out" / "model")
+    assert model.config.hidden_size == 64
+
+
+@train
+def test_grpo_logs_reward_length_clipping_and_groups_that_train_nothing(tmp_path):
+    config = write(
+        tmp_path,
+        "grpo.yaml",
+        "kind: grpo\nmodel: tiny\ndata: gsm8k:train\nlimit: 2\noutput: out\nmax_steps: 1\nbatch_size: 1\n"
+        "num_generations: 2\nmax_completion_length: 8\nrewards:\n  - name: correctness\n"
+        "  - name: relative_length\n  - name: format\n    weight: 0.5\n",
+    )
+    res = runner.invoke(app, ["train", "grpo", str(config)])
+    assert res.exit_code == 0, res.output
+    [step] = [json.loads(line) for line in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()][:1]
+    for key in ("reward", "completions/mean_length", "completions/clipped_ratio", "frac_reward_zero_std"):
+        assert key in step
+    for name in ("correctness", "relative_length", "answer_format"):
+        assert f"rewards/{name}/mean" in step
+    # a random model's 8 tokens answer nothing: every group's rewards agree, so nothing is learned
+    assert step["completions/mean_length"] == 8 and step["completions/clipped_ratio"] == 1
+    assert step["frac_reward_zero_std"] == 1 and step["loss"] == 0 and step["grad_norm"] == 0
+
+
+@train
+def test_prm_trains_a_step_classifier_that_beam_search_uses(tmp_path):
+    import asyncio
+
+    from ponder.details import BeamSearchDetails
+    from ponder.models.scripted import ScriptedModel, Step
+    from ponder.strategies.registry import build_strategy
+    from ponder.types import Task
+
+    rows = []
+    for i in range(6):
+        good = {
+            "prompt": f"What is {i} + {i}?",
+            "completions": [f"{i} + {i} = {2 * i}.", f"The answer is {2 * i}."],
+        }
+        rows.append({**good, "labels": [True, True]})
+        rows.append({**good, "completions": [f"{i} + {i} = {2 * i + 1}."], "labels": [False]})
+    write(tmp_path, "steps.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    config = write(
+        tmp_path, "prm.yaml", "model: tiny\ndata: steps.jsonl\noutput: out\nmax_steps: 2\nbatch_size: 4\n"
+    )
+    res = runner.invoke(app, ["train", "prm", str(config)])
+    assert res.exit_code == 0, res.output
+    folder = tmp_path / "out" / "model"
+
+    strategy = build_strategy(
+        "beam-search", verifier=f"prm:{folder}", width=1, expand=2, max_steps=2, delimiter="\n"
+    )
+    model = ScriptedModel(
+        [Step(["2 + 2 = 4.", "2 + 2 = 5."]), Step(["The answer is 4.", "The answer is 5."]), Step([" 4."])]
+    )
+    result = asyncio.run(strategy.run(Task("t", "What is 2 + 2?", "4"), model))
+    model.assert_done()
+    assert isinstance(result.details, BeamSearchDetails)
+    prm_calls = [c for c in result.calls if c.purpose == "verify-prm"]
+    assert len(prm_calls) == 4 and all(0 < float(c.completions[0].text) < 1 for c in prm_calls)
+    assert all(c.completions[0].usage.prompt_tokens > 0 for c in prm_calls)
+    assert result.answer == "4"
+
+
+def test_config_errors_name_the_file_and_field(tmp_path):
+    cases = [
+        ("kind: sft\ndata: d.jsonl\noutput: o\nmax_stepz: 3\n", "max_stepz: Extra inputs are not permitted"),
+        ("kind: grpo\ndata: d.jsonl\noutput: o\n", "kind: the config is for grpo, not sft"),
+        ("data: d.jsonl\noutput: o\nmax_steps: 0\n", "max_steps: Input should be greater than or equal to 1"),
+        ("data: [unclosed\n", "not YAML"),
+        ("- a\n- b\n", "expected a mapping of settings, got a list"),
+        ("output: o\n", "data: Field required"),
+    ]
+    for text, message in cases:
+        config = write(tmp_path, "c.yaml", text)
+        res = runner.invoke(app, ["train", "sft", str(config)])
+        assert res.exit_code == 2 and f"{config}:" in res.output and message in res.output, (
+            text,
+            res.output,
+        )
+    config = write(tmp_path, "b.yaml", "")
+    config.write_bytes(b"data: \xff\n")
+    res = runner.invoke(app, ["train", "sft", str(config)])
+    assert res.exit_code == 2 and "not UTF-8" in res.output
+    res = runner.invoke(app, ["train", "sft", str(tmp_path / "none.yaml")])
+    assert res.exit_code == 2 and "no such file" in res.output
+    budget = "data: gsm8k:train\noutput: o\nrewards:\n  - name: budget\n    budget: 10\n"
+    res = runner.invoke(app, ["train", "grpo", str(write(tmp_path, "g.yaml", budget))])
+    assert (
+        res.exit_code == 2
+        and "g.yaml:4: rewards.0: the budget reward needs budget and a window" in res.output
+    )
+    res = runner.invoke(app, ["train", "sft", str(tmp_path)])
+    assert res.exit_code == 2 and "a folder, not a config file" in res.output
+
+
+@train
+def test_bad_data_is_named_by_file_and_line(tmp_path):
+    config = write(tmp_path, "sft.yaml", "model: tiny\ndata: sft.jsonl\noutput: out\nmax_steps: 1\n")
+    for text, message in [
+        (sft_rows(2) + "{not json\n", "sft.jsonl:3: not JSON"),
+        (sft_rows(1) + '{"text": "x"}\n', "sft.jsonl:2: expected a JSON object with messages"),
+        ('{"messages": [{"role": "user", "content": "q"}]}\n', "row 1: 'messages' must be messages ending"),
+        ("\n\n", "sft.jsonl: no rows"),
+    ]:
+        write(tmp_path, "sft.jsonl", text)
+        res = runner.invoke(app, ["train", "sft", str(config)])
+        assert res.exit_code == 2 and message in res.output, (text, res.output)
+    (tmp_path / "sft.jsonl").write_bytes(sft_rows(1).encode() + b'{"messages": "\xff"}\n')
+    res = runner.invoke(app, ["train", "sft", str(config)])
+    assert res.exit_code == 2 and "sft.jsonl:2: not UTF-8" in res.output
+    res = runner.invoke(
+        app, ["train", "sft", str(write(tmp_path, "x.yaml", "model: tiny\ndata: nope.jsonl\noutput: o\n"))]
+    )
+    assert res.exit_code == 2 and "nope.jsonl: no such file" in res.output
+    config = write(
+        tmp_path, "t.yaml", "model: tiny\ndata: sft.jsonl\noutput: out\ntrainer:\n  no_such_setting: 1\n"
+    )
+    write(tmp_path, "sft.jsonl", sft_rows(2))
+    res = runner.invoke(app, ["train", "sft", str(config)])
+    assert res.exit_code == 2 and "trainer:" in res.output and "no_such_setting" in res.output
