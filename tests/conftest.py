@@ -37,9 +37,10 @@ def _block_engine(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _isolated_paths(tmp_path, monkeypatch, request):
-    """Each test gets its own store; unit tests also get an empty models folder."""
+    """Each test gets its own store; unit tests also get an empty models folder (not those that
+    train, which read the default model's tokenizer and weights)."""
     monkeypatch.setenv("PONDER_STORE", str(tmp_path / "store.sqlite"))
-    if not request.node.get_closest_marker("live"):
+    if not request.node.get_closest_marker("live") and not request.node.get_closest_marker("train"):
         monkeypatch.setenv("PONDER_MODELS_DIR", str(tmp_path / "models"))
 
 

@@ -177,3 +177,37 @@ def test_bad_data_is_named_by_file_and_line(tmp_path):
     write(tmp_path, "sft.jsonl", sft_rows(2))
     res = runner.invoke(app, ["train", "sft", str(config)])
     assert res.exit_code == 2 and "trainer:" in res.output and "no_such_setting" in res.output
+
+
+@train
+def test_export_writes_a_gguf_that_llama_cpp_serves(tmp_path):
+    """The default model round-trips: dequantised to transformers weights, exported, requantised
+    to Q4_K_M; the file has the shipped file's size and the local backend answers with it."""
+    from llama_cpp import Llama
+
+    from ponder.models.weights import models_dir
+    from ponder.train.weights import hf_dir
+
+    folder = hf_dir("local")  # dequantised once (about a minute), then kept
+    out = tmp_path / "m.gguf"
+    res = runner.invoke(app, ["train", "export", str(folder), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    shipped = models_dir() / "qwen2.5-coder-0.5b.gguf"
+    assert out.stat().st_size == shipped.stat().st_size
+    reply = Llama(str(out), n_ctx=256, verbose=False).create_chat_completion(
+        [{"role": "user", "content": "What is 2 + 3? Answer with the number."}], max_tokens=8, temperature=0
+    )
+    assert "5" in reply["choices"][0]["message"]["content"]
+
+
+@train
+def test_export_refuses_a_model_of_another_architecture(tmp_path):
+    from ponder.train.weights import causal_lm, save
+
+    model, tokenizer = causal_lm("tiny")
+    save(model, tokenizer, tmp_path / "tiny")
+    res = runner.invoke(app, ["train", "export", str(tmp_path / "tiny"), "--out", str(tmp_path / "t.gguf")])
+    assert res.exit_code == 2 and "of the base model qwen2.5-coder-0.5b.gguf" in res.output
+    res = runner.invoke(app, ["train", "export", str(tmp_path), "--quantize", "q2"])
+    assert res.exit_code == 2 and "--quantize 'q2'" in res.output
+    assert not list(tmp_path.glob("*.gguf")) and not list(tmp_path.glob(".*tmp"))

@@ -105,3 +105,26 @@ def prm(config: ConfigArg) -> None:
 def grpo(config: ConfigArg, data_dir: DataDirArg = None) -> None:
     """GRPO on a benchmark's items with ponder's rewards (correctness, format, length)."""
     _run("grpo", config, data_dir)
+
+
+@train_app.command()
+def export(
+    folder: Annotated[Path, typer.Argument(help="A saved model folder (OUTPUT/model of a training run).")],
+    out_file: Annotated[Path, typer.Option("--out", help="The GGUF file to write.")] = Path("model.gguf"),
+    base: Annotated[
+        str, typer.Option("--base", help="The local model it was trained from (its GGUF gives the metadata).")
+    ] = "local",
+    quantize: Annotated[
+        str, typer.Option("--quantize", help="q4_k_m (the shipped type), q8_0 or f16.")
+    ] = "q4_k_m",
+) -> None:
+    """Write a trained model as a GGUF file for the local backend: ponder eval -m local:FILE.gguf."""
+    from ponder.train.export import export_gguf
+
+    written = guard(lambda: export_gguf(folder, out_file, base, quantize))
+    out.print(
+        f"wrote {written} ({written.stat().st_size / 2**20:.0f} MiB); evaluate it with -m local:{written}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
