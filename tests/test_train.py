@@ -15,6 +15,11 @@ runner = CliRunner()
 train = pytest.mark.train
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # config paths are relative to the current folder
+
+
 def write(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text)

@@ -1,6 +1,7 @@
 """The config file of a training run (YAML), checked before anything is loaded.
 
-Paths (`data` when it is a file, `output`) are relative to the config file. `trainer` holds TRL
+Paths (`data` when it is a file, `output`) are relative to the current folder, as every path on
+the command line is. `trainer` holds TRL
 or transformers settings passed to the trainer's config as they are (for a GPU: `bf16: true`,
 `use_vllm: true`, larger batch sizes); ponder's own fields set the rest."""
 
@@ -72,7 +73,7 @@ def _line(doc: Any, loc: tuple[Any, ...]) -> int:
 
 
 def read_config(path: Path | str, kind: str | None = None) -> tuple[TrainConfig, Path]:
-    """The config in the YAML file and the folder its relative paths start from; a ConfigError
+    """The config in the YAML file and the folder its relative paths start from (the current one); a ConfigError
     naming the file, the line and the field otherwise. `kind`: the command's (sft, prm, grpo); a
     config that names another is refused."""
     path = Path(path)
@@ -102,4 +103,4 @@ def read_config(path: Path | str, kind: str | None = None) -> tuple[TrainConfig,
             raise ConfigError(
                 f"{path}:{_line(raw, ('rewards', i))}: rewards.{i}: the budget reward needs budget and a window of at most it"
             )
-    return config, path.parent
+    return config, Path.cwd()
