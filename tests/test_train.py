@@ -216,3 +216,16 @@ def test_export_refuses_a_model_of_another_architecture(tmp_path):
     res = runner.invoke(app, ["train", "export", str(tmp_path), "--quantize", "q2"])
     assert res.exit_code == 2 and "--quantize 'q2'" in res.output
     assert not list(tmp_path.glob("*.gguf")) and not list(tmp_path.glob(".*tmp"))
+
+
+def test_the_shipped_configs_read():
+    from pathlib import Path
+
+    from ponder.train.config import read_config
+
+    folder = Path(__file__).resolve().parents[1] / "configs" / "train"
+    kinds = {}
+    for path in sorted(folder.glob("*.yaml")):
+        config, _ = read_config(path)
+        kinds[path.name] = config.kind
+    assert kinds == {"grpo-0.5b.yaml": "grpo", "prm-0.5b.yaml": "prm", "sft-0.5b.yaml": "sft"}
