@@ -229,3 +229,24 @@ def test_the_shipped_configs_read():
         config, _ = read_config(path)
         kinds[path.name] = config.kind
     assert kinds == {"grpo-0.5b.yaml": "grpo", "prm-0.5b.yaml": "prm", "sft-0.5b.yaml": "sft"}
+
+
+@train
+def test_a_stopped_run_resumes_from_its_checkpoint(tmp_path):
+    write(tmp_path, "sft.jsonl", sft_rows())
+    saving = "model: tiny\ndata: sft.jsonl\noutput: out\nlearning_rate: 0.001\ntrainer:\n  save_strategy: steps\n  save_steps: 1\n"
+    res = runner.invoke(
+        app, ["train", "sft", str(write(tmp_path, "a.yaml", saving + "max_steps: 2\n")), "--resume"]
+    )
+    assert res.exit_code == 2 and "--resume: no checkpoint under" in res.output
+    res = runner.invoke(app, ["train", "sft", str(write(tmp_path, "a.yaml", saving + "max_steps: 2\n"))])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "out" / "checkpoints" / "checkpoint-2").is_dir()
+    res = runner.invoke(
+        app, ["train", "sft", str(write(tmp_path, "b.yaml", saving + "max_steps: 3\n")), "--resume"]
+    )
+    assert res.exit_code == 0, res.output
+    steps = [
+        json.loads(line)["step"] for line in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert steps == [1, 2, 2, 3, 3]  # two steps and their summary, then the third and its summary

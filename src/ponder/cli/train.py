@@ -16,6 +16,10 @@ train_app = typer.Typer(
     help="Train on reasoning data through TRL: SFT, a process verifier, GRPO with ponder's rewards.",
 )
 ConfigArg = Annotated[Path, typer.Argument(help="The run's YAML config (see docs/training.md).")]
+ResumeOpt = Annotated[
+    bool,
+    typer.Option("--resume", help="Go on from the latest checkpoint the run saved (trainer: save_steps)."),
+]
 DataDirArg = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Folder of benchmark files (grpo's data), as for ponder eval."),
@@ -34,7 +38,7 @@ COLUMNS = {
 }
 
 
-def _run(kind: str, config_path: Path, data_dir: Path | None = None) -> None:
+def _run(kind: str, config_path: Path, resume: bool, data_dir: Path | None = None) -> None:
     from ponder.train.config import read_config
 
     config, base = guard(lambda: read_config(config_path, kind))
@@ -43,14 +47,14 @@ def _run(kind: str, config_path: Path, data_dir: Path | None = None) -> None:
         if kind == "sft":
             from ponder.train.sft import train_sft
 
-            return train_sft(config, base)
+            return train_sft(config, base, resume=resume)
         if kind == "prm":
             from ponder.train.prm import train_prm
 
-            return train_prm(config, base)
+            return train_prm(config, base, resume=resume)
         from ponder.train.grpo import train_grpo
 
-        return train_grpo(config, base, data_dir=data_dir)
+        return train_grpo(config, base, resume=resume, data_dir=data_dir)
 
     saved = guard(go)
     output = config.path(base, config.output)
@@ -89,22 +93,22 @@ def _cell(value: Any) -> str:
 
 
 @train_app.command()
-def sft(config: ConfigArg) -> None:
+def sft(config: ConfigArg, resume: ResumeOpt = False) -> None:
     """Supervised fine-tuning on conversational rows (ponder data reject|backtrack)."""
-    _run("sft", config)
+    _run("sft", config, resume)
 
 
 @train_app.command()
-def prm(config: ConfigArg) -> None:
+def prm(config: ConfigArg, resume: ResumeOpt = False) -> None:
     """A process verifier: a token classifier on stepwise rows (ponder data steps); use it as
     beam search's --verifier prm:OUTPUT/model."""
-    _run("prm", config)
+    _run("prm", config, resume)
 
 
 @train_app.command()
-def grpo(config: ConfigArg, data_dir: DataDirArg = None) -> None:
+def grpo(config: ConfigArg, resume: ResumeOpt = False, data_dir: DataDirArg = None) -> None:
     """GRPO on a benchmark's items with ponder's rewards (correctness, format, length)."""
-    _run("grpo", config, data_dir)
+    _run("grpo", config, resume, data_dir)
 
 
 @train_app.command()

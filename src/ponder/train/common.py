@@ -78,3 +78,13 @@ def save_final(model: Any, tokenizer: Any, output: Path) -> Path:
     folder = output / "model"
     save(model, tokenizer, folder)
     return folder
+
+
+def run_trainer(trainer: Any, output: Path, resume: bool) -> None:
+    """Train; with `resume`, from the latest checkpoint under OUTPUT/checkpoints (kept when the
+    config's trainer settings save some: `save_strategy: steps`, `save_steps: N`)."""
+    if resume and not list((output / "checkpoints").glob("checkpoint-*")):
+        raise ConfigError(
+            f"--resume: no checkpoint under {output / 'checkpoints'} (set trainer: save_strategy: steps, save_steps: N)"
+        )
+    trainer.train(resume_from_checkpoint=True if resume else None)

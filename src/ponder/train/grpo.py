@@ -21,7 +21,7 @@ from ponder.rewards import (
     KimiLengthReward,
     RelativeLengthReward,
 )
-from ponder.train.common import make_config, save_final, trainer_settings
+from ponder.train.common import make_config, run_trainer, save_final, trainer_settings
 from ponder.train.config import RewardSpec, TrainConfig
 from ponder.train.log import MetricsFile
 
@@ -60,7 +60,11 @@ def prompts_of(task_spec: str, limit: int | None, data_dir: Path | None = None) 
 
 
 def train_grpo(
-    config: TrainConfig, base: Path, callbacks: Sequence[Any] = (), data_dir: Path | None = None
+    config: TrainConfig,
+    base: Path,
+    callbacks: Sequence[Any] = (),
+    resume: bool = False,
+    data_dir: Path | None = None,
 ) -> Path:
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
@@ -85,7 +89,7 @@ def train_grpo(
         args=args,
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
-        callbacks=[MetricsFile(output / "metrics.jsonl"), *callbacks],
+        callbacks=[MetricsFile(output / "metrics.jsonl", keep=resume), *callbacks],
     )
-    trainer.train()
+    run_trainer(trainer, output, resume)
     return save_final(trainer.model, tokenizer, output)

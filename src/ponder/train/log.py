@@ -11,10 +11,12 @@ from transformers import TrainerCallback
 
 
 class MetricsFile(TrainerCallback):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, keep: bool = False) -> None:
+        """`keep`: append to the file a resumed run left (else it starts empty)."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("")
+        if not keep or not path.is_file():
+            path.write_text("")
 
     def on_log(
         self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any

@@ -12,7 +12,7 @@ from typing import Any
 
 from ponder.errors import DataError
 from ponder.strategies.prm import IGNORE, step_inputs
-from ponder.train.common import make_config, read_rows, save_final, trainer_settings
+from ponder.train.common import make_config, read_rows, run_trainer, save_final, trainer_settings
 from ponder.train.config import TrainConfig
 from ponder.train.log import MetricsFile
 
@@ -46,7 +46,7 @@ def label_balance(rows: list[dict[str, Any]]) -> tuple[int, int]:
     return sum(1 for m in marks if m == 1), sum(1 for m in marks if m == 0)
 
 
-def train_prm(config: TrainConfig, base: Path, callbacks: Sequence[Any] = ()) -> Path:
+def train_prm(config: TrainConfig, base: Path, callbacks: Sequence[Any] = (), resume: bool = False) -> Path:
     from datasets import Dataset
     from transformers import DataCollatorForTokenClassification, Trainer, TrainingArguments
 
@@ -69,7 +69,7 @@ def train_prm(config: TrainConfig, base: Path, callbacks: Sequence[Any] = ()) ->
         train_dataset=Dataset.from_list(rows),
         data_collator=DataCollatorForTokenClassification(tokenizer, label_pad_token_id=IGNORE),
         processing_class=tokenizer,
-        callbacks=[MetricsFile(output / "metrics.jsonl"), *callbacks],
+        callbacks=[MetricsFile(output / "metrics.jsonl", keep=resume), *callbacks],
     )
-    trainer.train()
+    run_trainer(trainer, output, resume)
     return save_final(trainer.model, tokenizer, output)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ponder.errors import DataError
-from ponder.train.common import make_config, read_rows, save_final, trainer_settings
+from ponder.train.common import make_config, read_rows, run_trainer, save_final, trainer_settings
 from ponder.train.config import TrainConfig
 from ponder.train.log import MetricsFile
 
@@ -30,7 +30,7 @@ def prompt_completion(rows: list[dict[str, Any]], path: Path) -> list[dict[str, 
     return out
 
 
-def train_sft(config: TrainConfig, base: Path, callbacks: Sequence[Any] = ()) -> Path:
+def train_sft(config: TrainConfig, base: Path, callbacks: Sequence[Any] = (), resume: bool = False) -> Path:
     """Train; the saved model's folder."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -48,7 +48,7 @@ def train_sft(config: TrainConfig, base: Path, callbacks: Sequence[Any] = ()) ->
         args=args,
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
-        callbacks=[MetricsFile(output / "metrics.jsonl"), *callbacks],
+        callbacks=[MetricsFile(output / "metrics.jsonl", keep=resume), *callbacks],
     )
-    trainer.train()
+    run_trainer(trainer, output, resume)
     return save_final(trainer.model, tokenizer, output)
