@@ -36,6 +36,15 @@ def test_steps_are_charged_their_calls_and_wall_time_by_the_hour_they_start_in()
     assert got[0].tokens == 60
 
 
+def test_time_spent_measuring_between_steps_is_not_charged_to_a_step():
+    steps = [(datetime(2025, 2, 14, 7, 10), 100.0), (datetime(2025, 2, 14, 7, 20), 300.0)]
+    calls = [call(95, 10)]  # step 2 made no call: its time runs from step 1's end
+    # a measurement ran from 110 to 250, and one before the run (overlapping no step)
+    got = hourly_costs(steps, calls, step_minutes=10, pauses=[(110, 250), (0, 50)])
+    assert [h.wall_s for h in got] == [15 + (300 - 100 - 140)]
+    assert [h.wall_s for h in hourly_costs(steps, calls, step_minutes=10)] == [15 + 200]
+
+
 def test_a_run_without_steps_costs_nothing_yet():
     assert hourly_costs([], [call(1, 1)], step_minutes=10) == []
 

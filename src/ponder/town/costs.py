@@ -5,7 +5,9 @@ function of those rows.
 A step's calls are those made after the previous step was stored and up to its own storing. Its
 wall time runs from the later of the previous step's storing and the start of its first call (a
 call starts `latency_s` before it is recorded), so the time a stopped run stood still before it
-was resumed is not counted. Steps are grouped by the simulated hour they start in."""
+was resumed is not counted, nor the `pauses` within it (wall-clock intervals spent on something
+else between steps: the measurements a run takes as it goes). Steps are grouped by the simulated
+hour they start in."""
 
 from __future__ import annotations
 
@@ -44,8 +46,15 @@ class HourCost:
         return self.prompt_tokens + self.completion_tokens
 
 
+def _overlap(a: float, b: float, pauses: Sequence[tuple[float, float]]) -> float:
+    return sum(max(0.0, min(b, end) - max(a, start)) for start, end in pauses)
+
+
 def hourly_costs(
-    steps: Sequence[tuple[datetime, float]], calls: Sequence[Call], step_minutes: int
+    steps: Sequence[tuple[datetime, float]],
+    calls: Sequence[Call],
+    step_minutes: int,
+    pauses: Sequence[tuple[float, float]] = (),
 ) -> list[HourCost]:
     """Per simulated hour, in order, the cost of `steps` (each the simulation time it ended at and
     the wall-clock time it was stored, in order) given the run's `calls`; calls made after the last
@@ -58,7 +67,8 @@ def hourly_costs(
         upto = next((i for i in range(taken, len(ordered)) if ordered[i].at > stored), len(ordered))
         mine, taken = ordered[taken:upto], upto
         began = min((c.at - c.latency_s for c in mine), default=stored if previous is None else previous)
-        wall = stored - (began if previous is None else max(previous, began))
+        start = began if previous is None else max(previous, began)
+        wall = stored - start - _overlap(start, stored, pauses)
         previous = stored
         started = ended - timedelta(minutes=step_minutes)
         hours.setdefault(started.replace(minute=0, second=0, microsecond=0), []).append((wall, mine))

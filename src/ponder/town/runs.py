@@ -216,7 +216,14 @@ def costs_of(store: Store, run_id: int) -> list[HourCost]:
         for c in store.calls(run_id)
     ]
     minutes = int(json.loads(run.get("config") or "{}").get("step_minutes", 10))
-    return hourly_costs([(t, at) for t, at in finished if at is not None], calls, minutes)
+    measured = [
+        (float(r["created_at"]), float(r["finished_at"]))
+        for r in store.runs()
+        if r["kind"] == MEASURE_KIND
+        and r["finished_at"] is not None
+        and json.loads(r["config"] or "{}").get("task") == f"town-run:{run_id}"
+    ]
+    return hourly_costs([(t, at) for t, at in finished if at is not None], calls, minutes, measured)
 
 
 async def ablate_town(
