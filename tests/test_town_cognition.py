@@ -17,7 +17,7 @@ from ponder.errors import ConfigError, ReplyFormatError
 from ponder.models.scripted import ScriptedModel, Step
 from ponder.town.cognition import read_json
 from ponder.town.contracts import MemoryRecord, Persona, Scored
-from ponder.town.converse import Talker, converse, say, wants_to_talk
+from ponder.town.converse import Talker, converse, say, spoken, wants_to_talk
 from ponder.town.converse import Utterance as Said
 from ponder.town.plan import Reaction, decompose, plan_day, replan, should_react
 from ponder.town.reflect import reflect, should_reflect
@@ -614,3 +614,11 @@ def test_plan_day_on_the_embedded_model():
     assert all(a.end == b.start for a, b in zip(plan, plan[1:]))
     assert all(p.minutes >= 1 and p.action and p.where for p in plan)
     assert len(recorder.calls) == 1
+
+
+def test_copied_speaker_labels_are_not_part_of_what_is_said():
+    names = ("Rosa Delgado", "Kofi Okafor")
+    assert spoken("Kofi Okafor: Kofi Okafor: Rosa Delgado: Can you help me?", names) == "Can you help me?"
+    assert spoken("  Hi Kofi: how are you?", names) == "Hi Kofi: how are you?"
+    assert spoken("Rosa Delgado:", names) == "Rosa Delgado:"
+    assert spoken("Walter Brandt: hello", names) == "Walter Brandt: hello"

@@ -132,7 +132,17 @@ async def say(
         purpose="town-talk-say",
         max_tokens=SAY_TOKENS,
     )
-    return Utterance(reply["utterance"], bool(reply["end"]))
+    return Utterance(spoken(reply["utterance"], (name, listener)), bool(reply["end"]))
+
+
+def spoken(text: str, names: Sequence[str]) -> str:
+    """The words of an utterance without the speaker labels of the transcript that a small model
+    copies in front of them ("Kofi Okafor: Rosa Delgado: Can you …" is "Can you …"); a line that
+    is nothing but labels is kept as it is."""
+    out = text.strip()
+    while label := next((n for n in names if out.startswith(f"{n}:")), None):
+        out = out[len(label) + 1 :].lstrip()
+    return out or text.strip()
 
 
 async def converse(
