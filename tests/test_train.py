@@ -228,7 +228,12 @@ def test_the_shipped_configs_read():
     for path in sorted(folder.glob("*.yaml")):
         config, _ = read_config(path)
         kinds[path.name] = config.kind
-    assert kinds == {"grpo-0.5b.yaml": "grpo", "prm-0.5b.yaml": "prm", "sft-0.5b.yaml": "sft"}
+    assert kinds == {
+        "grpo-0.5b-correctness.yaml": "grpo",
+        "grpo-0.5b.yaml": "grpo",
+        "prm-0.5b.yaml": "prm",
+        "sft-0.5b.yaml": "sft",
+    }
 
 
 @train
