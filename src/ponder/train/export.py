@@ -96,6 +96,7 @@ def write_f16(folder: Path, base_gguf: Path, out: Path) -> Path:
 def quantize(source: Path, out: Path, kind: str) -> Path:
     """llama.cpp's quantisation of a GGUF file."""
     import llama_cpp
+    from llama_cpp._utils import suppress_stdout_stderr
 
     params = llama_cpp.llama_model_quantize_default_params()
     ftype = QUANTS[kind]
@@ -104,7 +105,8 @@ def quantize(source: Path, out: Path, kind: str) -> Path:
     params.ftype = getattr(llama_cpp, ftype)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
-        status = llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), params)
+        with suppress_stdout_stderr(disable=False):  # llama.cpp logs a line per tensor
+            status = llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), params)
         if status != 0:
             raise ConfigError(f"llama.cpp could not quantise {source} to {kind} (status {status})")
         os.replace(tmp, out)
