@@ -230,6 +230,7 @@ def test_the_shipped_configs_read():
         kinds[path.name] = config.kind
     assert kinds == {
         "grpo-0.5b-correctness.yaml": "grpo",
+        "grpo-0.5b-kimi.yaml": "grpo",
         "grpo-0.5b.yaml": "grpo",
         "prm-0.5b.yaml": "prm",
         "sft-0.5b.yaml": "sft",
