@@ -80,6 +80,7 @@ def test_grpo_logs_reward_length_clipping_and_groups_that_train_nothing(tmp_path
         assert key in step
     for name in ("correctness", "relative_length", "answer_format"):
         assert f"rewards/{name}/mean" in step
+    assert "relative length" in res.output and "answer format" in res.output and "zero-std" in res.output
     # a random model's 8 tokens answer nothing: every group's rewards agree, so nothing is learned
     assert step["completions/mean_length"] == 8 and step["completions/clipped_ratio"] == 1
     assert step["frac_reward_zero_std"] == 1 and step["loss"] == 0 and step["grad_norm"] == 0
@@ -256,3 +257,28 @@ def test_a_stopped_run_resumes_from_its_checkpoint(tmp_path):
         json.loads(line)["step"] for line in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()
     ]
     assert steps == [1, 2, 2, 3, 3]  # two steps and their summary, then the third and its summary
+
+
+def test_the_grpo_table_has_a_column_per_reward_in_the_order_logged():
+    from ponder.cli.train import columns
+
+    steps = [
+        {"reward": 0.5, "rewards/correctness/mean": 0.5, "rewards/kimi_length/mean": 0.0},
+        {"reward": 0.0, "rewards/correctness/mean": 0.0, "rewards/answer_format/mean": 1.0},
+    ]
+    cols = columns("grpo", steps)
+    assert cols[:4] == [
+        ("reward", "reward"),
+        ("rewards/correctness/mean", "correctness"),
+        ("rewards/kimi_length/mean", "kimi length"),
+        ("rewards/answer_format/mean", "answer format"),
+    ]
+    assert ("completions/mean_length", "length") in cols and (
+        "frac_reward_zero_std",
+        "zero-std groups",
+    ) in cols
+    assert columns("sft", steps) == [
+        ("loss", "loss"),
+        ("mean_token_accuracy", "token acc"),
+        ("num_tokens", "tokens"),
+    ]

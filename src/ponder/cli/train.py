@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from ponder.cli.common import guard, out
@@ -24,18 +26,28 @@ DataDirArg = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Folder of benchmark files (grpo's data), as for ponder eval."),
 ]
-COLUMNS = {
-    "sft": ("loss", "mean_token_accuracy", "num_tokens"),
-    "prm": ("loss", "grad_norm"),
+# (metric as logged, column header); grpo's table adds a column per reward after "reward"
+COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "sft": (("loss", "loss"), ("mean_token_accuracy", "token acc"), ("num_tokens", "tokens")),
+    "prm": (("loss", "loss"), ("grad_norm", "grad norm")),
     "grpo": (
-        "reward",
-        "rewards/correctness/mean",
-        "completions/mean_length",
-        "completions/clipped_ratio",
-        "frac_reward_zero_std",
-        "step_time",
+        ("reward", "reward"),
+        ("completions/mean_length", "length"),
+        ("completions/clipped_ratio", "clipped"),
+        ("frac_reward_zero_std", "zero-std groups"),
+        ("step_time", "s"),
     ),
 }
+REWARD_MEAN = re.compile(r"^rewards/(.+)/mean$")
+
+
+def columns(kind: str, steps: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The table's columns for `kind`: grpo's with each reward's mean, in the order logged."""
+    cols = list(COLUMNS[kind])
+    if kind == "grpo":
+        names = dict.fromkeys(m.group(1) for r in steps for k in r if (m := REWARD_MEAN.match(k)))
+        cols[1:1] = [(f"rewards/{n}/mean", n.replace("_", " ")) for n in names]
+    return cols
 
 
 def _run(kind: str, config_path: Path, resume: bool, data_dir: Path | None = None) -> None:
@@ -68,9 +80,12 @@ def _report(kind: str, output: Path) -> None:
 
     rows = read_metrics(output / "metrics.jsonl")
     steps = [r for r in rows if "train_runtime" not in r]
-    table = Table("step", *COLUMNS[kind], title=f"{kind}: per step")
+    cols = columns(kind, steps)
+    table = Table("step", title=f"{kind}: per step", box=box.SIMPLE_HEAD)
+    for _, header in cols:
+        table.add_column(header, min_width=max(len(word) for word in header.split()))
     for r in steps:
-        table.add_row(str(r["step"]), *(_cell(r.get(c)) for c in COLUMNS[kind]))
+        table.add_row(str(r["step"]), *(_cell(r.get(key)) for key, _ in cols))
     out.print(table)
     summary = next((r for r in rows if "train_runtime" in r), None)
     if summary is not None:
