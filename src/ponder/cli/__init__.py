@@ -1,7 +1,7 @@
 """The `ponder` command: flags → objects → one library call. Errors print one line and exit 2.
 
 One module per command or group: `solve`, `eval` (eval, compare), `faithfulness`, `report`,
-`runs` (runs, runs show, rescore), `models`, `arena`, `agents`, `town`, `data`, `train`, `view`; `options` declares the options they share,
+`runs` (runs, runs show, rescore), `models`, `arena`, `agents`, `town`, `data`, `train`, `view`, `serve`; `options` declares the options they share,
 `strategy_flags` the strategy flags, `common` the consoles and the error guard.
 """
 
@@ -20,6 +20,7 @@ from ponder.cli.faithfulness import faithfulness
 from ponder.cli.models import models_app
 from ponder.cli.report import report
 from ponder.cli.runs import rescore, runs_app
+from ponder.cli.serve import serve
 from ponder.cli.solve import solve
 from ponder.cli.strategy_flags import StrategyCommand
 from ponder.cli.town import town_app
@@ -53,3 +54,4 @@ app.command()(faithfulness)
 app.command()(report)
 app.command()(rescore)
 app.command()(view)
+app.command()(serve)

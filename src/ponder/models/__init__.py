@@ -6,6 +6,7 @@ Specs:
     local:/path/model.gguf  any GGUF file
     openai:MODEL@BASE_URL   any OpenAI-compatible server; key from OPENAI_API_KEY
     scripted                the strict fake for tests (never a default)
+    stub, stub:TEXT         the same text at once for every request: load tests (never a default)
 `PONDER_MODEL` sets the spec used when none is given.
 
 An `openai:` spec may end with options in brackets, `openai:MODEL@BASE_URL[timeout=60,
@@ -76,6 +77,7 @@ _BACKENDS = {
     "local": "ponder.models.llamacpp:from_spec",
     "openai": "ponder.models.openai_compat:from_spec",
     "scripted": "ponder.models.scripted:from_spec",
+    "stub": "ponder.models.stub:from_spec",
 }
 
 _INSTALL_HINT = {
@@ -152,7 +154,7 @@ def get_model(spec: str | None = None, **options: Any) -> Model:
     target = _BACKENDS.get(kind)
     if target is None:
         known = ", ".join(
-            ["local", "local:NAME", "local:/path/model.gguf", "openai:MODEL@BASE_URL", "scripted"]
+            ["local", "local:NAME", "local:/path/model.gguf", "openai:MODEL@BASE_URL", "scripted", "stub"]
         )
         raise ConfigError(f"unknown model spec {shown!r}: expected one of {known}")
     if http_options and kind != "openai":

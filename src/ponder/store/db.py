@@ -208,6 +208,11 @@ def m010_town_step_walls(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE town_steps ADD COLUMN finished_at REAL")
 
 
+def m011_results_by_task(db: sqlite3.Connection) -> None:
+    """An index of results by item id: `ponder serve` finds a request's trace by its id alone."""
+    db.execute("CREATE INDEX results_task ON results (task_id)")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_runs_results_calls,
     m002_cache_and_verifier_compute,
@@ -219,6 +224,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m008_memories,
     m009_town_steps,
     m010_town_step_walls,
+    m011_results_by_task,
 ]
 
 

@@ -243,6 +243,15 @@ class Store:
         of earlier versions read as described in `store.codec`)."""
         return [result_from_row(r) for r in self.result_rows(run_id)]
 
+    def result_of_item(self, task_id: str, kind: str) -> tuple[int, Result] | None:
+        """The latest result stored for item `task_id` in a run of `kind`, with its run id."""
+        rows = self._read(
+            """SELECT r.* FROM results r JOIN runs ON runs.id = r.run_id WHERE r.task_id = ? AND runs.kind = ?
+               ORDER BY r.id DESC LIMIT 1""",
+            (task_id, kind),
+        )
+        return (int(rows[0]["run_id"]), result_from_row(dict(rows[0]))) if rows else None
+
     def result_rows(self, run_id: int) -> list[dict[str, Any]]:
         """The run's results rows as stored (their `data` column as JSON text), in the order written."""
         return [dict(r) for r in self._read("SELECT * FROM results WHERE run_id = ? ORDER BY id", (run_id,))]

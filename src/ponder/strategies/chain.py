@@ -59,9 +59,21 @@ class ChainPrompt(Configured):
         return shot.target
 
     def messages(self, task: Task) -> tuple[Message, ...]:
-        msgs = [Message("system", s)] if (s := self.system()) else []
+        """The method's system prompt, its exemplars, then the question. A task asked inside a
+        conversation (`meta["context"]`: the turns before the question, as Messages or their
+        dicts, as `ponder serve` is sent them) keeps it: its system turns go first in the system prompt, its other turns between
+        the exemplars and the question."""
+        context = tuple(
+            m if isinstance(m, Message) else Message(m["role"], m["content"])
+            for m in task.meta.get("context") or ()
+        )
+        systems = [m.content for m in context if m.role == "system"]
+        if s := self.system():
+            systems.append(s)
+        msgs = [Message("system", "\n\n".join(systems))] if systems else []
         for shot in self.shots():
             msgs += [Message("user", shot.question), Message("assistant", self.shot_reply(shot, task))]
+        msgs += [m for m in context if m.role != "system"]
         return tuple(msgs + [Message("user", self.user(task))])
 
     def request(

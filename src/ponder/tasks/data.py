@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -191,8 +192,23 @@ def hub_rows(name: str, config: str | None, split: str, missing: DataError) -> l
     except ImportError:
         raise DataError(f"{missing}, {how}") from None
     try:
-        return [dict(r) for r in datasets.load_dataset(name, config, split=split)]
+        with _quiet("huggingface_hub", "datasets"):  # their retry warnings are not ponder's one-line error
+            return [dict(r) for r in datasets.load_dataset(name, config, split=split)]
     except Exception as e:  # any failure of the hub: say both ways to get the data
         raise DataError(
             f"{missing}; fetching {name} from the hub failed too ({type(e).__name__}: {str(e)[:200]})"
         ) from None
+
+
+@contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """The named loggers at ERROR level while the block runs."""
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
