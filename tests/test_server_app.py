@@ -231,6 +231,9 @@ async def test_a_plain_model_name_goes_to_the_default_openai_server(tmp_path):
         (chat("scripted", presence_penalty=0.5), "presence_penalty"),
         (chat("scripted", logit_bias={"1": 2.0}), "logit_bias"),
         (chat("scripted", logprobs=True), "logprobs"),
+        (chat("scripted", top_logprobs=2), "top_logprobs"),
+        (chat("scripted", parallel_tool_calls=False), "parallel_tool_calls"),
+        (chat("scripted", messages=[{"role": "user", "content": "x", "name": "ann"}]), "messages[0].name"),
         (chat("scripted", response_format={"type": "json_object"}), "response_format"),
         (chat("scripted", stream_options={"include_usage": True}), "stream_options"),
         (chat("scripted", max_tokens=100_000), "max_tokens"),
@@ -457,3 +460,14 @@ async def test_a_completions_stream_is_text_completion_chunks(tmp_path):
     got = events(r.text)
     assert [c["object"] for c in got[:-1]] == ["text_completion"] * 3
     assert "".join(c["choices"][0]["text"] for c in got[:-1]) == "x y"
+
+
+async def test_a_served_request_is_viewable_in_ponder_view(tmp_path):
+    from ponder.view.app import create_app as view_app
+
+    app, store = make_app(tmp_path, ScriptedModel([Step(["The answer is 4."] * 3)]))
+    trace_id = (await post(app, chat())).json()["ponder"]["trace_id"]
+    async with client(view_app(store.path)) as c:
+        page = await c.get(f"/runs/1/samples/{trace_id}")
+    assert page.status_code == 200 and "What is 2 + 2?" in page.text
+    assert "The answer is <mark>4</mark>." in page.text  # the chain, its answer marked

@@ -82,6 +82,15 @@ def refuse_common(req: Sampling) -> None:
         raise unsupported("logit_bias", "not supported by ponder serve")
     if req.logprobs not in (None, False, 0):
         raise unsupported("logprobs", "not supported by ponder serve")
+    if getattr(req, "top_logprobs", None):
+        raise unsupported("top_logprobs", "not supported by ponder serve")
+    if getattr(req, "parallel_tool_calls", None) is False:
+        raise unsupported(
+            "parallel_tool_calls", "a reply may always hold several calls; leave it out or set true"
+        )
+    for i, m in enumerate(getattr(req, "messages", ())):
+        if m.name is not None:
+            raise unsupported(f"messages[{i}].name", "names of participants are not supported")
     if req.stream_options is not None and not req.stream:
         raise bad_request("stream_options: only with stream: true", param="stream_options")
 
