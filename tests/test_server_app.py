@@ -471,3 +471,14 @@ async def test_a_served_request_is_viewable_in_ponder_view(tmp_path):
         page = await c.get(f"/runs/1/samples/{trace_id}")
     assert page.status_code == 200 and "What is 2 + 2?" in page.text
     assert "The answer is <mark>4</mark>." in page.text  # the chain, its answer marked
+
+
+async def test_a_strategy_that_fails_midway_is_stored_with_the_calls_it_made(tmp_path):
+    steps = [Step(["The chain.", "Another."]), Step(error=TransientModelError("extraction died"))]
+    app, store = make_app(tmp_path, ScriptedModel(steps))
+    r = await post(app, chat("self-consistency[k=2]"))  # zero-shot cot: an extraction call per chain
+    assert error_of(r, 502)["code"] == "backend_unavailable"
+    [run] = [x for x in store.runs() if x["kind"] == "serve"]
+    [failed] = store.results(run["id"])
+    assert "extraction died" in failed.error and failed.compute.calls == 1
+    assert [c.completions[0].text for c in failed.calls] == ["The chain."]

@@ -21,11 +21,12 @@ from ponder.eval.session import Session
 from ponder.models import STREAM, Model, Streaming, default_spec
 from ponder.server.config import ServeConfig
 from ponder.server.routing import Backends, Route
-from ponder.strategies.base import Recorder
+from ponder.strategies.base import Recorder, TraceSink
 from ponder.strategies.registry import ALLOWED, build_strategy
 from ponder.types import (
     Completion,
     Compute,
+    Event,
     FinishReason,
     GenerationRequest,
     Message,
@@ -49,6 +50,19 @@ class Answered:
     route: Route
     result: Result
     choices: tuple[Completion, ...]
+
+
+class Kept:
+    """A trace sink that passes each event on and keeps it in `rec`'s trace too, so a request that
+    fails is stored with the calls it made."""
+
+    def __init__(self, sink: TraceSink, rec: Recorder) -> None:
+        self.sink = sink
+        self.rec = rec
+
+    def emit(self, event: Event) -> None:
+        self.rec.events.append(event)
+        self.sink.emit(event)
 
 
 def new_trace_id() -> str:
@@ -142,8 +156,8 @@ class Engine:
             options = {**options, "verifier_model": self.session.cached_judge()}
         strategy = build_strategy(route.strategy, **options)
         served = self.session.cached(model) if self.config.cache else model
-        sink = self.session.store.call_sink(run_id, trace_id)
-        rec = Recorder(model, None, sink)
+        rec = Recorder(model)
+        sink = Kept(self.session.store.call_sink(run_id, trace_id), rec)
         result = await self._guarded(run_id, task, route.strategy, rec, strategy.run(task, served, sink))
         content = (result.answer or "") if self.reply(route) == "answer" else result.reasoning
         finish: FinishReason = "length" if result.budget is not None and result.budget.hit else "stop"
