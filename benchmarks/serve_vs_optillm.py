@@ -340,6 +340,9 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
 
 
 def interrupted(signum, frame) -> None:
+    """Stop at the first SIGINT or SIGTERM; later ones are ignored while the servers stop."""
+    for other in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(other, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -351,7 +354,8 @@ def main() -> None:
     ap.add_argument("--optillm", default=default_optillm(), help="the optillm binary")
     args = ap.parse_args()
     print(f"$ {shlex.join([sys.executable, *sys.argv])}", flush=True)
-    signal.signal(signal.SIGTERM, interrupted)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupted)
     with ExitStack() as stack:
         try:
             run(args, stack)
