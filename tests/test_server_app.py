@@ -482,3 +482,18 @@ async def test_a_strategy_that_fails_midway_is_stored_with_the_calls_it_made(tmp
     [failed] = store.results(run["id"])
     assert "extraction died" in failed.error and failed.compute.calls == 1
     assert [c.completions[0].text for c in failed.calls] == ["The chain."]
+
+
+async def test_a_backend_that_cannot_be_opened_fails_before_the_stream_begins(tmp_path):
+    from ponder.errors import ModelUnavailable
+
+    def opener(spec, **kw):
+        raise ModelUnavailable(f"{spec}: the model file is missing")
+
+    session = Session(None, Store(tmp_path / "serve.db"), opener=opener)
+    app = create_app(session, ServeConfig(model="local"))
+    r = await post(app, chat("local", stream=True))
+    err = error_of(r, 502)
+    assert err["code"] == "backend_unavailable" and err["message"].endswith(
+        "local: the model file is missing"
+    )

@@ -173,6 +173,7 @@ def create_app(session: Session, config: ServeConfig) -> FastAPI:
             question = _question(body)
         else:
             question, context, options = strategy_task(body, route, config.limits)
+        engine.model(route.backend)  # a backend that cannot be opened fails here, before a stream begins
         slot = Slot(gate)
         if body.stream:
             if route.strategy is None:

@@ -14,6 +14,7 @@ from ponder.errors import (
     DataError,
     FatalModelError,
     ModelError,
+    ModelUnavailable,
     ReplyFormatError,
     RequestError,
     UnsupportedAbility,
@@ -61,6 +62,8 @@ def from_exception(e: BaseException) -> APIError:
         return bad_request(str(e))
     if isinstance(e, (UnsupportedAbility, ContextOverflow)):
         return bad_request(str(e), code="unsupported_by_backend")
+    if isinstance(e, ModelUnavailable):
+        return APIError(502, f"the backend is unavailable: {e}", "upstream_error", code="backend_unavailable")
     if isinstance(e, FatalModelError):
         return APIError(502, f"the backend refused the request: {e}", "upstream_error", code="backend_error")
     if isinstance(e, ModelError):
