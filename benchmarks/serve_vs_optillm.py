@@ -21,7 +21,7 @@ optillm is installed in a venv of its own, CPU torch first (otherwise pip pulls 
 It also needs the native llama-server (scripts/build-llama-server). Not run in CI. Run:
 
     .venv/bin/python benchmarks/serve_vs_optillm.py [--items 20] [--k 5] [--max-tokens 512]
-        [--optillm /tmp/optillm-venv/bin/optillm]
+        [--optillm /tmp/optillm-venv/bin/optillm] [--ponder-option exemplars=gsm8k]
 """
 
 from __future__ import annotations
@@ -300,7 +300,7 @@ def run(args: argparse.Namespace, stack: ExitStack) -> None:
             OpenAI(
                 base_url=f"http://127.0.0.1:{ponder_port}/v1", api_key="dummy", timeout=1800, max_retries=0
             ),
-            f"self-consistency[k={args.k},temperature=1.0]",
+            f"self-consistency[k={args.k},temperature=1.0{''.join(',' + o for o in args.ponder_option)}]",
         ),
         "optillm": (
             ask_optillm,
@@ -352,6 +352,13 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=5, help="samples per item (optillm's is fixed at 5)")
     ap.add_argument("--max-tokens", type=int, default=512, help="most tokens per sample")
     ap.add_argument("--optillm", default=default_optillm(), help="the optillm binary")
+    ap.add_argument(
+        "--ponder-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="another option of ponder's self-consistency, e.g. exemplars=gsm8k (repeatable)",
+    )
     args = ap.parse_args()
     print(f"$ {shlex.join([sys.executable, *sys.argv])}", flush=True)
     for signum in (signal.SIGINT, signal.SIGTERM):
