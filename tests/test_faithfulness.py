@@ -58,6 +58,15 @@ def test_steps_are_lines_and_sentences_and_prefixes_keep_the_spacing():
         "2.\nSo 18.",
         "**Step 3.** Done",
     ]
+    # a display equation is never split, over however many lines it runs
+    math = "The area is\n\\[\nA = \\pi r^2. A = 4\\pi\n\\]\nSo it is $$4\\pi\n$$ in all. Done."
+    assert steps(math) == [
+        "The area is",
+        "\\[\nA = \\pi r^2. A = 4\\pi\n\\]",
+        "So it is $$4\\pi\n$$ in all.",
+        "Done.",
+    ]
+    assert steps("Unclosed\n\\[\nx = 1") == ["Unclosed", "\\[", "x = 1"]
 
 
 async def test_early_answering_asks_after_every_prefix_and_scores_agreement():

@@ -1,6 +1,7 @@
 """A chain of thought as steps: lines, and sentences within a long line.
 
-A list marker on its own ("1.", "Step 2.") belongs to the sentence after it.
+A list marker on its own ("1.", "Step 2.") belongs to the sentence after it. A display equation
+(`\\[ ... \\]` or `$$ ... $$`, as MATH solutions write them) is never split, whatever lines it spans.
 `split_steps(text)` returns the end offset of each step, so a prefix of the first i steps is
 exactly `text[:ends[i-1]]`, with the chain's own spacing.
 """
@@ -14,14 +15,19 @@ import re
 _BOUNDARY = re.compile(r"(?<=[.!?])[ \t]+(?=[A-Z0-9(*\-])|\n+")
 # A list marker ("1.", "b)", "Step 2.", "**3.**") is the start of the step that follows, not a step.
 _MARKER = re.compile(r"(?:[-*]\s*)?(?:\*\*)?(?:\d+|[A-Za-z]|Step \d+)[.)](?:\*\*)?")
+# A display equation: no step ends inside one.
+_DISPLAY = re.compile(r"\\\[.*?\\\]|\$\$.*?\$\$", re.DOTALL)
 
 
 def split_steps(text: str) -> list[int]:
     """End offsets of the steps of `text` (the last one is len(text) stripped of trailing space)."""
     body_end = len(text.rstrip())
     ends: list[int] = []
+    displays = [(d.start(), d.end()) for d in _DISPLAY.finditer(text)]
     for m in _BOUNDARY.finditer(text, 0, body_end):
         end = m.start()
+        if any(a < end < b for a, b in displays):
+            continue
         step = text[(ends[-1] if ends else 0) : end].strip()
         if step and not _MARKER.fullmatch(step):
             ends.append(end)
