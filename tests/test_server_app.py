@@ -155,6 +155,19 @@ async def test_the_trace_endpoint_returns_every_call(tmp_path):
     assert error_of(missing, 404)["code"] == "trace_not_found"
 
 
+async def test_a_restarted_server_keeps_its_traces_and_adds_to_the_same_run(tmp_path):
+    first, store = make_app(tmp_path, ScriptedModel([Step(["The answer is 4."] * 3)]))
+    old = (await post(first, chat())).json()["ponder"]["trace_id"]
+    store.close()
+    second, store = make_app(tmp_path, ScriptedModel([Step(["The answer is 5."] * 3)]))
+    async with client(second) as c:
+        new = (await c.post("/v1/chat/completions", json=chat())).json()["ponder"]["trace_id"]
+        traces = [(await c.get(f"/v1/traces/{t}")).json() for t in (old, new)]
+    assert [t["answer"] for t in traces] == ["4", "5"] and old != new
+    [run] = store.runs()
+    assert run["kind"] == "serve" and len(store.result_rows(run["id"])) == 2
+
+
 async def test_completions_run_a_strategy_on_the_prompt(tmp_path):
     app, _ = make_app(tmp_path, ScriptedModel([Step(["The answer is 7."])]))
     r = await post(app, {"model": "cot[extract_call=false]", "prompt": "3 + 4?"}, "/v1/completions")
